@@ -1,0 +1,1 @@
+//! Attribute macros of [joblib](https://docs.rs/joblib). Use them through the `joblib` crate.

@@ -1,0 +1,107 @@
+//! The one error type of the crate.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong in joblib, with a message that names the file involved and
+/// what is wrong with it.
+///
+/// ```
+/// let err = joblib::load::<u32>("/nonexistent/run.jbl").unwrap_err();
+/// assert!(matches!(err, joblib::Error::Io { .. }));
+/// assert!(err.to_string().contains("/nonexistent/run.jbl"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system refused an operation on `path`.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// `path` does not start with the magic number of a joblib file.
+    #[error("{}: not a joblib file (wrong magic number)", path.display())]
+    BadMagic {
+        /// The file that was read.
+        path: PathBuf,
+    },
+    /// `path` was written by a newer version of the file format than this build reads.
+    #[error(
+        "{}: written in format version {found}, this build reads versions up to {supported}; \
+         upgrade joblib to read it",
+        path.display()
+    )]
+    UnsupportedVersion {
+        /// The file that was read.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// `path` is damaged: truncated, overwritten or otherwise inconsistent.
+    #[error("{}: corrupted file: {what}", path.display())]
+    Corrupt {
+        /// The file that was read.
+        path: PathBuf,
+        /// Which check failed.
+        what: String,
+    },
+    /// `path` holds a value of another type than the one asked for.
+    #[error("{}: holds a value of another type than `{requested}` ({what})", path.display())]
+    TypeMismatch {
+        /// The file that was read.
+        path: PathBuf,
+        /// The Rust type that was asked for.
+        requested: &'static str,
+        /// What did not match.
+        what: String,
+    },
+    /// The value could not be serialized (a `Serialize` implementation failed).
+    #[error("{}: cannot serialize the value: {what}", path.display())]
+    Serialize {
+        /// The file that was being written.
+        path: PathBuf,
+        /// What the serializer reported.
+        what: String,
+    },
+    /// `path` is not a valid `.npy` file, or holds another element type than the one asked for.
+    #[error("{}: not a usable .npy file: {what}", path.display())]
+    Npy {
+        /// The file that was read.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// An array's shape does not match its number of elements.
+    #[error("shape {shape:?} holds {expected} elements, but {actual} were given")]
+    Shape {
+        /// The shape that was asked for.
+        shape: Vec<usize>,
+        /// The number of elements the shape implies (saturating on overflow).
+        expected: usize,
+        /// The number of elements present.
+        actual: usize,
+    },
+}
+
+/// The result type of the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        Error::Io { path: path.to_owned(), source }
+    }
+
+    pub(crate) fn corrupt(path: &Path, what: impl Into<String>) -> Self {
+        Error::Corrupt { path: path.to_owned(), what: what.into() }
+    }
+
+    pub(crate) fn npy(path: &Path, what: impl Into<String>) -> Self {
+        Error::Npy { path: path.to_owned(), what: what.into() }
+    }
+}

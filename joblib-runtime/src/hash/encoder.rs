@@ -1,0 +1,533 @@
+//! The canonical encoding behind [`hash`](super::hash): a serde `Serializer` that writes a
+//! self-delimiting, tagged byte stream into a small buffer and feeds full buffers to xxh3.
+//!
+//! The same encoder, with `values` off, yields the *structure* of a value: every tag, name and
+//! length, but no scalar value and no byte content. Persistence stores that structure digest so
+//! that loading a file as another type is detected.
+
+use std::fmt::Display;
+
+use serde::ser::{self, Serialize};
+use xxhash_rust::xxh3::{xxh3_128, Xxh3Default};
+
+/// Tags of the encoding. Every value starts with one; see the module documentation of
+/// [`hash`](super) for the whole encoding.
+mod tag {
+    pub const BOOL: u8 = 0x01;
+    pub const I8: u8 = 0x02;
+    pub const I16: u8 = 0x03;
+    pub const I32: u8 = 0x04;
+    pub const I64: u8 = 0x05;
+    pub const I128: u8 = 0x06;
+    pub const U8: u8 = 0x07;
+    pub const U16: u8 = 0x08;
+    pub const U32: u8 = 0x09;
+    pub const U64: u8 = 0x0A;
+    pub const U128: u8 = 0x0B;
+    pub const F32: u8 = 0x0C;
+    pub const F64: u8 = 0x0D;
+    pub const CHAR: u8 = 0x0E;
+    pub const STR: u8 = 0x0F;
+    pub const BYTES: u8 = 0x10;
+    pub const NONE: u8 = 0x11;
+    pub const SOME: u8 = 0x12;
+    pub const UNIT: u8 = 0x13;
+    pub const UNIT_STRUCT: u8 = 0x14;
+    pub const UNIT_VARIANT: u8 = 0x15;
+    pub const NEWTYPE_STRUCT: u8 = 0x16;
+    pub const NEWTYPE_VARIANT: u8 = 0x17;
+    pub const SEQ: u8 = 0x18;
+    pub const SEQ_UNSIZED: u8 = 0x19;
+    pub const TUPLE: u8 = 0x1A;
+    pub const TUPLE_STRUCT: u8 = 0x1B;
+    pub const TUPLE_VARIANT: u8 = 0x1C;
+    pub const MAP: u8 = 0x1D;
+    pub const STRUCT: u8 = 0x1E;
+    pub const STRUCT_VARIANT: u8 = 0x1F;
+    pub const SKIPPED_FIELD: u8 = 0x20;
+    /// Before each element of a sequence whose length was not known in advance.
+    pub const MORE: u8 = 0x01;
+    /// After the last element of such a sequence.
+    pub const END: u8 = 0x00;
+}
+
+/// The bit pattern every NaN is hashed as, whatever its sign and payload.
+const CANONICAL_NAN_F64: u64 = 0x7ff8_0000_0000_0000;
+const CANONICAL_NAN_F32: u32 = 0x7fc0_0000;
+
+/// Bytes buffered before they go to the streaming hasher. Values smaller than this are hashed
+/// in one shot, which is what makes small keys cheap.
+const BUFFER: usize = 2048;
+
+/// A serialization failure reported by a `Serialize` implementation.
+#[derive(Debug)]
+pub struct EncodeError(pub String);
+
+impl Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+impl ser::Error for EncodeError {
+    fn custom<T: Display>(msg: T) -> Self {
+        EncodeError(msg.to_string())
+    }
+}
+
+/// The serializer. Create one with [`Encoder::values`] or [`Encoder::structure`], serialize a
+/// value into it, then take [`Encoder::finish`].
+pub struct Encoder {
+    buf: [u8; BUFFER],
+    len: usize,
+    stream: Option<Box<Xxh3Default>>,
+    values: bool,
+}
+
+impl Encoder {
+    /// An encoder of the whole value: what [`hash`](super::hash) uses.
+    pub fn values() -> Self {
+        Self::new(true)
+    }
+
+    /// An encoder of the value's structure only: tags, names and lengths, no content.
+    pub fn structure() -> Self {
+        Self::new(false)
+    }
+
+    fn new(values: bool) -> Self {
+        Encoder { buf: [0; BUFFER], len: 0, stream: None, values }
+    }
+
+    /// The 128-bit digest of everything encoded so far.
+    pub fn finish(&self) -> u128 {
+        match &self.stream {
+            None => xxh3_128(&self.buf[..self.len]),
+            Some(stream) => {
+                let mut stream = stream.clone();
+                stream.update(&self.buf[..self.len]);
+                stream.digest128()
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.len = 0;
+        self.stream = None;
+    }
+
+    fn flush(&mut self) {
+        let stream = self.stream.get_or_insert_with(|| Box::new(Xxh3Default::new()));
+        stream.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > BUFFER {
+            self.flush();
+            if bytes.len() > BUFFER / 2 {
+                // Bulk path: large contents go to the hasher without a copy.
+                if let Some(stream) = self.stream.as_mut() {
+                    stream.update(bytes);
+                }
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    #[inline(always)]
+    fn put_tag(&mut self, tag: u8) {
+        self.put(&[tag]);
+    }
+
+    #[inline(always)]
+    fn put_len(&mut self, len: usize) {
+        self.put(&(len as u64).to_le_bytes());
+    }
+
+    /// A scalar: its tag, then (when hashing values) its little-endian bytes.
+    #[inline(always)]
+    fn put_scalar<const N: usize>(&mut self, tag: u8, bytes: [u8; N]) {
+        if self.values {
+            let mut tagged = [0u8; 17];
+            tagged[0] = tag;
+            tagged[1..=N].copy_from_slice(&bytes);
+            self.put(&tagged[..=N]);
+        } else {
+            self.put_tag(tag);
+        }
+    }
+
+    /// Names of types, fields and variants: always part of the encoding.
+    fn put_name(&mut self, name: &str) {
+        self.put_len(name.len());
+        self.put(name.as_bytes());
+    }
+
+    /// Variable-length content (strings, byte strings): length and bytes when hashing values,
+    /// the tag alone for the structure.
+    fn put_content(&mut self, tag: u8, bytes: &[u8]) {
+        self.put_tag(tag);
+        if self.values {
+            self.put_len(bytes.len());
+            self.put(bytes);
+        }
+    }
+
+    fn put_variant(&mut self, tag: u8, name: &str, index: u32, variant: &str) {
+        self.put_tag(tag);
+        self.put_name(name);
+        self.put(&index.to_le_bytes());
+        self.put_name(variant);
+    }
+}
+
+/// A sequence being encoded.
+pub struct SeqEncoder<'a> {
+    enc: &'a mut Encoder,
+    kind: SeqKind,
+}
+
+enum SeqKind {
+    /// Length known ahead: the elements follow the length.
+    Sized,
+    /// Length not known ahead: `MORE` before each element, `END` after the last.
+    Unsized,
+    /// Structure only: the set of distinct element structures, whatever their order and
+    /// number, so that a `HashSet`'s iteration order or a `Vec`'s length never matters.
+    Shapes(Box<ShapeSet>),
+}
+
+/// The distinct structures of a sequence's elements.
+struct ShapeSet {
+    element: Encoder,
+    /// The encoding of the previous element, when short: most elements repeat it.
+    previous: Vec<u8>,
+    previous_digest: u128,
+    digests: Vec<u128>,
+}
+
+impl ShapeSet {
+    fn new() -> Box<Self> {
+        Box::new(ShapeSet {
+            element: Encoder::structure(),
+            previous: Vec::new(),
+            previous_digest: 0,
+            digests: Vec::new(),
+        })
+    }
+
+    fn add<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element.reset();
+        value.serialize(&mut self.element)?;
+        let encoded = &self.element.buf[..self.element.len];
+        if self.element.stream.is_some() || encoded != self.previous.as_slice() || self.digests.is_empty() {
+            self.previous_digest = self.element.finish();
+            self.previous.clear();
+            if self.element.stream.is_none() {
+                self.previous.extend_from_slice(encoded);
+            }
+            if !self.digests.contains(&self.previous_digest) {
+                self.digests.push(self.previous_digest);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_to(mut self, enc: &mut Encoder) {
+        self.digests.sort_unstable();
+        enc.put_len(self.digests.len());
+        for digest in &self.digests {
+            enc.put(&digest.to_le_bytes());
+        }
+    }
+}
+
+/// A map being encoded. Entries are hashed one by one and their digests sorted, so a
+/// `HashMap`'s iteration order does not change the hash.
+pub struct MapEncoder<'a> {
+    enc: &'a mut Encoder,
+    entry: Box<Encoder>,
+    digests: Vec<u128>,
+}
+
+impl<'a> ser::Serializer for &'a mut Encoder {
+    type Ok = ();
+    type Error = EncodeError;
+    type SerializeSeq = SeqEncoder<'a>;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = MapEncoder<'a>;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
+        self.put_scalar(tag::BOOL, [v as u8]);
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), EncodeError> {
+        self.put_scalar(tag::I8, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), EncodeError> {
+        self.put_scalar(tag::I16, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), EncodeError> {
+        self.put_scalar(tag::I32, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), EncodeError> {
+        self.put_scalar(tag::I64, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), EncodeError> {
+        self.put_scalar(tag::I128, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), EncodeError> {
+        self.put_scalar(tag::U8, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), EncodeError> {
+        self.put_scalar(tag::U16, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), EncodeError> {
+        self.put_scalar(tag::U32, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), EncodeError> {
+        self.put_scalar(tag::U64, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), EncodeError> {
+        self.put_scalar(tag::U128, v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), EncodeError> {
+        let bits = if v.is_nan() { CANONICAL_NAN_F32 } else { v.to_bits() };
+        self.put_scalar(tag::F32, bits.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), EncodeError> {
+        let bits = if v.is_nan() { CANONICAL_NAN_F64 } else { v.to_bits() };
+        self.put_scalar(tag::F64, bits.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+        self.put_scalar(tag::CHAR, u32::from(v).to_le_bytes());
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
+        self.put_content(tag::STR, v.as_bytes());
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
+        self.put_content(tag::BYTES, v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), EncodeError> {
+        self.put_tag(tag::NONE);
+        Ok(())
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<(), EncodeError> {
+        self.put_tag(tag::SOME);
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), EncodeError> {
+        self.put_tag(tag::UNIT);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, name: &'static str) -> Result<(), EncodeError> {
+        self.put_tag(tag::UNIT_STRUCT);
+        self.put_name(name);
+        Ok(())
+    }
+    fn serialize_unit_variant(self, name: &'static str, index: u32, variant: &'static str) -> Result<(), EncodeError> {
+        self.put_variant(tag::UNIT_VARIANT, name, index, variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, name: &'static str, value: &T) -> Result<(), EncodeError> {
+        self.put_tag(tag::NEWTYPE_STRUCT);
+        self.put_name(name);
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), EncodeError> {
+        self.put_variant(tag::NEWTYPE_VARIANT, name, index, variant);
+        value.serialize(self)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<SeqEncoder<'a>, EncodeError> {
+        let kind = match len {
+            _ if !self.values => {
+                self.put_tag(tag::SEQ);
+                SeqKind::Shapes(ShapeSet::new())
+            }
+            Some(len) => {
+                self.put_tag(tag::SEQ);
+                self.put_len(len);
+                SeqKind::Sized
+            }
+            None => {
+                self.put_tag(tag::SEQ_UNSIZED);
+                SeqKind::Unsized
+            }
+        };
+        Ok(SeqEncoder { enc: self, kind })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self, EncodeError> {
+        self.put_tag(tag::TUPLE);
+        self.put_len(len);
+        Ok(self)
+    }
+    fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Self, EncodeError> {
+        self.put_tag(tag::TUPLE_STRUCT);
+        self.put_name(name);
+        self.put_len(len);
+        Ok(self)
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self, EncodeError> {
+        self.put_variant(tag::TUPLE_VARIANT, name, index, variant);
+        self.put_len(len);
+        Ok(self)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<MapEncoder<'a>, EncodeError> {
+        let entry = Box::new(Encoder::new(self.values));
+        Ok(MapEncoder { enc: self, entry, digests: Vec::new() })
+    }
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self, EncodeError> {
+        self.put_tag(tag::STRUCT);
+        self.put_name(name);
+        self.put_len(len);
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self, EncodeError> {
+        self.put_variant(tag::STRUCT_VARIANT, name, index, variant);
+        self.put_len(len);
+        Ok(self)
+    }
+}
+
+impl ser::SerializeSeq for SeqEncoder<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    #[inline]
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
+        match &mut self.kind {
+            SeqKind::Sized => value.serialize(&mut *self.enc),
+            SeqKind::Unsized => {
+                self.enc.put_tag(tag::MORE);
+                value.serialize(&mut *self.enc)
+            }
+            SeqKind::Shapes(set) => set.add(value),
+        }
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        match self.kind {
+            SeqKind::Sized => {}
+            SeqKind::Unsized => self.enc.put_tag(tag::END),
+            SeqKind::Shapes(set) => set.write_to(self.enc),
+        }
+        Ok(())
+    }
+}
+
+/// Tuples, tuple structs and tuple variants: the elements one after the other.
+macro_rules! elements {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for &mut Encoder {
+            type Ok = ();
+            type Error = EncodeError;
+            #[inline]
+            fn $method<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
+                value.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                Ok(())
+            }
+        }
+    )*};
+}
+elements!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+/// Structs and struct variants: each field's name, then its value.
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for &mut Encoder {
+            type Ok = ();
+            type Error = EncodeError;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), EncodeError> {
+                self.put_name(key);
+                value.serialize(&mut **self)
+            }
+            fn skip_field(&mut self, key: &'static str) -> Result<(), EncodeError> {
+                self.put_name(key);
+                self.put_tag(tag::SKIPPED_FIELD);
+                Ok(())
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                Ok(())
+            }
+        }
+    )*};
+}
+fields!(SerializeStruct, SerializeStructVariant);
+
+impl ser::SerializeMap for MapEncoder<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), EncodeError> {
+        key.serialize(&mut *self.entry)
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
+        value.serialize(&mut *self.entry)?;
+        self.digests.push(self.entry.finish());
+        self.entry.reset();
+        Ok(())
+    }
+    fn end(mut self) -> Result<(), EncodeError> {
+        self.digests.sort_unstable();
+        if !self.enc.values {
+            // Structure only: which kinds of entries there are, not how many.
+            self.digests.dedup();
+        }
+        self.enc.put_tag(tag::MAP);
+        self.enc.put_len(self.digests.len());
+        for digest in &self.digests {
+            self.enc.put(&digest.to_le_bytes());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,305 @@
+//! The joblib file format (version 1): the fixed header, the index and their validation.
+//!
+//! ```text
+//! offset 0   header, 64 bytes, little-endian:
+//!            0  magic          8 bytes  89 4A 4F 42 4C 49 42 0A  ("\x89JOBLIB\n")
+//!            8  version        u32      1
+//!           12  flags          u32      bit 0: body and index are zstd frames
+//!           16  body_len       u64      decoded length of the body
+//!           24  index_offset   u64      where the index starts in the file
+//!           32  index_len      u64      stored length of the index
+//!           40  index_raw_len  u64      decoded length of the index
+//!           48  index_check    u64      xxh3-64 of the stored index bytes
+//!           56  header_check   u64      xxh3-64 of header bytes 0..56
+//! offset 64  body: every array's bytes, each at a 64-byte aligned offset, zero padding between
+//!            (stored as is, or as one zstd frame)
+//! then       index: structure digest (u128), array count (u64), one 32-byte record per array
+//!            (offset u64, length u64, dtype u8, 7 zero bytes, xxh3-64 of the bytes u64),
+//!            then the postcard encoding of the value, in which each array is its shape and its
+//!            record number
+//! ```
+//!
+//! Offsets of arrays count from the start of the file as if the body were stored as is, so an
+//! uncompressed file can be mapped and its arrays used in place.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::array::DType;
+
+/// The first bytes of every joblib file. The high first byte and the newline catch files
+/// mangled by text-mode transfers, as PNG's signature does.
+pub(crate) const MAGIC: [u8; 8] = *b"\x89JOBLIB\n";
+/// The format version this build writes and the newest it reads.
+pub(crate) const VERSION: u32 = 1;
+/// Length of the fixed header, which is also where the body starts.
+pub(crate) const HEADER_LEN: usize = 64;
+/// Alignment of every array's bytes in the (decoded) body.
+pub(crate) const ALIGN: u64 = 64;
+/// Header flag: body and index are zstd frames.
+pub(crate) const FLAG_ZSTD: u32 = 1;
+
+const RECORD_LEN: usize = 32;
+const INDEX_FIXED_LEN: usize = 24;
+
+/// What went wrong while reading a header or index, before a path is attached to it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum FormatError {
+    BadMagic,
+    Version(u32),
+    Corrupt(String),
+}
+
+fn corrupt<T>(what: impl Into<String>) -> Result<T, FormatError> {
+    Err(FormatError::Corrupt(what.into()))
+}
+
+/// The fixed header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Header {
+    pub(crate) flags: u32,
+    pub(crate) body_len: u64,
+    pub(crate) index_offset: u64,
+    pub(crate) index_len: u64,
+    pub(crate) index_raw_len: u64,
+    pub(crate) index_check: u64,
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[at..at + 4]);
+    u32::from_le_bytes(word)
+}
+
+impl Header {
+    pub(crate) fn compressed(&self) -> bool {
+        self.flags & FLAG_ZSTD != 0
+    }
+
+    pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        out[12..16].copy_from_slice(&self.flags.to_le_bytes());
+        let words = [self.body_len, self.index_offset, self.index_len, self.index_raw_len, self.index_check];
+        for (i, word) in words.iter().enumerate() {
+            out[16 + 8 * i..24 + 8 * i].copy_from_slice(&word.to_le_bytes());
+        }
+        let check = xxh3_64(&out[..56]);
+        out[56..64].copy_from_slice(&check.to_le_bytes());
+        out
+    }
+
+    /// Reads and checks the header of a file of `file_len` bytes whose first bytes are `bytes`.
+    pub(crate) fn decode(bytes: &[u8], file_len: u64) -> Result<Header, FormatError> {
+        if bytes.len() < 8 || bytes[..8] != MAGIC {
+            // A file shorter than the magic that starts like it is a truncated joblib file.
+            if !bytes.is_empty() && MAGIC.starts_with(bytes) {
+                return corrupt(format!("truncated to {} bytes", bytes.len()));
+            }
+            return Err(FormatError::BadMagic);
+        }
+        if bytes.len() < HEADER_LEN {
+            return corrupt(format!("truncated to {} bytes, the header alone is {HEADER_LEN}", bytes.len()));
+        }
+        let version = u32_at(bytes, 8);
+        if version > VERSION {
+            return Err(FormatError::Version(version));
+        }
+        if xxh3_64(&bytes[..56]) != u64_at(bytes, 56) {
+            return corrupt("header checksum mismatch");
+        }
+        if version == 0 {
+            return corrupt("format version 0 does not exist");
+        }
+        let header = Header {
+            flags: u32_at(bytes, 12),
+            body_len: u64_at(bytes, 16),
+            index_offset: u64_at(bytes, 24),
+            index_len: u64_at(bytes, 32),
+            index_raw_len: u64_at(bytes, 40),
+            index_check: u64_at(bytes, 48),
+        };
+        if header.flags & !FLAG_ZSTD != 0 {
+            return corrupt(format!("unknown flags {:#x}", header.flags));
+        }
+        let index_end = header.index_offset.checked_add(header.index_len);
+        if index_end != Some(file_len) {
+            return corrupt(format!(
+                "the index should end at byte {} but the file has {file_len} bytes (truncated or appended to)",
+                index_end.map_or("(overflow)".to_string(), |e| e.to_string())
+            ));
+        }
+        let body_end = (HEADER_LEN as u64).saturating_add(header.body_len);
+        let body_ok = if header.compressed() {
+            header.index_offset >= HEADER_LEN as u64
+        } else {
+            header.index_offset == body_end && header.index_raw_len == header.index_len
+        };
+        if !body_ok {
+            return corrupt("body and index lengths disagree");
+        }
+        Ok(header)
+    }
+}
+
+/// Where one array's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ArrayRecord {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) dtype: DType,
+    pub(crate) check: u64,
+}
+
+impl ArrayRecord {
+    pub(crate) fn end(&self) -> u64 {
+        self.offset + self.len
+    }
+}
+
+/// The decoded index: what the value is and where its arrays are.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Index<'a> {
+    pub(crate) structure: u128,
+    pub(crate) arrays: Vec<ArrayRecord>,
+    pub(crate) payload: &'a [u8],
+}
+
+/// Encodes an index with `payload` as its last part.
+pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(INDEX_FIXED_LEN + RECORD_LEN * arrays.len() + payload.len());
+    out.extend_from_slice(&structure.to_le_bytes());
+    out.extend_from_slice(&(arrays.len() as u64).to_le_bytes());
+    for record in arrays {
+        out.extend_from_slice(&record.offset.to_le_bytes());
+        out.extend_from_slice(&record.len.to_le_bytes());
+        out.push(record.dtype.code());
+        out.extend_from_slice(&[0; 7]);
+        out.extend_from_slice(&record.check.to_le_bytes());
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Decodes an index and checks every array record against a body of `body_len` bytes: records
+/// in order, aligned, inside the body, whole elements, and padding shorter than the alignment.
+pub(crate) fn decode_index(bytes: &[u8], body_len: u64) -> Result<Index<'_>, FormatError> {
+    if bytes.len() < INDEX_FIXED_LEN {
+        return corrupt("index too short");
+    }
+    let structure = u128::from_le_bytes(bytes[..16].try_into().unwrap_or_default());
+    let count = u64_at(bytes, 16);
+    let records_len = count.checked_mul(RECORD_LEN as u64).filter(|&n| n <= (bytes.len() - INDEX_FIXED_LEN) as u64);
+    let Some(records_len) = records_len else {
+        return corrupt(format!("the index lists {count} arrays, more than it has room for"));
+    };
+    let (records, payload) = bytes[INDEX_FIXED_LEN..].split_at(records_len as usize);
+    let body_end = (HEADER_LEN as u64).saturating_add(body_len);
+    let mut previous_end = HEADER_LEN as u64;
+    let mut arrays = Vec::with_capacity(count as usize);
+    for (i, record) in records.chunks_exact(RECORD_LEN).enumerate() {
+        let Some(dtype) = DType::from_code(record[16]) else {
+            return corrupt(format!("array {i} has unknown element type code {}", record[16]));
+        };
+        let record =
+            ArrayRecord { offset: u64_at(record, 0), len: u64_at(record, 8), dtype, check: u64_at(record, 24) };
+        if record.offset % ALIGN != 0 {
+            return corrupt(format!("array {i} starts at byte {}, which is not {ALIGN}-byte aligned", record.offset));
+        }
+        if record.offset < previous_end || record.offset - previous_end >= ALIGN {
+            return corrupt(format!("array {i} at byte {} overlaps or leaves a gap", record.offset));
+        }
+        if record.offset.checked_add(record.len).is_none_or(|end| end > body_end) {
+            return corrupt(format!("array {i} ({} bytes at byte {}) runs past the body", record.len, record.offset));
+        }
+        if record.len % dtype.size() as u64 != 0 {
+            return corrupt(format!("array {i} is not a whole number of {dtype:?} elements"));
+        }
+        previous_end = record.end();
+        arrays.push(record);
+    }
+    if body_end - previous_end >= ALIGN {
+        return corrupt("the body is longer than its arrays");
+    }
+    Ok(Index { structure, arrays, payload })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(file_len: u64) -> Header {
+        Header {
+            flags: 0,
+            body_len: 64,
+            index_offset: 128,
+            index_len: file_len - 128,
+            index_raw_len: file_len - 128,
+            index_check: 9,
+        }
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let h = header(200);
+        assert_eq!(Header::decode(&h.encode(), 200), Ok(h));
+    }
+
+    #[test]
+    fn header_rejects_every_single_flipped_byte() {
+        let bytes = header(200).encode();
+        for i in 0..HEADER_LEN {
+            let mut bad = bytes;
+            bad[i] ^= 0x10;
+            assert!(Header::decode(&bad, 200).is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn header_rejects_wrong_length_and_future_version() {
+        let bytes = header(200).encode();
+        assert!(matches!(Header::decode(&bytes, 199), Err(FormatError::Corrupt(_))));
+        assert!(matches!(Header::decode(&bytes[..30], 200), Err(FormatError::Corrupt(_))));
+        assert!(matches!(Header::decode(&bytes[..3], 200), Err(FormatError::Corrupt(_))));
+        assert_eq!(Header::decode(b"PK\x03\x04 zip file", 200), Err(FormatError::BadMagic));
+        let mut future = bytes;
+        future[8] = 2;
+        assert_eq!(Header::decode(&future, 200), Err(FormatError::Version(2)));
+    }
+
+    #[test]
+    fn index_round_trips_and_checks_records() {
+        let records = [
+            ArrayRecord { offset: 64, len: 24, dtype: DType::F64, check: 1 },
+            ArrayRecord { offset: 128, len: 3, dtype: DType::U8, check: 2 },
+        ];
+        let bytes = encode_index(7, &records, b"payload");
+        let index = decode_index(&bytes, 67).unwrap();
+        assert_eq!(index, Index { structure: 7, arrays: records.to_vec(), payload: b"payload" });
+        assert!(decode_index(&bytes, 66).is_err(), "second array runs past the body");
+        assert!(decode_index(&bytes, 200).is_err(), "body longer than its arrays");
+
+        let misaligned = [ArrayRecord { offset: 72, ..records[0] }];
+        assert!(decode_index(&encode_index(7, &misaligned, b""), 100).is_err());
+        let partial = [ArrayRecord { len: 12, ..records[0] }];
+        assert!(decode_index(&encode_index(7, &partial, b""), 12).is_err());
+        let overlapping = [records[0], ArrayRecord { offset: 64, ..records[1] }];
+        assert!(decode_index(&encode_index(7, &overlapping, b""), 67).is_err());
+        let huge = [ArrayRecord { offset: 64, len: u64::MAX - 10, dtype: DType::U8, check: 0 }];
+        assert!(decode_index(&encode_index(7, &huge, b""), u64::MAX - 100).is_err());
+    }
+
+    #[test]
+    fn index_rejects_a_lying_count() {
+        let mut bytes = encode_index(7, &[], b"");
+        bytes[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(decode_index(&bytes, 0).is_err());
+        assert!(decode_index(&bytes[..10], 0).is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! Persistence of any serde value: [`dump`], [`dump_with`], [`load`], [`load_mmap`].
+//!
+//! A joblib file holds one value. Every [`Array`](crate::Array) inside it is stored out of line
+//! at a 64-byte aligned offset, so [`load_mmap`] can map the file and hand out arrays that
+//! point into the mapping: a mapped load costs microseconds whatever the arrays' size, and
+//! touches no array byte until it is read. The rest of the value is encoded with
+//! [postcard](https://docs.rs/postcard). Loading never runs code from the file: the only
+//! thing a file can make happen is the construction of the type the caller asked for.
+//!
+//! Files are written to a temporary file in the same folder and renamed into place, so a crash
+//! never leaves a half-written file under the final name. Header, index and every array carry
+//! an xxh3 checksum; see [`format`] for the layout.
+
+mod atomic;
+pub mod format;
+pub mod npy;
+mod read;
+mod write;
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::Result;
+
+/// Reads as many bytes as fit in `buf` or as the file has.
+pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// How [`dump_with`] compresses a file.
+///
+/// ```
+/// use joblib::Compress;
+/// assert_eq!(Compress::default(), Compress::None);
+/// let fast_and_small = Compress::Zstd(3);
+/// # let _ = fast_and_small;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Compress {
+    /// Stored as is: the fastest to write and read, and mappable by [`load_mmap`].
+    #[default]
+    None,
+    /// A zstd stream at this level (1 = fastest to 22 = smallest; out-of-range levels are
+    /// clamped, 0 means zstd's default, 3). Compression runs on every CPU. Compressed files
+    /// cannot be mapped: [`load_mmap`] loads them into memory.
+    Zstd(i32),
+}
+
+impl Compress {
+    /// The zstd level to use, if any.
+    fn zstd_level(self) -> Option<i32> {
+        match self {
+            Compress::None => None,
+            Compress::Zstd(level) => {
+                let range = zstd::compression_level_range();
+                Some(level.clamp(*range.start(), *range.end()))
+            }
+        }
+    }
+}
+
+/// Writes `value` to the file at `path`, replacing it atomically.
+///
+/// ```
+/// use joblib::Array;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct Run { name: String, losses: Array<f64> }
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("run.jbl");
+/// let run = Run { name: "baseline".into(), losses: Array::from(vec![0.9, 0.5, 0.2]) };
+/// joblib::dump(&run, &path)?;
+/// let back: Run = joblib::load(&path)?;
+/// assert_eq!(back, run);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Io`](crate::Error::Io) if the folder cannot be written (the old file, if any, is
+/// left as it was), [`Error::Serialize`](crate::Error::Serialize) if the value's `Serialize`
+/// implementation fails.
+pub fn dump<T: Serialize + ?Sized>(value: &T, path: impl AsRef<Path>) -> Result<()> {
+    write::dump(value, path.as_ref(), Compress::None)
+}
+
+/// Like [`dump`], compressed as `compress` says.
+///
+/// ```
+/// use joblib::{Array, Compress};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("ramp.jbl");
+/// let ramp = Array::from((0..100_000).map(f64::from).collect::<Vec<_>>());
+/// joblib::dump_with(&ramp, &path, Compress::Zstd(3))?;
+/// assert!(std::fs::metadata(&path)?.len() < 800_000 / 4);
+/// assert_eq!(joblib::load::<Array<f64>>(&path)?, ramp);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`dump`].
+pub fn dump_with<T: Serialize + ?Sized>(value: &T, path: impl AsRef<Path>, compress: Compress) -> Result<()> {
+    write::dump(value, path.as_ref(), compress)
+}
+
+/// Reads the value stored at `path` into memory, checking every checksum.
+///
+/// `T` must be the type that was dumped, or one with the same structure (same field and
+/// variant names and element types); anything else is an
+/// [`Error::TypeMismatch`](crate::Error::TypeMismatch), never a garbled value.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("pair.jbl");
+/// joblib::dump(&(3u32, String::from("x")), &path)?;
+/// let pair: (u32, String) = joblib::load(&path)?;
+/// assert_eq!(pair, (3, "x".to_string()));
+/// assert!(joblib::load::<Vec<f32>>(&path).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Io`](crate::Error::Io), [`Error::BadMagic`](crate::Error::BadMagic),
+/// [`Error::UnsupportedVersion`](crate::Error::UnsupportedVersion),
+/// [`Error::Corrupt`](crate::Error::Corrupt) (a truncated or damaged file) or
+/// [`Error::TypeMismatch`](crate::Error::TypeMismatch).
+pub fn load<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
+    read::load(path.as_ref())
+}
+
+/// Reads the value stored at `path` with every [`Array`](crate::Array) inside it mapped from
+/// the file instead of read: the call costs the same for a kilobyte or a terabyte, and pages
+/// are read from disk only when the array is used.
+///
+/// Header and index are checked as by [`load`]; array checksums are not, because that would
+/// read every byte (use [`load`] to verify a file). The mapping stays valid while any array of
+/// the value is alive, also if the file is deleted or replaced by another `dump`; modifying or
+/// truncating the file in place by other means while it is mapped is not supported. Compressed
+/// files cannot be mapped and are loaded as by [`load`].
+///
+/// ```
+/// use joblib::Array;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("big.jbl");
+/// joblib::dump(&Array::from(vec![1.5f64; 1 << 20]), &path)?;
+/// let mapped: Array<f64> = joblib::load_mmap(&path)?;
+/// assert!(mapped.is_mapped());
+/// assert_eq!(mapped[12345], 1.5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_mmap<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
+    read::load_mmap(path.as_ref())
+}

@@ -1,0 +1,210 @@
+//! Reading a value from a joblib file, into memory or mapped.
+
+use std::any::type_name;
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::format::{decode_index, ArrayRecord, FormatError, Header, Index, HEADER_LEN};
+use super::read_up_to;
+use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
+use crate::error::{Error, Result};
+use crate::hash::structure_digest;
+
+fn format_error(path: &Path, err: FormatError) -> Error {
+    match err {
+        FormatError::BadMagic => Error::BadMagic { path: path.to_owned() },
+        FormatError::Version(found) => {
+            Error::UnsupportedVersion { path: path.to_owned(), found, supported: super::format::VERSION }
+        }
+        FormatError::Corrupt(what) => Error::corrupt(path, what),
+    }
+}
+
+/// Checks the stored index against its checksum and decodes it when compressed.
+fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
+    if xxh3_64(stored) != header.index_check {
+        return Err(Error::corrupt(path, "index checksum mismatch"));
+    }
+    if !header.compressed() {
+        return Ok(stored.to_vec());
+    }
+    let mut raw = Vec::new();
+    let decoder = zstd::stream::read::Decoder::new(stored).map_err(|e| Error::io(path, e))?;
+    decoder
+        .take(header.index_raw_len.saturating_add(1))
+        .read_to_end(&mut raw)
+        .map_err(|e| Error::corrupt(path, format!("compressed index: {e}")))?;
+    if raw.len() as u64 != header.index_raw_len {
+        return Err(Error::corrupt(path, "compressed index has the wrong length"));
+    }
+    Ok(raw)
+}
+
+/// A buffer for `record`'s bytes, or an error if this machine cannot hold them.
+fn buffer_for(path: &Path, record: &ArrayRecord) -> Result<AlignedBuf> {
+    usize::try_from(record.len)
+        .ok()
+        .and_then(AlignedBuf::try_zeroed)
+        .ok_or_else(|| Error::corrupt(path, format!("an array of {} bytes does not fit in memory", record.len)))
+}
+
+fn verified(path: &Path, i: usize, record: &ArrayRecord, buf: AlignedBuf) -> Result<(DType, SharedBytes)> {
+    if xxh3_64(buf.as_bytes()) != record.check {
+        return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
+    }
+    let range = 0..buf.as_bytes().len();
+    Ok((record.dtype, SharedBytes { backing: Arc::new(Backing::Buffer(buf)), range }))
+}
+
+/// Reads every array of an uncompressed file into its own aligned buffer.
+fn read_plain_arrays(path: &Path, file: &mut File, records: &[ArrayRecord]) -> Result<Vec<(DType, SharedBytes)>> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            let mut buf = buffer_for(path, record)?;
+            file.seek(SeekFrom::Start(record.offset)).map_err(|e| Error::io(path, e))?;
+            file.read_exact(buf.as_bytes_mut()).map_err(|e| Error::io(path, e))?;
+            verified(path, i, record, buf)
+        })
+        .collect()
+}
+
+/// Decodes the zstd body of a compressed file and reads its arrays in order.
+fn read_compressed_arrays(
+    path: &Path,
+    file: &mut File,
+    header: &Header,
+    records: &[ArrayRecord],
+) -> Result<Vec<(DType, SharedBytes)>> {
+    let damaged = |e: io::Error| Error::corrupt(path, format!("compressed body: {e}"));
+    file.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(|e| Error::io(path, e))?;
+    let stored = file.take(header.index_offset - HEADER_LEN as u64);
+    let mut body = zstd::stream::read::Decoder::new(stored).map_err(|e| Error::io(path, e))?;
+    let mut pos = HEADER_LEN as u64;
+    let skip_to = |body: &mut dyn Read, pos: &mut u64, to: u64| -> Result<()> {
+        let gap = to - *pos;
+        let skipped = io::copy(&mut body.take(gap), &mut io::sink()).map_err(damaged)?;
+        if skipped != gap {
+            return Err(Error::corrupt(path, "compressed body ends early"));
+        }
+        *pos = to;
+        Ok(())
+    };
+    let mut arrays = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        skip_to(&mut body, &mut pos, record.offset)?;
+        let mut buf = buffer_for(path, record)?;
+        body.read_exact(buf.as_bytes_mut()).map_err(damaged)?;
+        pos = record.end();
+        arrays.push(verified(path, i, record, buf)?);
+    }
+    skip_to(&mut body, &mut pos, (HEADER_LEN as u64).saturating_add(header.body_len))?;
+    if body.read(&mut [0u8; 1]).map_err(damaged)? != 0 {
+        return Err(Error::corrupt(path, "compressed body is longer than its header says"));
+    }
+    Ok(arrays)
+}
+
+/// Reads the whole value of `path` into memory, checking every checksum.
+pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
+    let io_err = |e| Error::io(path, e);
+    let mut file = File::open(path).map_err(io_err)?;
+    let file_len = file.metadata().map_err(io_err)?.len();
+    let mut head = [0u8; HEADER_LEN];
+    let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    let header = Header::decode(&head[..n], file_len).map_err(|e| format_error(path, e))?;
+
+    let mut stored = vec![0u8; header.index_len as usize];
+    file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
+    file.read_exact(&mut stored).map_err(io_err)?;
+    let raw = index_bytes(path, &header, &stored)?;
+    let index = decode_index(&raw, header.body_len).map_err(|e| format_error(path, e))?;
+
+    let arrays = if header.compressed() {
+        read_compressed_arrays(path, &mut file, &header, &index.arrays)?
+    } else {
+        read_plain_arrays(path, &mut file, &index.arrays)?
+    };
+    decode_value(path, &index, arrays)
+}
+
+/// Maps `path` and decodes its value with every array pointing into the mapping. Array bytes
+/// are not read, so their checksums are not verified. Compressed files are loaded with
+/// [`load`].
+pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
+    let io_err = |e| Error::io(path, e);
+    let file = File::open(path).map_err(io_err)?;
+    if file.metadata().map_err(io_err)?.len() < HEADER_LEN as u64 {
+        return load(path); // too short to map usefully; `load` reports what is wrong with it
+    }
+    // SAFETY: a mapping is only sound while no one truncates or writes the file in place.
+    // joblib never does: every file is written aside and renamed over the old one, so the inode
+    // mapped here is never modified by joblib; modifying it by other means is documented as
+    // unsupported on `load_mmap`. Every read below is bounds-checked against the mapping's
+    // length, so a file that lies about its lengths gives an error, not an out-of-bounds read.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+    let backing = Arc::new(Backing::Map(map));
+    let bytes = backing.bytes();
+    let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
+    if header.compressed() {
+        drop(backing);
+        return load(path);
+    }
+    let stored = &bytes[header.index_offset as usize..];
+    if xxh3_64(stored) != header.index_check {
+        return Err(Error::corrupt(path, "index checksum mismatch"));
+    }
+    let index = decode_index(stored, header.body_len).map_err(|e| format_error(path, e))?;
+    let arrays = index
+        .arrays
+        .iter()
+        .map(|r| (r.dtype, SharedBytes { backing: backing.clone(), range: r.offset as usize..r.end() as usize }))
+        .collect();
+    decode_value(path, &index, arrays)
+}
+
+/// The arrays of one file, each handed out once.
+struct TableSource(Vec<(DType, Option<SharedBytes>)>);
+
+impl ArraySource for TableSource {
+    fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        let count = self.0.len();
+        let Some((stored, bytes)) = usize::try_from(index).ok().and_then(|i| self.0.get_mut(i)) else {
+            return Err(format!("array {index} does not exist (the file has {count})"));
+        };
+        if *stored != dtype {
+            return Err(format!("array {index} holds {stored:?} elements, not {dtype:?}"));
+        }
+        bytes.take().ok_or_else(|| format!("array {index} is used twice"))
+    }
+}
+
+/// Decodes the payload with `arrays` as its array table and checks the result has the stored
+/// structure.
+fn decode_value<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    index: &Index<'_>,
+    arrays: Vec<(DType, SharedBytes)>,
+) -> Result<T> {
+    let mismatch = |what: String| Error::TypeMismatch { path: path.to_owned(), requested: type_name::<T>(), what };
+    let source = Rc::new(RefCell::new(TableSource(arrays.into_iter().map(|(d, b)| (d, Some(b))).collect())));
+    let (value, rest) = with_source(source, || postcard::take_from_bytes::<T>(index.payload))
+        .map_err(|e| mismatch(format!("the stored value does not decode as this type: {e}")))?;
+    if !rest.is_empty() {
+        return Err(mismatch(format!("{} bytes of the stored value are left over", rest.len())));
+    }
+    let structure = structure_digest(&value).map_err(mismatch)?;
+    if structure != index.structure {
+        return Err(mismatch("its fields, variants or element types differ".to_string()));
+    }
+    Ok(value)
+}
