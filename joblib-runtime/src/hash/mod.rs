@@ -40,6 +40,9 @@
 
 mod encoder;
 
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
 use serde::Serialize;
 
 pub(crate) use encoder::Encoder;
@@ -75,16 +78,36 @@ pub fn try_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     digest(value).map(|d| format!("{d:032x}"))
 }
 
-/// The 128-bit digest behind [`hash`].
-pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, String> {
-    let mut encoder = Encoder::values();
-    value.serialize(&mut encoder).map_err(|e| e.0)?;
-    Ok(encoder.finish())
+thread_local! {
+    /// One encoder per thread, reused: its buffer is set up once, not on every call.
+    static VALUES: RefCell<Box<Encoder>> = RefCell::new(Box::new(Encoder::values()));
+    static STRUCTURE: RefCell<Box<Encoder>> = RefCell::new(Box::new(Encoder::structure()));
 }
 
-/// The digest of the structure of `value`: its types, names and lengths without its contents.
+fn encode<T: Serialize + ?Sized>(
+    key: &'static LocalKey<RefCell<Box<Encoder>>>,
+    fresh: fn() -> Encoder,
+    value: &T,
+) -> Result<u128, String> {
+    let run = |encoder: &mut Encoder| {
+        encoder.reset();
+        value.serialize(&mut *encoder).map_err(|e| e.0)?;
+        Ok(encoder.finish())
+    };
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut encoder) => run(&mut encoder),
+        // A `Serialize` implementation that hashes while it is being hashed.
+        Err(_) => run(&mut fresh()),
+    })
+}
+
+/// The 128-bit digest behind [`hash`].
+pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, String> {
+    encode(&VALUES, Encoder::values, value)
+}
+
+/// The digest of the structure of `value`: its types and names, without its contents, and
+/// with sequences and maps reduced to the set of their elements' structures.
 pub(crate) fn structure_digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, String> {
-    let mut encoder = Encoder::structure();
-    value.serialize(&mut encoder).map_err(|e| e.0)?;
-    Ok(encoder.finish())
+    encode(&STRUCTURE, Encoder::structure, value)
 }
