@@ -3,12 +3,14 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-/// 64 bytes aligned to 64: the unit of [`AlignedBuf`].
+/// 16 bytes aligned to 16: the unit of [`AlignedBuf`]. Any element type can view such memory,
+/// and 16 is the alignment up to which the system allocator hands out lazily zeroed pages
+/// (`calloc`); a larger one makes it zero every byte up front.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-#[repr(C, align(64))]
-struct Block([u8; 64]);
+#[repr(C, align(16))]
+struct Block([u8; 16]);
 
-/// A heap buffer of bytes whose start is 64-byte aligned, so any element type can view it.
+/// A heap buffer of bytes whose start is 16-byte aligned, so any element type can view it.
 pub(crate) struct AlignedBuf {
     blocks: Vec<Block>,
     len: usize,
@@ -19,7 +21,7 @@ impl AlignedBuf {
     /// be allocated (a file's lengths are checked against what it holds, but a compressed file
     /// may still claim more than this machine has).
     pub(crate) fn try_zeroed(len: usize) -> Option<Self> {
-        let blocks = bytemuck::try_zeroed_vec(len.div_ceil(64)).ok()?;
+        let blocks = bytemuck::try_zeroed_vec(len.div_ceil(16)).ok()?;
         Some(AlignedBuf { blocks, len })
     }
 
@@ -75,10 +77,10 @@ mod tests {
         for len in [0, 1, 63, 64, 65, 1000] {
             let mut buf = AlignedBuf::try_zeroed(len).unwrap();
             assert_eq!(buf.as_bytes().len(), len);
-            assert_eq!(buf.as_bytes().as_ptr() as usize % 64, 0);
+            assert_eq!(buf.as_bytes().as_ptr() as usize % 16, 0);
             buf.as_bytes_mut().fill(7);
             assert!(buf.as_bytes().iter().all(|&b| b == 7));
         }
-        assert!(AlignedBuf::try_zeroed(usize::MAX - 64).is_none(), "refused, not aborted");
+        assert!(AlignedBuf::try_zeroed(usize::MAX - 16).is_none(), "refused, not aborted");
     }
 }

@@ -11,16 +11,21 @@
 //!           40  index_raw_len  u64      decoded length of the index
 //!           48  index_check    u64      xxh3-64 of the stored index bytes
 //!           56  header_check   u64      xxh3-64 of header bytes 0..56
-//! offset 64  body: every array's bytes, each at a 64-byte aligned offset, zero padding between
-//!            (stored as is, or as one zstd frame)
-//! then       index: structure digest (u128), array count (u64), one 32-byte record per array
+//! offset 64  body: every array's bytes, each at a 64-byte aligned offset, zero padding between;
+//!            compressed: each array cut into chunks, each chunk byte-shuffled when its
+//!            elements are wider than a byte and stored as an independent zstd frame, frames
+//!            back to back with no padding
+//! then       index (compressed: one zstd frame):
+//!            structure digest (u128), array count (u64), one 32-byte record per array
 //!            (offset u64, length u64, dtype u8, 7 zero bytes, xxh3-64 of the bytes u64),
+//!            compressed only: chunk size (u64), then the stored length of every frame (u64),
 //!            then the postcard encoding of the value, in which each array is its shape and its
 //!            record number
 //! ```
 //!
 //! Offsets of arrays count from the start of the file as if the body were stored as is, so an
-//! uncompressed file can be mapped and its arrays used in place.
+//! uncompressed file can be mapped and its arrays used in place. Compressed chunks are
+//! independent so that they are compressed and decompressed on every core at once.
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -163,16 +168,30 @@ impl ArrayRecord {
     }
 }
 
+/// How the arrays of a compressed file are cut into zstd frames.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Frames {
+    /// Bytes of an array per frame (the last frame of an array may hold fewer).
+    pub(crate) chunk: u64,
+    /// The stored length of every frame, array after array.
+    pub(crate) lens: Vec<u64>,
+}
+
+/// The largest chunk a file may declare.
+const MAX_CHUNK: u64 = 1 << 30;
+
 /// The decoded index: what the value is and where its arrays are.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Index<'a> {
     pub(crate) structure: u128,
     pub(crate) arrays: Vec<ArrayRecord>,
+    /// Compressed files only.
+    pub(crate) frames: Option<Frames>,
     pub(crate) payload: &'a [u8],
 }
 
 /// Encodes an index with `payload` as its last part.
-pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], frames: Option<&Frames>, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(INDEX_FIXED_LEN + RECORD_LEN * arrays.len() + payload.len());
     out.extend_from_slice(&structure.to_le_bytes());
     out.extend_from_slice(&(arrays.len() as u64).to_le_bytes());
@@ -183,13 +202,20 @@ pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], payload: &[u
         out.extend_from_slice(&[0; 7]);
         out.extend_from_slice(&record.check.to_le_bytes());
     }
+    if let Some(frames) = frames {
+        out.extend_from_slice(&frames.chunk.to_le_bytes());
+        for len in &frames.lens {
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+    }
     out.extend_from_slice(payload);
     out
 }
 
 /// Decodes an index and checks every array record against a body of `body_len` bytes: records
 /// in order, aligned, inside the body, whole elements, and padding shorter than the alignment.
-pub(crate) fn decode_index(bytes: &[u8], body_len: u64) -> Result<Index<'_>, FormatError> {
+/// For a compressed file, `stored_body_len` is the length of its frames together.
+pub(crate) fn decode_index(bytes: &[u8], body_len: u64, stored_body_len: Option<u64>) -> Result<Index<'_>, FormatError> {
     if bytes.len() < INDEX_FIXED_LEN {
         return corrupt("index too short");
     }
@@ -227,7 +253,37 @@ pub(crate) fn decode_index(bytes: &[u8], body_len: u64) -> Result<Index<'_>, For
     if body_end - previous_end >= ALIGN {
         return corrupt("the body is longer than its arrays");
     }
-    Ok(Index { structure, arrays, payload })
+    let (frames, payload) = match stored_body_len {
+        None => (None, payload),
+        Some(stored) => {
+            let (frames, payload) = decode_frames(payload, &arrays, stored)?;
+            (Some(frames), payload)
+        }
+    };
+    Ok(Index { structure, arrays, frames, payload })
+}
+
+/// Reads the frame table of a compressed file: a chunk size and as many frame lengths as the
+/// arrays need, adding up to the stored body.
+fn decode_frames<'a>(bytes: &'a [u8], arrays: &[ArrayRecord], stored: u64) -> Result<(Frames, &'a [u8]), FormatError> {
+    if bytes.len() < 8 {
+        return corrupt("index too short for its frame table");
+    }
+    let chunk = u64_at(bytes, 0);
+    if chunk == 0 || chunk > MAX_CHUNK {
+        return corrupt(format!("chunk size {chunk} is out of range"));
+    }
+    let count: u64 = arrays.iter().map(|a| a.len.div_ceil(chunk)).sum();
+    let table = count.checked_mul(8).filter(|&n| n <= (bytes.len() - 8) as u64);
+    let Some(table) = table else {
+        return corrupt(format!("the index lists {count} frames, more than it has room for"));
+    };
+    let (table, payload) = bytes[8..].split_at(table as usize);
+    let lens: Vec<u64> = table.chunks_exact(8).map(|b| u64_at(b, 0)).collect();
+    if lens.iter().try_fold(0u64, |sum, &len| sum.checked_add(len)) != Some(stored) {
+        return corrupt("the frame lengths do not add up to the stored body");
+    }
+    Ok((Frames { chunk, lens }, payload))
 }
 
 #[cfg(test)]
@@ -279,27 +335,41 @@ mod tests {
             ArrayRecord { offset: 64, len: 24, dtype: DType::F64, check: 1 },
             ArrayRecord { offset: 128, len: 3, dtype: DType::U8, check: 2 },
         ];
-        let bytes = encode_index(7, &records, b"payload");
-        let index = decode_index(&bytes, 67).unwrap();
-        assert_eq!(index, Index { structure: 7, arrays: records.to_vec(), payload: b"payload" });
-        assert!(decode_index(&bytes, 66).is_err(), "second array runs past the body");
-        assert!(decode_index(&bytes, 200).is_err(), "body longer than its arrays");
+        let bytes = encode_index(7, &records, None, b"payload");
+        let index = decode_index(&bytes, 67, None).unwrap();
+        assert_eq!(index, Index { structure: 7, arrays: records.to_vec(), frames: None, payload: b"payload" });
+        assert!(decode_index(&bytes, 66, None).is_err(), "second array runs past the body");
+        assert!(decode_index(&bytes, 200, None).is_err(), "body longer than its arrays");
 
         let misaligned = [ArrayRecord { offset: 72, ..records[0] }];
-        assert!(decode_index(&encode_index(7, &misaligned, b""), 100).is_err());
+        assert!(decode_index(&encode_index(7, &misaligned, None, b""), 100, None).is_err());
         let partial = [ArrayRecord { len: 12, ..records[0] }];
-        assert!(decode_index(&encode_index(7, &partial, b""), 12).is_err());
+        assert!(decode_index(&encode_index(7, &partial, None, b""), 12, None).is_err());
         let overlapping = [records[0], ArrayRecord { offset: 64, ..records[1] }];
-        assert!(decode_index(&encode_index(7, &overlapping, b""), 67).is_err());
+        assert!(decode_index(&encode_index(7, &overlapping, None, b""), 67, None).is_err());
         let huge = [ArrayRecord { offset: 64, len: u64::MAX - 10, dtype: DType::U8, check: 0 }];
-        assert!(decode_index(&encode_index(7, &huge, b""), u64::MAX - 100).is_err());
+        assert!(decode_index(&encode_index(7, &huge, None, b""), u64::MAX - 100, None).is_err());
     }
 
     #[test]
     fn index_rejects_a_lying_count() {
-        let mut bytes = encode_index(7, &[], b"");
+        let mut bytes = encode_index(7, &[], None, b"");
         bytes[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode_index(&bytes, 0).is_err());
-        assert!(decode_index(&bytes[..10], 0).is_err());
+        assert!(decode_index(&bytes, 0, None).is_err());
+        assert!(decode_index(&bytes[..10], 0, None).is_err());
+    }
+
+    #[test]
+    fn frame_table_round_trips_and_must_add_up() {
+        let records = [ArrayRecord { offset: 64, len: 10, dtype: DType::U8, check: 1 }];
+        let frames = Frames { chunk: 4, lens: vec![20, 21, 22] };
+        let bytes = encode_index(7, &records, Some(&frames), b"p");
+        let index = decode_index(&bytes, 10, Some(63)).unwrap();
+        assert_eq!((index.frames, index.payload), (Some(frames.clone()), &b"p"[..]));
+        assert!(decode_index(&bytes, 10, Some(64)).is_err(), "lengths do not add up");
+        let zero_chunk = Frames { chunk: 0, lens: vec![] };
+        assert!(decode_index(&encode_index(7, &records, Some(&zero_chunk), b""), 10, Some(0)).is_err());
+        let too_few = Frames { chunk: 4, lens: vec![63] };
+        assert!(decode_index(&encode_index(7, &records, Some(&too_few), b""), 10, Some(63)).is_err());
     }
 }

@@ -12,9 +12,11 @@
 //! an xxh3 checksum; see [`format`] for the layout.
 
 mod atomic;
+mod chunks;
 pub mod format;
 pub mod npy;
 mod read;
+mod shuffle;
 mod write;
 
 use std::io::{self, Read};
@@ -52,9 +54,11 @@ pub enum Compress {
     /// Stored as is: the fastest to write and read, and mappable by [`load_mmap`].
     #[default]
     None,
-    /// A zstd stream at this level (1 = fastest to 22 = smallest; out-of-range levels are
-    /// clamped, 0 means zstd's default, 3). Compression runs on every CPU. Compressed files
-    /// cannot be mapped: [`load_mmap`] loads them into memory.
+    /// zstd at this level (1 = fastest to 22 = smallest; out-of-range levels are clamped, 0
+    /// means zstd's default, 3). Arrays are cut into 4 MiB chunks, byte-shuffled (as in Blosc)
+    /// and compressed as independent frames, so compression and decompression run on every
+    /// CPU. Compressed files cannot be
+    /// mapped: [`load_mmap`] loads them into memory.
     Zstd(i32),
 }
 

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::format::{decode_index, ArrayRecord, FormatError, Header, Index, HEADER_LEN};
+use super::chunks;
+use super::format::{decode_index, ArrayRecord, FormatError, Frames, Header, Index, HEADER_LEN};
 use super::read_up_to;
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
@@ -78,40 +79,30 @@ fn read_plain_arrays(path: &Path, file: &mut File, records: &[ArrayRecord]) -> R
         .collect()
 }
 
-/// Decodes the zstd body of a compressed file and reads its arrays in order.
+/// Reads and decompresses the arrays of a compressed file, whose frames follow one another
+/// from the end of the header.
 fn read_compressed_arrays(
     path: &Path,
     file: &mut File,
-    header: &Header,
     records: &[ArrayRecord],
+    frames: &Frames,
 ) -> Result<Vec<(DType, SharedBytes)>> {
-    let damaged = |e: io::Error| Error::corrupt(path, format!("compressed body: {e}"));
     file.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(|e| Error::io(path, e))?;
-    let stored = file.take(header.index_offset - HEADER_LEN as u64);
-    let mut body = zstd::stream::read::Decoder::new(stored).map_err(|e| Error::io(path, e))?;
-    let mut pos = HEADER_LEN as u64;
-    let skip_to = |body: &mut dyn Read, pos: &mut u64, to: u64| -> Result<()> {
-        let gap = to - *pos;
-        let skipped = io::copy(&mut body.take(gap), &mut io::sink()).map_err(damaged)?;
-        if skipped != gap {
-            return Err(Error::corrupt(path, "compressed body ends early"));
-        }
-        *pos = to;
-        Ok(())
-    };
-    let mut arrays = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        skip_to(&mut body, &mut pos, record.offset)?;
-        let mut buf = buffer_for(path, record)?;
-        body.read_exact(buf.as_bytes_mut()).map_err(damaged)?;
-        pos = record.end();
-        arrays.push(verified(path, i, record, buf)?);
-    }
-    skip_to(&mut body, &mut pos, (HEADER_LEN as u64).saturating_add(header.body_len))?;
-    if body.read(&mut [0u8; 1]).map_err(damaged)? != 0 {
-        return Err(Error::corrupt(path, "compressed body is longer than its header says"));
-    }
-    Ok(arrays)
+    let mut input = io::BufReader::new(file);
+    let mut lens = frames.lens.as_slice();
+    let chunk = frames.chunk as usize;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            let (mine, rest) = lens.split_at(record.len.div_ceil(frames.chunk) as usize);
+            lens = rest;
+            let mut buf = buffer_for(path, record)?;
+            chunks::decompress(&mut input, mine, chunk, record.dtype.size(), buf.as_bytes_mut())
+                .map_err(|e| Error::corrupt(path, format!("array {i}: {e}")))?;
+            verified(path, i, record, buf)
+        })
+        .collect()
 }
 
 /// Reads the whole value of `path` into memory, checking every checksum.
@@ -127,12 +118,12 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
     file.read_exact(&mut stored).map_err(io_err)?;
     let raw = index_bytes(path, &header, &stored)?;
-    let index = decode_index(&raw, header.body_len).map_err(|e| format_error(path, e))?;
+    let stored_body_len = header.compressed().then(|| header.index_offset - HEADER_LEN as u64);
+    let index = decode_index(&raw, header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
 
-    let arrays = if header.compressed() {
-        read_compressed_arrays(path, &mut file, &header, &index.arrays)?
-    } else {
-        read_plain_arrays(path, &mut file, &index.arrays)?
+    let arrays = match &index.frames {
+        Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,
+        None => read_plain_arrays(path, &mut file, &index.arrays)?,
     };
     decode_value(path, &index, arrays)
 }
@@ -163,7 +154,7 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<
     if xxh3_64(stored) != header.index_check {
         return Err(Error::corrupt(path, "index checksum mismatch"));
     }
-    let index = decode_index(stored, header.body_len).map_err(|e| format_error(path, e))?;
+    let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
     let arrays = index
         .arrays
         .iter()

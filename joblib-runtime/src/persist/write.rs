@@ -10,7 +10,8 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::atomic::AtomicFile;
-use super::format::{encode_index, ArrayRecord, Header, ALIGN, FLAG_ZSTD, HEADER_LEN};
+use super::chunks;
+use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN};
 use super::Compress;
 use crate::array::{with_sink, ArraySink, DType};
 use crate::error::{Error, Result};
@@ -19,25 +20,19 @@ use crate::hash::structure_digest;
 /// Arrays at least this large are checksummed on a second thread while they are written.
 const PARALLEL_CHECKSUM_MIN: usize = 1 << 20;
 
-/// Where the body goes: the file as is, or a zstd frame.
-enum BodyOut {
-    Plain(BufWriter<File>),
-    Zstd(zstd::stream::write::Encoder<'static, BufWriter<File>>),
+/// How array bytes are stored in the body.
+enum Storage {
+    /// As is, each at its aligned offset.
+    Plain,
+    /// As zstd frames at this level, whose lengths are listed here.
+    Zstd { level: i32, frames: Vec<u64> },
 }
 
-impl BodyOut {
-    fn writer(&mut self) -> &mut dyn Write {
-        match self {
-            BodyOut::Plain(w) => w,
-            BodyOut::Zstd(w) => w,
-        }
-    }
-}
-
-/// The [`ArraySink`] of a file being written: appends each array to the body at an aligned
-/// offset and records where it went.
+/// The [`ArraySink`] of a file being written: appends each array to the body and records
+/// where it went.
 struct BodySink {
-    out: BodyOut,
+    out: BufWriter<File>,
+    storage: Storage,
     /// Offset in the file of the next body byte, as if the body were stored as is.
     pos: u64,
     records: Vec<ArrayRecord>,
@@ -48,10 +43,18 @@ struct BodySink {
 impl BodySink {
     fn append(&mut self, dtype: DType, bytes: &[u8]) -> io::Result<u64> {
         let padding = (ALIGN - self.pos % ALIGN) % ALIGN;
-        let out = self.out.writer();
-        out.write_all(&[0u8; ALIGN as usize][..padding as usize])?;
         let offset = self.pos + padding;
-        let check = write_checksummed(out, bytes)?;
+        let check = match &mut self.storage {
+            Storage::Plain => {
+                self.out.write_all(&[0u8; ALIGN as usize][..padding as usize])?;
+                write_checksummed(&mut self.out, bytes)?
+            }
+            Storage::Zstd { level, frames } => {
+                let level = *level;
+                let out = &mut self.out;
+                beside(|| xxh3_64(bytes), || chunks::compress(bytes, dtype.size(), level, out, frames))?
+            }
+        };
         self.records.push(ArrayRecord { offset, len: bytes.len() as u64, dtype, check });
         self.pos = offset + bytes.len() as u64;
         Ok(self.records.len() as u64 - 1)
@@ -68,26 +71,23 @@ impl ArraySink for BodySink {
     }
 }
 
+/// Runs `check` on another thread while `work` runs on this one, and returns the check's
+/// result once the work succeeded.
+fn beside(check: impl FnOnce() -> u64 + Send, work: impl FnOnce() -> io::Result<()>) -> io::Result<u64> {
+    std::thread::scope(|scope| {
+        let check = scope.spawn(check);
+        work()?;
+        Ok(check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
 /// Writes `bytes` and returns their xxh3-64, computed beside the write for large arrays.
 fn write_checksummed(out: &mut dyn Write, bytes: &[u8]) -> io::Result<u64> {
     if bytes.len() < PARALLEL_CHECKSUM_MIN {
         out.write_all(bytes)?;
         return Ok(xxh3_64(bytes));
     }
-    std::thread::scope(|scope| {
-        let check = scope.spawn(|| xxh3_64(bytes));
-        out.write_all(bytes)?;
-        Ok(check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-    })
-}
-
-fn zstd_encoder(file: File, level: i32) -> io::Result<zstd::stream::write::Encoder<'static, BufWriter<File>>> {
-    let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(file), level)?;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
-    if workers > 1 {
-        encoder.multithread(workers)?;
-    }
-    Ok(encoder)
+    beside(|| xxh3_64(bytes), || out.write_all(bytes))
 }
 
 /// Writes `value` to `path` as described in [`format`](super::format).
@@ -99,32 +99,39 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
     file.write_all(&[0u8; HEADER_LEN]).map_err(io_err)?;
 
     let level = compress.zstd_level();
-    let out = match level {
-        Some(level) => BodyOut::Zstd(zstd_encoder(file, level).map_err(io_err)?),
-        None => BodyOut::Plain(BufWriter::with_capacity(1 << 16, file)),
+    let storage = match level {
+        Some(level) => Storage::Zstd { level, frames: Vec::new() },
+        None => Storage::Plain,
     };
-    let sink = Rc::new(RefCell::new(BodySink { out, pos: HEADER_LEN as u64, records: Vec::new(), failure: None }));
+    let out = BufWriter::with_capacity(1 << 16, file);
+    let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None };
+    let sink = Rc::new(RefCell::new(sink));
     let payload = with_sink(sink.clone(), || postcard::to_allocvec(value));
-    let Ok(sink) = Rc::try_unwrap(sink) else { unreachable!("the sink is shared only while the value is serialized") };
-    let BodySink { out, pos, records, failure } = sink.into_inner();
+    let Ok(sink) = Rc::try_unwrap(sink) else {
+        unreachable!("the sink is shared only while the value is serialized")
+    };
+    let BodySink { mut out, storage, pos, records, failure } = sink.into_inner();
     if let Some(e) = failure {
         return Err(io_err(e));
     }
     let payload = payload.map_err(|e| Error::Serialize { path: path.to_owned(), what: e.to_string() })?;
 
-    let mut file = match out {
-        BodyOut::Plain(w) => w,
-        BodyOut::Zstd(w) => w.finish().map_err(io_err)?,
+    let (index, stored_index) = match &storage {
+        Storage::Plain => {
+            let index = encode_index(structure, &records, None, &payload);
+            (index.clone(), index)
+        }
+        Storage::Zstd { level, frames } => {
+            let frames = Frames { chunk: chunks::CHUNK as u64, lens: frames.clone() };
+            let index = encode_index(structure, &records, Some(&frames), &payload);
+            let stored = zstd::bulk::compress(&index, *level).map_err(io_err)?;
+            (index, stored)
+        }
     };
-    let index = encode_index(structure, &records, &payload);
-    let stored_index = match level {
-        Some(level) => zstd::bulk::compress(&index, level).map_err(io_err)?,
-        None => index.clone(),
-    };
-    file.flush().map_err(io_err)?;
-    let index_offset = file.get_mut().stream_position().map_err(io_err)?;
-    file.write_all(&stored_index).map_err(io_err)?;
-    let mut file = file.into_inner().map_err(|e| io_err(e.into_error()))?;
+    out.flush().map_err(io_err)?;
+    let index_offset = out.get_mut().stream_position().map_err(io_err)?;
+    out.write_all(&stored_index).map_err(io_err)?;
+    let mut file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
     let header = Header {
         flags: if level.is_some() { FLAG_ZSTD } else { 0 },
         body_len: pos - HEADER_LEN as u64,
