@@ -233,7 +233,8 @@ impl ShapeSet {
         self.element.reset();
         value.serialize(&mut self.element)?;
         let element = &mut self.element;
-        let repeated = element.stream.is_none() && !self.digests.is_empty() && element.buf[..element.len] == self.previous;
+        let repeated =
+            element.stream.is_none() && !self.digests.is_empty() && element.buf[..element.len] == self.previous;
         if !repeated {
             self.previous.clear();
             if element.stream.is_none() {

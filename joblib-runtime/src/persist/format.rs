@@ -191,7 +191,12 @@ pub(crate) struct Index<'a> {
 }
 
 /// Encodes an index with `payload` as its last part.
-pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], frames: Option<&Frames>, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_index(
+    structure: u128,
+    arrays: &[ArrayRecord],
+    frames: Option<&Frames>,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(INDEX_FIXED_LEN + RECORD_LEN * arrays.len() + payload.len());
     out.extend_from_slice(&structure.to_le_bytes());
     out.extend_from_slice(&(arrays.len() as u64).to_le_bytes());
@@ -215,7 +220,11 @@ pub(crate) fn encode_index(structure: u128, arrays: &[ArrayRecord], frames: Opti
 /// Decodes an index and checks every array record against a body of `body_len` bytes: records
 /// in order, aligned, inside the body, whole elements, and padding shorter than the alignment.
 /// For a compressed file, `stored_body_len` is the length of its frames together.
-pub(crate) fn decode_index(bytes: &[u8], body_len: u64, stored_body_len: Option<u64>) -> Result<Index<'_>, FormatError> {
+pub(crate) fn decode_index(
+    bytes: &[u8],
+    body_len: u64,
+    stored_body_len: Option<u64>,
+) -> Result<Index<'_>, FormatError> {
     if bytes.len() < INDEX_FIXED_LEN {
         return corrupt("index too short");
     }

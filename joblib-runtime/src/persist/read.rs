@@ -13,7 +13,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
-use super::format::{decode_index, ArrayRecord, FormatError, Frames, Header, Index, HEADER_LEN};
+use super::format::{decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN};
 use super::read_up_to;
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
@@ -65,18 +65,37 @@ fn verified(path: &Path, i: usize, record: &ArrayRecord, buf: AlignedBuf) -> Res
     Ok((record.dtype, SharedBytes { backing: Arc::new(Backing::Buffer(buf)), range }))
 }
 
-/// Reads every array of an uncompressed file into its own aligned buffer.
-fn read_plain_arrays(path: &Path, file: &mut File, records: &[ArrayRecord]) -> Result<Vec<(DType, SharedBytes)>> {
-    records
-        .iter()
-        .enumerate()
-        .map(|(i, record)| {
-            let mut buf = buffer_for(path, record)?;
-            file.seek(SeekFrom::Start(record.offset)).map_err(|e| Error::io(path, e))?;
-            file.read_exact(buf.as_bytes_mut()).map_err(|e| Error::io(path, e))?;
-            verified(path, i, record, buf)
-        })
-        .collect()
+/// Reads the body of an uncompressed file from its start: every array into its own aligned
+/// buffer, and the padding around them, which must be zeros.
+fn read_plain_arrays(
+    path: &Path,
+    file: &mut File,
+    header: &Header,
+    records: &[ArrayRecord],
+) -> Result<Vec<(DType, SharedBytes)>> {
+    let io_err = |e| Error::io(path, e);
+    file.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(io_err)?;
+    let mut pos = HEADER_LEN as u64;
+    let mut skip_padding = |file: &mut File, pos: &mut u64, to: u64| -> Result<()> {
+        let mut padding = [0u8; ALIGN as usize];
+        let padding = &mut padding[..(to - *pos) as usize];
+        file.read_exact(padding).map_err(io_err)?;
+        if padding.iter().any(|&b| b != 0) {
+            return Err(Error::corrupt(path, format!("padding before byte {to} is not zero")));
+        }
+        *pos = to;
+        Ok(())
+    };
+    let mut arrays = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        skip_padding(file, &mut pos, record.offset)?;
+        let mut buf = buffer_for(path, record)?;
+        file.read_exact(buf.as_bytes_mut()).map_err(io_err)?;
+        pos = record.end();
+        arrays.push(verified(path, i, record, buf)?);
+    }
+    skip_padding(file, &mut pos, header.index_offset)?;
+    Ok(arrays)
 }
 
 /// Reads and decompresses the arrays of a compressed file, whose frames follow one another
@@ -123,7 +142,7 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
 
     let arrays = match &index.frames {
         Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,
-        None => read_plain_arrays(path, &mut file, &index.arrays)?,
+        None => read_plain_arrays(path, &mut file, &header, &index.arrays)?,
     };
     decode_value(path, &index, arrays)
 }
@@ -164,18 +183,28 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<
 }
 
 /// The arrays of one file, each handed out once.
-struct TableSource(Vec<(DType, Option<SharedBytes>)>);
+struct TableSource {
+    arrays: Vec<(DType, Option<SharedBytes>)>,
+    /// Why the last request failed (postcard keeps only a generic message).
+    failure: Option<String>,
+}
 
-impl ArraySource for TableSource {
-    fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
-        let count = self.0.len();
-        let Some((stored, bytes)) = usize::try_from(index).ok().and_then(|i| self.0.get_mut(i)) else {
+impl TableSource {
+    fn lookup(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        let count = self.arrays.len();
+        let Some((stored, bytes)) = usize::try_from(index).ok().and_then(|i| self.arrays.get_mut(i)) else {
             return Err(format!("array {index} does not exist (the file has {count})"));
         };
         if *stored != dtype {
             return Err(format!("array {index} holds {stored:?} elements, not {dtype:?}"));
         }
         bytes.take().ok_or_else(|| format!("array {index} is used twice"))
+    }
+}
+
+impl ArraySource for TableSource {
+    fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        self.lookup(index, dtype).inspect_err(|e| self.failure = Some(e.clone()))
     }
 }
 
@@ -187,9 +216,13 @@ fn decode_value<T: Serialize + DeserializeOwned>(
     arrays: Vec<(DType, SharedBytes)>,
 ) -> Result<T> {
     let mismatch = |what: String| Error::TypeMismatch { path: path.to_owned(), requested: type_name::<T>(), what };
-    let source = Rc::new(RefCell::new(TableSource(arrays.into_iter().map(|(d, b)| (d, Some(b))).collect())));
-    let (value, rest) = with_source(source, || postcard::take_from_bytes::<T>(index.payload))
-        .map_err(|e| mismatch(format!("the stored value does not decode as this type: {e}")))?;
+    let arrays = arrays.into_iter().map(|(d, b)| (d, Some(b))).collect();
+    let source = Rc::new(RefCell::new(TableSource { arrays, failure: None }));
+    let decoded = with_source(source.clone(), || postcard::take_from_bytes::<T>(index.payload));
+    let (value, rest) = decoded.map_err(|e| {
+        let reason = source.borrow_mut().failure.take().unwrap_or_else(|| e.to_string());
+        mismatch(format!("the stored value does not decode as this type: {reason}"))
+    })?;
     if !rest.is_empty() {
         return Err(mismatch(format!("{} bytes of the stored value are left over", rest.len())));
     }

@@ -107,9 +107,7 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
     let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None };
     let sink = Rc::new(RefCell::new(sink));
     let payload = with_sink(sink.clone(), || postcard::to_allocvec(value));
-    let Ok(sink) = Rc::try_unwrap(sink) else {
-        unreachable!("the sink is shared only while the value is serialized")
-    };
+    let Ok(sink) = Rc::try_unwrap(sink) else { unreachable!("the sink is shared only while the value is serialized") };
     let BodySink { mut out, storage, pos, records, failure } = sink.into_inner();
     if let Some(e) = failure {
         return Err(io_err(e));

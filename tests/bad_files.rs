@@ -1,0 +1,202 @@
+//! Hostile and damaged joblib files: every one is an `Error`, never a panic, never a wrong
+//! value, never an out-of-bounds read.
+
+use std::path::Path;
+
+use joblib::{dump, dump_with, load, load_mmap, Array, Compress, Error};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Sample {
+    label: String,
+    a: Array<f64>,
+    b: Array<u16>,
+    c: Vec<i32>,
+}
+
+fn sample() -> Sample {
+    Sample {
+        label: "sample".into(),
+        a: Array::from((0..40).map(f64::from).collect::<Vec<_>>()),
+        b: Array::from_shape_vec([3, 5], (0..15).collect()).unwrap(),
+        c: vec![-1, 2, -3],
+    }
+}
+
+fn write_sample(dir: &Path, compress: Compress) -> (std::path::PathBuf, Vec<u8>) {
+    let path = dir.join("sample.jbl");
+    dump_with(&sample(), &path, compress).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+
+/// Rewrites an uncompressed file with its index edited, fixing every length and checksum, as
+/// a forger would: only the structural checks can catch what `edit` does.
+fn forge(path: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
+    let bytes = std::fs::read(path).unwrap();
+    let index_offset = u64_at(&bytes, 24) as usize;
+    let mut header = bytes[..64].to_vec();
+    let body = &bytes[64..index_offset];
+    let mut index = bytes[index_offset..].to_vec();
+    edit(&mut index);
+    header[32..40].copy_from_slice(&(index.len() as u64).to_le_bytes());
+    header[40..48].copy_from_slice(&(index.len() as u64).to_le_bytes());
+    header[48..56].copy_from_slice(&xxh3_64(&index).to_le_bytes());
+    let check = xxh3_64(&header[..56]);
+    header[56..64].copy_from_slice(&check.to_le_bytes());
+    std::fs::write(path, [header.as_slice(), body, &index].concat()).unwrap();
+}
+
+/// Sets the header fields from byte 8 on (version, flags, ...) and fixes the header checksum.
+fn forge_header(path: &Path, at: usize, value: &[u8]) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at..at + value.len()].copy_from_slice(value);
+    let check = xxh3_64(&bytes[..56]);
+    bytes[56..64].copy_from_slice(&check.to_le_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn assert_corrupt(result: joblib::Result<Sample>, what: &str) {
+    match result {
+        Err(Error::Corrupt { .. }) => {}
+        other => panic!("{what}: expected a corruption error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for compress in [Compress::None, Compress::Zstd(3)] {
+        let (path, bytes) = write_sample(dir.path(), compress);
+        for len in 0..bytes.len() {
+            std::fs::write(&path, &bytes[..len]).unwrap();
+            assert!(load::<Sample>(&path).is_err(), "{compress:?} truncated to {len}");
+            assert!(load_mmap::<Sample>(&path).is_err(), "{compress:?} truncated to {len}, mapped");
+        }
+    }
+}
+
+#[test]
+fn every_flipped_byte_of_a_plain_file_is_detected_by_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = write_sample(dir.path(), Compress::None);
+    for i in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x04;
+        std::fs::write(&path, &bad).unwrap();
+        let result = load::<Sample>(&path);
+        assert!(result.is_err(), "flip at byte {i} went unnoticed");
+        // A mapped load checks header and index; a flip inside an array's bytes is only seen by
+        // `load`, but it never panics and never changes anything but that array's values.
+        if let Ok(value) = load_mmap::<Sample>(&path) {
+            assert_eq!(value.label, "sample");
+            assert_eq!(value.c, vec![-1, 2, -3]);
+        }
+    }
+}
+
+#[test]
+fn flipped_bytes_of_a_compressed_file_never_give_a_wrong_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = write_sample(dir.path(), Compress::Zstd(3));
+    for i in 0..bytes.len() {
+        for bit in [0x01, 0x80] {
+            let mut bad = bytes.clone();
+            bad[i] ^= bit;
+            std::fs::write(&path, &bad).unwrap();
+            if let Ok(value) = load::<Sample>(&path) {
+                assert_eq!(value, sample(), "flip at byte {i} gave a wrong value");
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_magic_and_other_files_are_not_joblib_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.jbl");
+    for content in [
+        &b"PK\x03\x04 a zip file, long enough to hold a header.............................."[..],
+        b"\x80\x04\x95 pickle",
+    ] {
+        std::fs::write(&path, content).unwrap();
+        assert!(matches!(load::<Sample>(&path), Err(Error::BadMagic { .. })));
+        assert!(matches!(load_mmap::<Sample>(&path), Err(Error::BadMagic { .. })));
+    }
+    std::fs::write(&path, b"").unwrap();
+    assert!(matches!(load::<Sample>(&path), Err(Error::BadMagic { .. })));
+    assert!(matches!(load_mmap::<Sample>(&path), Err(Error::BadMagic { .. })));
+    assert!(matches!(load::<Sample>(dir.path()), Err(Error::Io { .. })), "a folder");
+}
+
+#[test]
+fn a_future_version_asks_for_an_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_sample(dir.path(), Compress::None);
+    forge_header(&path, 8, &2u32.to_le_bytes());
+    let err = load::<Sample>(&path).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedVersion { found: 2, supported: 1, .. }), "{err}");
+    assert!(err.to_string().contains("upgrade"));
+    assert!(matches!(load_mmap::<Sample>(&path), Err(Error::UnsupportedVersion { .. })));
+    forge_header(&path, 8, &0u32.to_le_bytes());
+    assert_corrupt(load(&path), "version 0");
+    forge_header(&path, 8, &1u32.to_le_bytes());
+    forge_header(&path, 12, &0x80u32.to_le_bytes());
+    assert_corrupt(load(&path), "unknown flag");
+}
+
+/// The index of the sample: structure (16 bytes), count (8), then 32-byte records.
+const RECORDS: usize = 24;
+
+#[test]
+fn forged_array_offsets_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let edits: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 6] = [
+        ("misaligned", Box::new(|i| i[RECORDS..RECORDS + 8].copy_from_slice(&72u64.to_le_bytes()))),
+        ("past the end", Box::new(|i| i[RECORDS + 32..RECORDS + 40].copy_from_slice(&(1u64 << 40).to_le_bytes()))),
+        ("huge length", Box::new(|i| i[RECORDS + 8..RECORDS + 16].copy_from_slice(&u64::MAX.to_le_bytes()))),
+        ("partial element", Box::new(|i| i[RECORDS + 8..RECORDS + 16].copy_from_slice(&12u64.to_le_bytes()))),
+        ("unknown dtype", Box::new(|i| i[RECORDS + 16] = 200)),
+        ("lying count", Box::new(|i| i[16..24].copy_from_slice(&(u64::MAX / 2).to_le_bytes()))),
+    ];
+    for (what, edit) in edits {
+        let (path, _) = write_sample(dir.path(), Compress::None);
+        forge(&path, edit);
+        assert_corrupt(load(&path), what);
+        assert_corrupt(load_mmap(&path), what);
+    }
+}
+
+#[test]
+fn forged_element_types_and_array_numbers_are_type_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_sample(dir.path(), Compress::None);
+    // Array 0 (f64, 320 bytes) relabelled as u64: same size, other type.
+    forge(&path, |i| i[RECORDS + 16] = 8);
+    let err = load_mmap::<Sample>(&path).unwrap_err();
+    assert!(matches!(err, Error::TypeMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("U64"), "{err}");
+}
+
+#[test]
+fn a_payload_that_uses_one_array_twice_is_refused() {
+    // Two arrays of the same type: the payload's second reference is pointed at the first.
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct Two(Array<u8>, Array<u8>);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.jbl");
+    dump(&Two(Array::from(vec![1u8]), Array::from(vec![2u8])), &path).unwrap();
+    forge(&path, |index| {
+        // The payload ends with the second array's number, 1, as a postcard varint.
+        let last = index.len() - 1;
+        assert_eq!(index[last], 1);
+        index[last] = 0;
+    });
+    let err = load::<Two>(&path).unwrap_err();
+    assert!(err.to_string().contains("used twice"), "{err}");
+}
