@@ -1,8 +1,7 @@
-use std::time::Instant;
 fn main() {
-    for _ in 0..3 {
-        let t = Instant::now();
-        let b: joblib::Array<f64> = joblib::load("/tmp/hb/z.jbl").unwrap();
-        println!("load {:?} {}", t.elapsed(), b.len());
-    }
+    use joblib::{npy, Array};
+    npy::save(&Array::from_shape_vec([2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap(), "/tmp/hb/a.npy").unwrap();
+    npy::save(&Array::from(vec![true, false, true]), "/tmp/hb/b.npy").unwrap();
+    npy::save(&Array::from(vec![u16::MAX, 1]), "/tmp/hb/c.npy").unwrap();
+    npy::save(&Array::from_shape_vec(vec![1usize; 64], vec![7i8]).unwrap(), "/tmp/hb/d.npy").unwrap();
 }

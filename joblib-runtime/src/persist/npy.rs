@@ -2,8 +2,8 @@
 //!
 //! Reads format versions 1.0, 2.0 and 3.0 in C order, little- or big-endian (big-endian data
 //! is byte-swapped into memory), for `bool`, `i8` to `i64`, `u8` to `u64`, `f32` and `f64`.
-//! Writes version 1.0 (2.0 when the header needs it) with the header padded so that the data
-//! starts at a multiple of 64 bytes, as numpy does. Fortran-order files are refused with an
+//! Writes version 1.0 with the header padded so that the data starts at a multiple of 64 bytes,
+//! byte for byte as numpy does. Fortran-order files are refused with an
 //! error that says so.
 //!
 //! ```
@@ -32,6 +32,8 @@ use crate::error::{Error, Result};
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Where the data of a file we write starts: a multiple of this.
 const DATA_ALIGN: usize = 64;
+/// numpy's limit on the number of axes (`NPY_MAXDIMS`).
+const MAX_AXES: usize = 64;
 
 /// Writes `array` to `path` as a `.npy` file (written aside and renamed into place).
 ///
@@ -43,9 +45,13 @@ const DATA_ALIGN: usize = 64;
 ///
 /// # Errors
 ///
-/// [`Error::Io`] if the file cannot be written.
+/// [`Error::Io`] if the file cannot be written; [`Error::Npy`] if the array has more than 64
+/// axes, which numpy cannot represent.
 pub fn save<T: Element>(array: &Array<T>, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
+    if array.ndim() > MAX_AXES {
+        return Err(Error::npy(path, format!("{} axes; numpy arrays have at most {MAX_AXES}", array.ndim())));
+    }
     let target = AtomicFile::create(path)?;
     let mut out = std::io::BufWriter::new(target.file());
     out.write_all(&header_bytes(T::DTYPE, array.shape()))
@@ -145,18 +151,12 @@ fn header_bytes(dtype: DType, shape: &[usize]) -> Vec<u8> {
         _ => format!("({})", dims.join(", ")),
     };
     let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", dtype.npy_descr());
-    // Version 1 has a 2-byte header length; longer headers (many axes) need version 2.
-    let (version, prelude_len) = if dict.len() + 1 + 10 <= usize::from(u16::MAX) { (1u8, 10) } else { (2u8, 12) };
-    let total = (prelude_len + dict.len() + 1).next_multiple_of(DATA_ALIGN);
-    let header_len = total - prelude_len;
+    // Version 1: a 2-byte header length, which 64 axes never come near.
+    let total = (10 + dict.len() + 1).next_multiple_of(DATA_ALIGN);
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[version, 0]);
-    if version == 1 {
-        out.extend_from_slice(&(header_len as u16).to_le_bytes());
-    } else {
-        out.extend_from_slice(&(header_len as u32).to_le_bytes());
-    }
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&((total - 10) as u16).to_le_bytes());
     out.extend_from_slice(dict.as_bytes());
     out.resize(total - 1, b' ');
     out.push(b'\n');
@@ -335,10 +335,14 @@ mod tests {
 
     #[test]
     fn header_is_aligned_and_parses_back() {
-        for shape in [vec![], vec![5], vec![2, 3], vec![1; 40]] {
+        for shape in [vec![], vec![5], vec![2, 3], vec![usize::MAX; MAX_AXES]] {
             let bytes = header_bytes(DType::F64, &shape);
             assert_eq!(bytes.len() % DATA_ALIGN, 0);
             assert_eq!(*bytes.last().unwrap(), b'\n');
+            if shape.contains(&usize::MAX) {
+                assert!(bytes.len() < usize::from(u16::MAX), "the widest header fits version 1");
+                continue;
+            }
             let elements: usize = shape.iter().product();
             let file_len = (bytes.len() + 8 * elements) as u64;
             let (p, h) = header_extent(Path::new("x"), &bytes, file_len).unwrap();

@@ -76,7 +76,7 @@ fn read_plain_arrays(
     let io_err = |e| Error::io(path, e);
     file.seek(SeekFrom::Start(HEADER_LEN as u64)).map_err(io_err)?;
     let mut pos = HEADER_LEN as u64;
-    let mut skip_padding = |file: &mut File, pos: &mut u64, to: u64| -> Result<()> {
+    let skip_padding = |file: &mut File, pos: &mut u64, to: u64| -> Result<()> {
         let mut padding = [0u8; ALIGN as usize];
         let padding = &mut padding[..(to - *pos) as usize];
         file.read_exact(padding).map_err(io_err)?;

@@ -25,7 +25,7 @@ pub(crate) fn unshuffle(width: usize, src: &[u8], out: &mut [u8]) {
 fn shuffle_n<const W: usize>(src: &[u8], out: &mut [u8]) {
     let n = src.len() / W;
     let mut rest = &mut out[..n * W];
-    let mut planes: [&mut [u8]; W] = std::array::from_fn(|_| {
+    let planes: [&mut [u8]; W] = std::array::from_fn(|_| {
         let (plane, tail) = std::mem::take(&mut rest).split_at_mut(n);
         rest = tail;
         plane
