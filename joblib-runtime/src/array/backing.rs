@@ -10,27 +10,47 @@ use std::sync::Arc;
 #[repr(C, align(16))]
 struct Block([u8; 16]);
 
-/// A heap buffer of bytes whose start is 16-byte aligned, so any element type can view it.
-pub(crate) struct AlignedBuf {
-    blocks: Vec<Block>,
-    len: usize,
+/// Buffers at least this large are anonymous mappings with transparent huge pages (numpy
+/// does the same from 4 MiB on).
+const HUGE_PAGES_FROM: usize = 4 << 20;
+
+/// A zeroed, writable buffer that a file's bytes are read into, aligned for any element type.
+/// Small buffers live on the heap; large ones are anonymous mappings advised to use
+/// transparent huge pages, which makes filling them several times faster: one page fault per
+/// 2 MiB instead of one per 4 KiB.
+pub(crate) enum AlignedBuf {
+    Heap { blocks: Vec<Block>, len: usize },
+    Anonymous(memmap2::MmapMut),
 }
 
 impl AlignedBuf {
     /// `len` zero bytes, zeroed lazily by the operating system; `None` if the memory cannot
-    /// be allocated (a file's lengths are checked against what it holds, but a compressed file
-    /// may still claim more than this machine has).
+    /// be had (a file's lengths are checked against what it holds, but a compressed file may
+    /// still claim more than this machine has).
     pub(crate) fn try_zeroed(len: usize) -> Option<Self> {
-        let blocks = bytemuck::try_zeroed_vec(len.div_ceil(16)).ok()?;
-        Some(AlignedBuf { blocks, len })
+        if len < HUGE_PAGES_FROM {
+            let blocks = bytemuck::try_zeroed_vec(len.div_ceil(16)).ok()?;
+            return Some(AlignedBuf::Heap { blocks, len });
+        }
+        let map = memmap2::MmapMut::map_anon(len).ok()?;
+        // Only advice: without huge pages the buffer works the same, just fills slower.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        Some(AlignedBuf::Anonymous(map))
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &bytemuck::cast_slice(&self.blocks)[..self.len]
+        match self {
+            AlignedBuf::Heap { blocks, len } => &bytemuck::cast_slice(blocks)[..*len],
+            AlignedBuf::Anonymous(map) => map,
+        }
     }
 
     pub(crate) fn as_bytes_mut(&mut self) -> &mut [u8] {
-        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..self.len]
+        match self {
+            AlignedBuf::Heap { blocks, len } => &mut bytemuck::cast_slice_mut(blocks)[..*len],
+            AlignedBuf::Anonymous(map) => map,
+        }
     }
 }
 
@@ -74,7 +94,7 @@ mod tests {
 
     #[test]
     fn aligned_buf_is_aligned_and_sized() {
-        for len in [0, 1, 63, 64, 65, 1000] {
+        for len in [0, 1, 63, 64, 65, 1000, HUGE_PAGES_FROM, HUGE_PAGES_FROM + 3] {
             let mut buf = AlignedBuf::try_zeroed(len).unwrap();
             assert_eq!(buf.as_bytes().len(), len);
             assert_eq!(buf.as_bytes().as_ptr() as usize % 16, 0);
@@ -82,5 +102,6 @@ mod tests {
             assert!(buf.as_bytes().iter().all(|&b| b == 7));
         }
         assert!(AlignedBuf::try_zeroed(usize::MAX - 16).is_none(), "refused, not aborted");
+        assert!(AlignedBuf::try_zeroed(isize::MAX as usize).is_none(), "refused, not aborted");
     }
 }

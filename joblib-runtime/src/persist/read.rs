@@ -57,12 +57,48 @@ fn buffer_for(path: &Path, record: &ArrayRecord) -> Result<AlignedBuf> {
         .ok_or_else(|| Error::corrupt(path, format!("an array of {} bytes does not fit in memory", record.len)))
 }
 
-fn verified(path: &Path, i: usize, record: &ArrayRecord, buf: AlignedBuf) -> Result<(DType, SharedBytes)> {
-    if xxh3_64(buf.as_bytes()) != record.check {
+/// Checks `buf` against the checksum `check` of array `i`, computed beforehand or now.
+fn verified(
+    path: &Path,
+    i: usize,
+    record: &ArrayRecord,
+    buf: AlignedBuf,
+    check: Option<u64>,
+) -> Result<(DType, SharedBytes)> {
+    if check.unwrap_or_else(|| xxh3_64(buf.as_bytes())) != record.check {
         return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
     }
     let range = 0..buf.as_bytes().len();
     Ok((record.dtype, SharedBytes { backing: Arc::new(Backing::Buffer(buf)), range }))
+}
+
+/// Bytes read at a time while a second thread checksums what was read before.
+const READ_PIECE: usize = 16 << 20;
+
+/// Fills `buf` from `file` and returns the xxh3-64 of its bytes, hashing each piece on a
+/// second thread while the next one is read.
+fn read_checksummed(file: &mut File, buf: &mut [u8]) -> io::Result<u64> {
+    if buf.len() <= READ_PIECE {
+        file.read_exact(buf)?;
+        return Ok(xxh3_64(buf));
+    }
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::channel::<&[u8]>();
+        let hasher = scope.spawn(move || {
+            let mut state = xxhash_rust::xxh3::Xxh3Default::new();
+            for piece in receive {
+                state.update(piece);
+            }
+            state.digest()
+        });
+        for piece in buf.chunks_mut(READ_PIECE) {
+            file.read_exact(piece)?;
+            // The hasher only stops receiving if it panicked, which `join` reports below.
+            let _ = send.send(piece);
+        }
+        drop(send);
+        Ok(hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }
 
 /// Reads the body of an uncompressed file from its start: every array into its own aligned
@@ -90,9 +126,9 @@ fn read_plain_arrays(
     for (i, record) in records.iter().enumerate() {
         skip_padding(file, &mut pos, record.offset)?;
         let mut buf = buffer_for(path, record)?;
-        file.read_exact(buf.as_bytes_mut()).map_err(io_err)?;
+        let check = read_checksummed(file, buf.as_bytes_mut()).map_err(io_err)?;
         pos = record.end();
-        arrays.push(verified(path, i, record, buf)?);
+        arrays.push(verified(path, i, record, buf, Some(check))?);
     }
     skip_padding(file, &mut pos, header.index_offset)?;
     Ok(arrays)
@@ -119,7 +155,7 @@ fn read_compressed_arrays(
             let mut buf = buffer_for(path, record)?;
             chunks::decompress(&mut input, mine, chunk, record.dtype.size(), buf.as_bytes_mut())
                 .map_err(|e| Error::corrupt(path, format!("array {i}: {e}")))?;
-            verified(path, i, record, buf)
+            verified(path, i, record, buf, None)
         })
         .collect()
 }
