@@ -156,7 +156,8 @@ const RECORDS: usize = 24;
 #[test]
 fn forged_array_offsets_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let edits: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 6] = [
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let edits: [(&str, Edit); 6] = [
         ("misaligned", Box::new(|i| i[RECORDS..RECORDS + 8].copy_from_slice(&72u64.to_le_bytes()))),
         ("past the end", Box::new(|i| i[RECORDS + 32..RECORDS + 40].copy_from_slice(&(1u64 << 40).to_le_bytes()))),
         ("huge length", Box::new(|i| i[RECORDS + 8..RECORDS + 16].copy_from_slice(&u64::MAX.to_le_bytes()))),

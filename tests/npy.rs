@@ -52,7 +52,8 @@ fn big_endian_data_is_swapped_into_memory() {
 #[test]
 fn what_we_write_is_byte_for_byte_what_numpy_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, Box<dyn Fn(&Path)>); 5] = [
+    type Writer = Box<dyn Fn(&Path)>;
+    let cases: [(&str, Writer); 5] = [
         ("f64_2x3.npy", Box::new(|p| npy::save(&npy::load::<f64>(fixture("f64_2x3.npy")).unwrap(), p).unwrap())),
         ("i2_5.npy", Box::new(|p| npy::save(&Array::from(vec![0i16, 1, 2, 100, 127]), p).unwrap())),
         ("bool_2x2.npy", Box::new(|p| npy::save(&npy::load::<bool>(fixture("bool_2x2.npy")).unwrap(), p).unwrap())),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 /// (`calloc`); a larger one makes it zero every byte up front.
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(C, align(16))]
-struct Block([u8; 16]);
+pub(crate) struct Block([u8; 16]);
 
 /// Buffers at least this large are anonymous mappings with transparent huge pages (numpy
 /// does the same from 4 MiB on).
