@@ -1,0 +1,34 @@
+//! Arbitrary bytes as a joblib file: `load` and `load_mmap` must return an error or a value,
+//! never panic, crash or read out of bounds.
+#![no_main]
+
+use joblib::Array;
+use libfuzzer_sys::fuzz_target;
+use serde::{Deserialize, Serialize};
+
+/// The type the fuzzed files are loaded as (also the type of the seed files).
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+pub struct Value {
+    name: String,
+    a: Array<f64>,
+    b: Vec<Array<u16>>,
+    c: Option<Array<bool>>,
+}
+
+fn path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("joblib-fuzz-load-{}.jbl", std::process::id()))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let path = path();
+    std::fs::write(&path, data).unwrap();
+    if let Ok(value) = joblib::load::<Value>(&path) {
+        // Whatever loads is a consistent value.
+        assert_eq!(value.a.len(), value.a.shape().iter().product::<usize>());
+    }
+    if let Ok(value) = joblib::load_mmap::<Value>(&path) {
+        let _ = value.a.iter().sum::<f64>();
+        let _ = value.b.iter().map(|b| b.len()).sum::<usize>();
+    }
+    let _ = joblib::load::<(u32, String)>(&path);
+});
