@@ -5,7 +5,9 @@
 //! length, but no scalar value and no byte content. Persistence stores that structure digest so
 //! that loading a file as another type is detected.
 
+use std::cell::RefCell;
 use std::fmt::Display;
+use std::ops::{Deref, DerefMut};
 
 use serde::ser::{self, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3Default};
@@ -186,6 +188,29 @@ impl Encoder {
         }
     }
 
+    /// A count, then 128-bit digests (of map entries or element structures).
+    fn put_digests(&mut self, digests: &[u128]) {
+        self.put_len(digests.len());
+        for digest in digests {
+            self.put(&digest.to_le_bytes());
+        }
+    }
+
+    /// The start of a named compound value: its tag, name and number of parts.
+    fn put_named(&mut self, tag: u8, name: &str, len: usize) -> &mut Self {
+        self.put_tag(tag);
+        self.put_name(name);
+        self.put_len(len);
+        self
+    }
+
+    /// The start of a compound enum variant: its tag, names, index and number of parts.
+    fn put_variant_len(&mut self, tag: u8, name: &str, index: u32, variant: &str, len: usize) -> &mut Self {
+        self.put_variant(tag, name, index, variant);
+        self.put_len(len);
+        self
+    }
+
     fn put_variant(&mut self, tag: u8, name: &str, index: u32, variant: &str) {
         self.put_tag(tag);
         self.put_name(name);
@@ -210,9 +235,54 @@ enum SeqKind {
     Shapes(Box<ShapeSet>),
 }
 
+thread_local! {
+    /// Encoders of nested maps and sequences, kept for reuse: setting one up costs more than
+    /// hashing a small entry.
+    static SPARES: RefCell<Vec<Box<Encoder>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An encoder taken from this thread's spares and given back when dropped.
+struct Spare(Option<Box<Encoder>>);
+
+impl Spare {
+    fn take(values: bool) -> Spare {
+        let spare = SPARES.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+        let mut encoder = spare.unwrap_or_else(|| Box::new(Encoder::new(values)));
+        encoder.values = values;
+        encoder.reset();
+        Spare(Some(encoder))
+    }
+}
+
+impl Deref for Spare {
+    type Target = Encoder;
+    fn deref(&self) -> &Encoder {
+        self.0.as_deref().expect("a spare holds its encoder until dropped")
+    }
+}
+
+impl DerefMut for Spare {
+    fn deref_mut(&mut self) -> &mut Encoder {
+        self.0.as_deref_mut().expect("a spare holds its encoder until dropped")
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        if let Some(encoder) = self.0.take() {
+            let _ = SPARES.try_with(|s| {
+                let mut spares = s.borrow_mut();
+                if spares.len() < 16 {
+                    spares.push(encoder);
+                }
+            });
+        }
+    }
+}
+
 /// The distinct structures of a sequence's elements.
 struct ShapeSet {
-    element: Encoder,
+    element: Spare,
     /// The encoding of the previous element, when short: most elements repeat it.
     previous: Vec<u8>,
     previous_digest: u128,
@@ -222,7 +292,7 @@ struct ShapeSet {
 impl ShapeSet {
     fn new() -> Box<Self> {
         Box::new(ShapeSet {
-            element: Encoder::structure(),
+            element: Spare::take(false),
             previous: Vec::new(),
             previous_digest: 0,
             digests: Vec::new(),
@@ -231,7 +301,7 @@ impl ShapeSet {
 
     fn add<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
         self.element.reset();
-        value.serialize(&mut self.element)?;
+        value.serialize(&mut *self.element)?;
         let element = &mut self.element;
         let repeated =
             element.stream.is_none() && !self.digests.is_empty() && element.buf[..element.len] == self.previous;
@@ -250,10 +320,7 @@ impl ShapeSet {
 
     fn write_to(mut self, enc: &mut Encoder) {
         self.digests.sort_unstable();
-        enc.put_len(self.digests.len());
-        for digest in &self.digests {
-            enc.put(&digest.to_le_bytes());
-        }
+        enc.put_digests(&self.digests);
     }
 }
 
@@ -261,7 +328,7 @@ impl ShapeSet {
 /// `HashMap`'s iteration order does not change the hash.
 pub struct MapEncoder<'a> {
     enc: &'a mut Encoder,
-    entry: Box<Encoder>,
+    entry: Spare,
     digests: Vec<u128>,
 }
 
@@ -573,10 +640,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         Ok(self)
     }
     fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Self, EncodeError> {
-        self.put_tag(tag::TUPLE_STRUCT);
-        self.put_name(name);
-        self.put_len(len);
-        Ok(self)
+        Ok(self.put_named(tag::TUPLE_STRUCT, name, len))
     }
     fn serialize_tuple_variant(
         self,
@@ -585,19 +649,14 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         variant: &'static str,
         len: usize,
     ) -> Result<Self, EncodeError> {
-        self.put_variant(tag::TUPLE_VARIANT, name, index, variant);
-        self.put_len(len);
-        Ok(self)
+        Ok(self.put_variant_len(tag::TUPLE_VARIANT, name, index, variant, len))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<MapEncoder<'a>, EncodeError> {
-        let entry = Box::new(Encoder::new(self.values));
+        let entry = Spare::take(self.values);
         Ok(MapEncoder { enc: self, entry, digests: Vec::new() })
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self, EncodeError> {
-        self.put_tag(tag::STRUCT);
-        self.put_name(name);
-        self.put_len(len);
-        Ok(self)
+        Ok(self.put_named(tag::STRUCT, name, len))
     }
     fn serialize_struct_variant(
         self,
@@ -606,9 +665,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         variant: &'static str,
         len: usize,
     ) -> Result<Self, EncodeError> {
-        self.put_variant(tag::STRUCT_VARIANT, name, index, variant);
-        self.put_len(len);
-        Ok(self)
+        Ok(self.put_variant_len(tag::STRUCT_VARIANT, name, index, variant, len))
     }
 }
 
@@ -704,10 +761,7 @@ impl ser::SerializeMap for MapEncoder<'_> {
             self.digests.dedup();
         }
         self.enc.put_tag(tag::MAP);
-        self.enc.put_len(self.digests.len());
-        for digest in &self.digests {
-            self.enc.put(&digest.to_le_bytes());
-        }
+        self.enc.put_digests(&self.digests);
         Ok(())
     }
 }
