@@ -13,7 +13,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
-use super::format::{decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN};
+use super::format::{checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN};
 use super::read_up_to;
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
@@ -29,11 +29,17 @@ fn format_error(path: &Path, err: FormatError) -> Error {
     }
 }
 
-/// Checks the stored index against its checksum and decodes it when compressed.
-fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
-    if xxh3_64(stored) != header.index_check {
+/// Checks the stored index against the header's checksum.
+fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result<()> {
+    if !checksum_ok(xxh3_64(stored), header.index_check) {
         return Err(Error::corrupt(path, "index checksum mismatch"));
     }
+    Ok(())
+}
+
+/// Checks the stored index against its checksum and decodes it when compressed.
+fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
+    check_index(path, header, stored)?;
     if !header.compressed() {
         return Ok(stored.to_vec());
     }
@@ -65,7 +71,7 @@ fn verified(
     buf: AlignedBuf,
     check: Option<u64>,
 ) -> Result<(DType, SharedBytes)> {
-    if check.unwrap_or_else(|| xxh3_64(buf.as_bytes())) != record.check {
+    if !checksum_ok(check.unwrap_or_else(|| xxh3_64(buf.as_bytes())), record.check) {
         return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
     }
     let range = 0..buf.as_bytes().len();
@@ -206,9 +212,7 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<
         return load(path);
     }
     let stored = &bytes[header.index_offset as usize..];
-    if xxh3_64(stored) != header.index_check {
-        return Err(Error::corrupt(path, "index checksum mismatch"));
-    }
+    check_index(path, &header, stored)?;
     let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
     let arrays = index
         .arrays
