@@ -77,6 +77,12 @@ pub enum Error {
         /// What is wrong with it.
         what: String,
     },
+    /// A shelved result is no longer in the cache (cleared or evicted).
+    #[error("{}: the cached result is gone (cleared or evicted); call the function again", path.display())]
+    NotCached {
+        /// The entry's folder.
+        path: PathBuf,
+    },
     /// An array's shape does not match its number of elements.
     #[error("shape {shape:?} holds {expected} elements, but {actual} were given")]
     Shape {

@@ -5,12 +5,17 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod array;
 mod error;
 pub mod hash;
+mod memory;
 mod persist;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, Result};
 pub use hash::{hash, try_hash};
+pub use memory::{MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR};
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};

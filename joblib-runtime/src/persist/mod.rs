@@ -12,6 +12,7 @@
 //! an xxh3 checksum; see [`format`] for the layout.
 
 mod atomic;
+pub(crate) use atomic::AtomicFile;
 mod chunks;
 pub mod format;
 pub mod npy;

@@ -1,0 +1,187 @@
+//! One cached call: look the result up, or compute and store it. Nothing about the cache can
+//! make the call fail: an unreadable entry, an unwritable folder or a full disk end in a
+//! warning and a plain computation.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::metadata::Metadata;
+use super::{function_dir, report, Entry, MemorizedResult, Settings};
+
+/// What a function returns, and the part of it that is stored: all of it, or only the value
+/// of an `Ok`.
+pub trait Cacheable: Sized {
+    /// What goes in the cache.
+    type Stored: Serialize + DeserializeOwned;
+    /// The part to store, if any.
+    fn stored(&self) -> Option<&Self::Stored>;
+    /// The return value rebuilt from a stored one.
+    fn restore(stored: Self::Stored) -> Self;
+    /// The part to store, by value, or the whole value back when nothing is to be stored.
+    fn into_stored(self) -> Result<Self::Stored, Self>;
+}
+
+/// A return value stored whole.
+#[derive(Debug)]
+pub struct Whole<R>(pub R);
+
+impl<R: Serialize + DeserializeOwned> Cacheable for Whole<R> {
+    type Stored = R;
+    fn stored(&self) -> Option<&R> {
+        Some(&self.0)
+    }
+    fn restore(stored: R) -> Self {
+        Whole(stored)
+    }
+    fn into_stored(self) -> Result<R, Self> {
+        Ok(self.0)
+    }
+}
+
+/// A `Result` of which only `Ok` values are stored: errors are returned, never cached.
+#[derive(Debug)]
+pub struct OkOnly<T, E>(pub Result<T, E>);
+
+impl<T: Serialize + DeserializeOwned, E> Cacheable for OkOnly<T, E> {
+    type Stored = T;
+    fn stored(&self) -> Option<&T> {
+        self.0.as_ref().ok()
+    }
+    fn restore(stored: T) -> Self {
+        OkOnly(Ok(stored))
+    }
+    fn into_stored(self) -> Result<T, Self> {
+        match self.0 {
+            Ok(value) => Ok(value),
+            Err(e) => Err(OkOnly(Err(e))),
+        }
+    }
+}
+
+/// Where and how one cached function stores its results.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Call<'a> {
+    /// The cache location; `None` for a disabled memory.
+    pub(crate) location: Option<&'a Path>,
+    pub(crate) settings: Settings,
+    /// The function's identity in the cache (`crate::module::name`).
+    pub(crate) function: &'a str,
+}
+
+impl Call<'_> {
+    /// The short name used in messages.
+    fn name(&self) -> &str {
+        self.function.rsplit("::").next().unwrap_or(self.function)
+    }
+
+    /// The entry for `key`, or `None` when nothing is cached (disabled memory, or a key that
+    /// could not be computed, which is reported).
+    pub(crate) fn entry(&self, key: Result<u128, String>) -> Option<Entry> {
+        let location = self.location?;
+        match key {
+            Ok(key) => Some(Entry::new(&function_dir(location, self.function), key)),
+            Err(e) => {
+                report::warning(&format!("cannot hash the arguments of {}, not caching: {e}", self.function));
+                None
+            }
+        }
+    }
+
+    /// The cached result in `entry`, if there is a readable one. An unreadable one is reported
+    /// and treated as absent; the next store replaces it.
+    pub(crate) fn lookup<S: Serialize + DeserializeOwned>(&self, entry: &Entry) -> Option<S> {
+        let start = Instant::now();
+        match entry.load::<S>(self.settings.mmap_mode) {
+            Ok(Some(value)) => {
+                entry.touch();
+                report::loaded(self.settings.verbose, self.name(), entry.dir(), start.elapsed());
+                Some(value)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                report::warning(&format!(
+                    "cannot use the cached result of {} ({e}); computing it again",
+                    self.function
+                ));
+                None
+            }
+        }
+    }
+
+    /// Computes, reporting the call (described by `describe`) and its duration.
+    pub(crate) fn compute<C>(&self, describe: impl FnOnce() -> String, compute: impl FnOnce() -> C) -> Computed<C> {
+        let call = describe();
+        report::calling(self.settings.verbose, self.function, &call);
+        let start = Instant::now();
+        let value = compute();
+        let took = start.elapsed();
+        report::computed(self.settings.verbose, self.name(), took);
+        Computed { value, call, took }
+    }
+
+    /// Stores a computed value in `entry`; a failure is reported and otherwise ignored.
+    /// Returns whether the value was stored.
+    pub(crate) fn store<S: Serialize>(&self, entry: &Entry, value: &S, call: String, took: Duration) -> bool {
+        let mut metadata = Metadata::new(self.function, call, entry.key(), took);
+        match entry.store(value, self.settings.compress, &mut metadata) {
+            Ok(_) => true,
+            Err(e) => {
+                report::warning(&format!("cannot store the result of {} in the cache: {e}", self.function));
+                false
+            }
+        }
+    }
+}
+
+/// A computed value, with the description of the call and its duration.
+pub(crate) struct Computed<C> {
+    pub(crate) value: C,
+    pub(crate) call: String,
+    pub(crate) took: Duration,
+}
+
+/// A cached call: the stored result for `key` if there is one, else `compute()`, stored.
+pub(crate) fn cached_call<C: Cacheable>(
+    call: Call<'_>,
+    key: Result<u128, String>,
+    describe: impl FnOnce() -> String,
+    compute: impl FnOnce() -> C,
+) -> C {
+    let Some(entry) = call.entry(key) else {
+        return call.compute(describe, compute).value;
+    };
+    if let Some(stored) = call.lookup::<C::Stored>(&entry) {
+        return C::restore(stored);
+    }
+    let computed = call.compute(describe, compute);
+    if let Some(stored) = computed.value.stored() {
+        call.store(&entry, stored, computed.call, computed.took);
+    }
+    computed.value
+}
+
+/// A shelved call (joblib's `call_and_shelve`): the result is computed and stored if it is not
+/// cached yet, and a handle to it is returned instead of the value. When nothing is to be
+/// stored (an `Err`), the computed value comes back as the error.
+pub(crate) fn shelve<C: Cacheable>(
+    call: Call<'_>,
+    key: Result<u128, String>,
+    describe: impl FnOnce() -> String,
+    compute: impl FnOnce() -> C,
+) -> Result<MemorizedResult<C::Stored>, C> {
+    let entry = call.entry(key);
+    if let Some(entry) = entry.as_ref().filter(|e| e.exists()) {
+        return Ok(MemorizedResult::stored(entry.clone(), call.settings.mmap_mode));
+    }
+    let computed = call.compute(describe, compute);
+    let value = computed.value.into_stored()?;
+    match entry {
+        Some(entry) if call.store(&entry, &value, computed.call, computed.took) => {
+            Ok(MemorizedResult::stored(entry, call.settings.mmap_mode))
+        }
+        _ => Ok(MemorizedResult::in_memory(value)),
+    }
+}

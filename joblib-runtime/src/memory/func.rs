@@ -1,0 +1,171 @@
+//! [`MemorizedFunc`], what [`Memory::cache`] returns, and [`MemorizedResult`], a handle to a
+//! shelved result.
+
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::call::{self, Call, Whole};
+use super::metadata::json_summary;
+use super::{function_dir, report, store, Entry, Memory, MmapMode};
+use crate::error::{Error, Result};
+use crate::hash::digest;
+
+/// A function whose results are cached by a [`Memory`] (joblib's `MemorizedFunc`).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let memory = joblib::Memory::new(dir.path()).verbose(0);
+/// let slow_square = memory.cache("slow_square", |x: &f64| x * x);
+/// assert_eq!(slow_square.call(&3.0), 9.0);
+/// assert!(slow_square.is_cached(&3.0));
+/// assert!(!slow_square.is_cached(&4.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct MemorizedFunc<A: ?Sized, R, F> {
+    memory: Memory,
+    name: String,
+    f: F,
+    signature: PhantomData<fn(&A) -> R>,
+}
+
+impl<A, R, F> MemorizedFunc<A, R, F>
+where
+    A: Serialize + ?Sized,
+    R: Serialize + DeserializeOwned,
+    F: Fn(&A) -> R,
+{
+    pub(crate) fn new(memory: Memory, name: &str, f: F) -> Self {
+        MemorizedFunc { memory, name: name.to_string(), f, signature: PhantomData }
+    }
+
+    fn site(&self) -> Call<'_> {
+        Call { location: self.memory.location(), settings: self.memory.settings(), function: &self.name }
+    }
+
+    fn describe(&self, args: &A) -> String {
+        format!("{}({})", self.name, json_summary(args))
+    }
+
+    /// The result of `f(args)`: loaded if cached, else computed and stored.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let f = joblib::Memory::new(dir.path()).verbose(0).cache("len", |s: &str| s.len());
+    /// assert_eq!(f.call("four"), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn call(&self, args: &A) -> R {
+        call::cached_call(self.site(), digest(args), || self.describe(args), || Whole((self.f)(args))).0
+    }
+
+    /// Whether `f(args)` is in the cache; computes nothing (joblib's `check_call_in_cache`).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let f = joblib::Memory::new(dir.path()).verbose(0).cache("neg", |x: &i8| -x);
+    /// assert!(!f.is_cached(&1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_cached(&self, args: &A) -> bool {
+        self.site().location.is_some() && self.site().entry(digest(args)).is_some_and(|e| e.exists())
+    }
+
+    /// Makes sure `f(args)` is in the cache and returns a handle to it instead of the value
+    /// (joblib's `call_and_shelve`).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let f = joblib::Memory::new(dir.path()).verbose(0).cache("double", |x: &u32| x * 2);
+    /// let shelved = f.shelve(&21);
+    /// assert_eq!(shelved.get()?, 42);
+    /// shelved.clear();
+    /// assert!(shelved.get().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shelve(&self, args: &A) -> MemorizedResult<R> {
+        match call::shelve(self.site(), digest(args), || self.describe(args), || Whole((self.f)(args))) {
+            Ok(shelved) => shelved,
+            Err(Whole(value)) => MemorizedResult::in_memory(value),
+        }
+    }
+
+    /// Removes every cached result of this function.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let f = joblib::Memory::new(dir.path()).verbose(0).cache("id", |x: &u8| *x);
+    /// f.call(&1);
+    /// f.clear();
+    /// assert!(!f.is_cached(&1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clear(&self) {
+        clear_function(self.memory.location(), &self.name);
+    }
+}
+
+/// Removes every cached result of the function `identity`.
+pub(crate) fn clear_function(location: Option<&Path>, identity: &str) {
+    if let Some(location) = location {
+        if let Err(e) = store::remove_dir(&function_dir(location, identity)) {
+            report::warning(&format!("cannot clear the cache of {identity}: {e}"));
+        }
+    }
+}
+
+/// A handle to a result in the cache (joblib's `MemorizedResult`): [`get`](Self::get) loads
+/// it, [`clear`](Self::clear) removes it.
+///
+/// When the cache cannot hold the result (an unwritable folder, a full disk, a disabled
+/// memory), the handle holds it instead, and the first `get` returns it.
+#[derive(Debug)]
+pub struct MemorizedResult<R> {
+    entry: Option<Entry>,
+    mmap_mode: Option<MmapMode>,
+    unstored: Mutex<Option<R>>,
+}
+
+impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
+    pub(crate) fn stored(entry: Entry, mmap_mode: Option<MmapMode>) -> Self {
+        MemorizedResult { entry: Some(entry), mmap_mode, unstored: Mutex::new(None) }
+    }
+
+    pub(crate) fn in_memory(value: R) -> Self {
+        MemorizedResult { entry: None, mmap_mode: None, unstored: Mutex::new(Some(value)) }
+    }
+
+    /// The result, read from the cache (mapped if the memory maps).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotCached`] if the entry was cleared or evicted (or a result the cache could
+    /// not hold was already taken), or the error of reading it.
+    pub fn get(&self) -> Result<R> {
+        if let Some(value) = self.unstored.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Ok(value);
+        }
+        let Some(entry) = &self.entry else {
+            return Err(Error::NotCached { path: "(not stored)".into() });
+        };
+        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.dir().to_path_buf() })
+    }
+
+    /// Removes the result from the cache.
+    pub fn clear(&self) {
+        if let Some(entry) = &self.entry {
+            if let Err(e) = entry.remove() {
+                report::warning(&format!("cannot clear a cached result: {e}"));
+            }
+        }
+        self.unstored.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// The entry's folder in the cache, if the result is stored.
+    pub fn path(&self) -> Option<&Path> {
+        self.entry.as_ref().map(|e| e.dir())
+    }
+}

@@ -1,0 +1,269 @@
+//! [`Memory`]: results of functions cached on disk, recomputed only when their inputs (or,
+//! with `#[cached]`, their source) change.
+//!
+//! Layout of the cache folder, entries, eviction and the messages printed are described in
+//! the README; the attribute `#[cached]` builds on the same store.
+
+mod call;
+mod evict;
+mod func;
+mod metadata;
+mod report;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub(crate) use call::{cached_call, shelve, Call};
+pub use call::{Cacheable, OkOnly, Whole};
+pub(crate) use func::clear_function;
+pub use func::{MemorizedFunc, MemorizedResult};
+pub(crate) use metadata::{json_summary, truncate, SUMMARY_CHARS};
+pub(crate) use store::{function_dir, Entry};
+
+use crate::persist::Compress;
+
+/// The environment variable naming the default cache location.
+pub const CACHE_DIR_VAR: &str = "JOBLIB_CACHE_DIR";
+/// The default cache location, under the working directory, when [`CACHE_DIR_VAR`] is unset.
+pub const DEFAULT_CACHE_DIR: &str = "joblib_cache";
+
+/// How cached arrays are handed back: mapped from the cache file instead of read.
+///
+/// Cache entries are never modified in place (other processes may be reading them), so every
+/// mode maps the file read-only, and [`Array::make_mut`](crate::Array::make_mut) copies before
+/// writing. `ReadWrite` (numpy's `"r+"`) therefore behaves like `CopyOnWrite` (`"c"`).
+///
+/// ```
+/// use joblib::MmapMode;
+/// assert_eq!("r".parse::<MmapMode>(), Ok(MmapMode::ReadOnly));
+/// assert!("x".parse::<MmapMode>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MmapMode {
+    /// `"r"`: mapped read-only.
+    ReadOnly,
+    /// `"r+"`: accepted for joblib compatibility; behaves as `CopyOnWrite`.
+    ReadWrite,
+    /// `"c"`: mapped; writes go to a private copy.
+    CopyOnWrite,
+}
+
+impl std::str::FromStr for MmapMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "r" => Ok(MmapMode::ReadOnly),
+            "r+" => Ok(MmapMode::ReadWrite),
+            "c" => Ok(MmapMode::CopyOnWrite),
+            other => Err(format!("unknown mmap_mode {other:?}: expected \"r\", \"r+\" or \"c\"")),
+        }
+    }
+}
+
+/// A cache of function results in a folder, as Python joblib's `Memory`.
+///
+/// ```
+/// use joblib::Memory;
+///
+/// let dir = tempfile::tempdir()?;
+/// let memory = Memory::new(dir.path()).verbose(0);
+/// let square = memory.cache("square", |x: &u64| x * x);
+/// assert_eq!(square.call(&12), 144);          // computed and stored
+/// assert!(square.is_cached(&12));
+/// assert_eq!(square.call(&12), 144);          // loaded
+/// square.clear();
+/// assert!(!square.is_cached(&12));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Memory {
+    location: Option<PathBuf>,
+    mmap_mode: Option<MmapMode>,
+    compress: Compress,
+    verbose: u32,
+    bytes_limit: Option<u64>,
+}
+
+impl Memory {
+    /// A cache in `location` (created on first use). Defaults: no mapping, no compression,
+    /// verbosity 1 (joblib's default), no size limit.
+    ///
+    /// ```
+    /// let memory = joblib::Memory::new("cache");
+    /// assert_eq!(memory.location(), Some(std::path::Path::new("cache")));
+    /// ```
+    pub fn new(location: impl AsRef<Path>) -> Self {
+        Memory {
+            location: Some(location.as_ref().to_path_buf()),
+            mmap_mode: None,
+            compress: Compress::None,
+            verbose: 1,
+            bytes_limit: None,
+        }
+    }
+
+    /// A memory that caches nothing: every call computes (joblib's `location=None`).
+    ///
+    /// ```
+    /// let memory = joblib::Memory::disabled();
+    /// let f = memory.cache("f", |x: &i32| x + 1);
+    /// assert_eq!(f.call(&1), 2);
+    /// assert!(!f.is_cached(&1));
+    /// ```
+    pub fn disabled() -> Self {
+        Memory { location: None, ..Memory::new("") }
+    }
+
+    /// The default cache: in `$JOBLIB_CACHE_DIR` if set, else in `joblib_cache` under the
+    /// working directory. `#[cached]` without `dir` or `memory` uses it.
+    ///
+    /// ```
+    /// let memory = joblib::Memory::from_env();
+    /// assert!(memory.location().is_some());
+    /// ```
+    pub fn from_env() -> Self {
+        match std::env::var_os(CACHE_DIR_VAR) {
+            Some(dir) if !dir.is_empty() => Memory::new(dir),
+            _ => Memory::new(DEFAULT_CACHE_DIR),
+        }
+    }
+
+    /// Hands back cached arrays mapped from the cache file: a hit costs microseconds
+    /// whatever the size of the result. Compressed entries are loaded, not mapped.
+    ///
+    /// ```
+    /// let memory = joblib::Memory::new("cache").mmap_mode(joblib::MmapMode::ReadOnly);
+    /// # let _ = memory;
+    /// ```
+    pub fn mmap_mode(mut self, mode: MmapMode) -> Self {
+        self.mmap_mode = Some(mode);
+        self
+    }
+
+    /// Compresses entries with zstd at `level` (0: no compression, the default).
+    ///
+    /// ```
+    /// let memory = joblib::Memory::new("cache").compress(3);
+    /// # let _ = memory;
+    /// ```
+    pub fn compress(mut self, level: u32) -> Self {
+        self.compress = match level {
+            0 => Compress::None,
+            level => Compress::Zstd(level.min(22) as i32),
+        };
+        self
+    }
+
+    /// How much to print on stderr: 0 nothing, 1 (default) each computation and its
+    /// duration, above 10 also each load from the cache.
+    ///
+    /// ```
+    /// let quiet = joblib::Memory::new("cache").verbose(0);
+    /// # let _ = quiet;
+    /// ```
+    pub fn verbose(mut self, level: u32) -> Self {
+        self.verbose = level;
+        self
+    }
+
+    /// The size [`reduce_size`](Memory::reduce_size) brings the cache down to. Nothing is
+    /// evicted until it is called, so a running computation never loses its results.
+    ///
+    /// ```
+    /// let memory = joblib::Memory::new("cache").bytes_limit(10 << 30);
+    /// # let _ = memory;
+    /// ```
+    pub fn bytes_limit(mut self, bytes: u64) -> Self {
+        self.bytes_limit = Some(bytes);
+        self
+    }
+
+    /// The folder of the cache, `None` for a disabled memory.
+    pub fn location(&self) -> Option<&Path> {
+        self.location.as_deref()
+    }
+
+    pub(crate) fn settings(&self) -> Settings {
+        Settings { mmap_mode: self.mmap_mode, compress: self.compress, verbose: self.verbose }
+    }
+
+    /// Wraps `f` so that its results are cached under `name`, which identifies the function
+    /// in the cache: unlike `#[cached]`, editing `f` does not invalidate its entries, change
+    /// the name to do that.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// let norm = memory.cache("norm", |v: &Vec<f64>| v.iter().map(|x| x * x).sum::<f64>().sqrt());
+    /// assert_eq!(norm.call(&vec![3.0, 4.0]), 5.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cache<A, R, F>(&self, name: &str, f: F) -> MemorizedFunc<A, R, F>
+    where
+        A: serde::Serialize + ?Sized,
+        R: serde::Serialize + serde::de::DeserializeOwned,
+        F: Fn(&A) -> R,
+    {
+        MemorizedFunc::new(self.clone(), name, f)
+    }
+
+    /// Removes every entry of the cache (the whole `joblib` folder of the location).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// memory.cache("f", |x: &u8| *x).call(&1);
+    /// memory.clear();
+    /// assert!(!memory.cache("f", |x: &u8| *x).is_cached(&1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clear(&self) {
+        if let Some(location) = &self.location {
+            if let Err(e) = store::remove_dir(&store::cache_root(location)) {
+                report::warning(&format!("cannot clear the cache: {e}"));
+            }
+        }
+    }
+
+    /// Evicts least recently used entries until the cache fits in
+    /// [`bytes_limit`](Memory::bytes_limit); returns how many were removed.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0).bytes_limit(0);
+    /// memory.cache("f", |x: &u8| *x).call(&1);
+    /// assert_eq!(memory.reduce_size(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reduce_size(&self) -> usize {
+        self.reduce_size_to(self.bytes_limit, None, None)
+    }
+
+    /// Evicts least recently used entries until the cache holds at most `bytes` bytes and
+    /// `items` entries, and every entry older than `age` (since its last access); `None`
+    /// leaves a limit out. Returns how many entries were removed.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// let f = memory.cache("f", |x: &u8| *x);
+    /// for x in 0..5 { f.call(&x); }
+    /// assert_eq!(memory.reduce_size_to(None, Some(2), None), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reduce_size_to(&self, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+        match &self.location {
+            Some(location) => evict::reduce(&store::cache_root(location), bytes, items, age),
+            None => 0,
+        }
+    }
+}
+
+/// What a call needs of its memory, after the function's own options are applied.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) mmap_mode: Option<MmapMode>,
+    pub(crate) compress: Compress,
+    pub(crate) verbose: u32,
+}

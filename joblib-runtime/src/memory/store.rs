@@ -1,0 +1,216 @@
+//! The cache folder: one folder per function, one per call inside it.
+//!
+//! ```text
+//! <location>/joblib/<crate>/<module>/.../<function>/<key>/output.jbl
+//!                                                         metadata.json
+//! ```
+//!
+//! `<key>` is 32 hex digits: the hash of everything that identifies a call (the function's
+//! fingerprint, its generic types and its arguments). Both files are written aside and renamed
+//! into place, so a reader sees a whole file or none. The modification time of
+//! `metadata.json` is the entry's last access, refreshed by hits at most once a second.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::metadata::Metadata;
+use super::MmapMode;
+use crate::error::{Error, Result};
+use crate::persist::{self, Compress};
+
+/// The subfolder of a location that holds the cache, as in Python joblib.
+const CACHE_SUBDIR: &str = "joblib";
+const OUTPUT: &str = "output.jbl";
+const METADATA: &str = "metadata.json";
+/// A hit refreshes the last access only when it is older than this.
+const ACCESS_RESOLUTION: Duration = Duration::from_secs(1);
+
+/// The cache folder under a location.
+pub(crate) fn cache_root(location: &Path) -> PathBuf {
+    location.join(CACHE_SUBDIR)
+}
+
+/// The folder of the function `identity` (`crate::module::name`, or any name given to
+/// `Memory::cache`): one folder per `::`-separated part, each reduced to characters that are
+/// safe in file names on every platform.
+pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
+    let mut dir = cache_root(location);
+    for part in identity.split("::").filter(|p| !p.is_empty()) {
+        let safe: String =
+            part.chars().map(|c| if c.is_ascii_alphanumeric() || "_-.".contains(c) { c } else { '_' }).collect();
+        dir.push(if safe.starts_with('.') { format!("_{safe}") } else { safe });
+    }
+    dir
+}
+
+/// One call's folder.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    dir: PathBuf,
+    key: u128,
+}
+
+impl Entry {
+    pub(crate) fn new(function_dir: &Path, key: u128) -> Self {
+        Entry { dir: function_dir.join(format!("{key:032x}")), key }
+    }
+
+    pub(crate) fn key(&self) -> u128 {
+        self.key
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn output(&self) -> PathBuf {
+        self.dir.join(OUTPUT)
+    }
+
+    fn metadata(&self) -> PathBuf {
+        self.dir.join(METADATA)
+    }
+
+    /// Whether the entry has an output (which may still turn out unreadable).
+    pub(crate) fn exists(&self) -> bool {
+        self.output().is_file()
+    }
+
+    /// The stored value, `None` if there is none, an error if it cannot be read as `R`.
+    pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
+        let output = self.output();
+        let loaded = match mmap_mode {
+            Some(_) => persist::load_mmap(&output),
+            None => persist::load(&output),
+        };
+        match loaded {
+            Ok(value) => Ok(Some(value)),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores `value` and its metadata; returns the size of the output file.
+    pub(crate) fn store<R: Serialize>(&self, value: &R, compress: Compress, metadata: &mut Metadata) -> Result<u64> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let output = self.output();
+        persist::dump_with(value, &output, compress)?;
+        metadata.output_bytes = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?.len();
+        self.write_metadata(metadata)?;
+        Ok(metadata.output_bytes)
+    }
+
+    fn write_metadata(&self, metadata: &Metadata) -> Result<()> {
+        let path = self.metadata();
+        let target = persist::AtomicFile::create(&path)?;
+        serde_json::to_writer_pretty(target.file(), metadata)
+            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        target.commit()
+    }
+
+    /// Records an access now, unless the last one is recent: a stat on most hits, a small
+    /// rewrite at most once a second.
+    pub(crate) fn touch(&self) {
+        let path = self.metadata();
+        let now = SystemTime::now();
+        let recent = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < ACCESS_RESOLUTION));
+        if recent {
+            return;
+        }
+        let refreshed = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Metadata>(&bytes).ok())
+            .map(|mut metadata| {
+                metadata.last_access = super::metadata::unix_seconds(now);
+                self.write_metadata(&metadata)
+            });
+        if let Some(Err(e)) = refreshed {
+            log::debug!(target: "joblib::memory", "cannot record the access to {}: {e}", self.dir.display());
+        }
+    }
+
+    /// Removes the entry's folder; an entry already gone is not an error.
+    pub(crate) fn remove(&self) -> Result<()> {
+        remove_dir(&self.dir)
+    }
+}
+
+/// Removes a folder and everything in it; one already gone is not an error.
+pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
+        _ => Ok(()),
+    }
+}
+
+/// What eviction needs to know of an entry.
+#[derive(Debug)]
+pub(crate) struct EntryInfo {
+    pub(crate) entry: Entry,
+    pub(crate) last_access: SystemTime,
+    pub(crate) bytes: u64,
+}
+
+/// Every entry under `root`, found by its `metadata.json`, with its size and last access.
+/// Entries still being written (no metadata yet) are left out.
+pub(crate) fn entries(root: &Path) -> Vec<EntryInfo> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(children) = std::fs::read_dir(&dir) else { continue };
+        let children: Vec<_> = children.filter_map(|c| c.ok()).collect();
+        let metadata = children.iter().find(|c| c.file_name() == METADATA);
+        match metadata.and_then(|m| m.metadata().ok()) {
+            Some(meta) => {
+                let bytes =
+                    children.iter().filter_map(|c| c.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum();
+                let last_access = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                let key = dir.file_name().and_then(|n| u128::from_str_radix(&n.to_string_lossy(), 16).ok());
+                found.push(EntryInfo { entry: Entry { dir, key: key.unwrap_or(0) }, last_access, bytes });
+            }
+            None => {
+                pending.extend(children.iter().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()))
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_folders_are_safe_names() {
+        let root = Path::new("/cache");
+        assert_eq!(function_dir(root, "my_crate::sim::run"), Path::new("/cache/joblib/my_crate/sim/run"));
+        assert_eq!(
+            function_dir(root, "my_crate::<impl Foo<T>>::m"),
+            Path::new("/cache/joblib/my_crate/_impl_Foo_T__/m")
+        );
+        assert_eq!(function_dir(root, "../../etc"), Path::new("/cache/joblib/_.._.._etc"));
+        assert_eq!(function_dir(root, "a/b"), Path::new("/cache/joblib/a_b"));
+    }
+
+    #[test]
+    fn entries_are_found_with_their_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = function_dir(dir.path(), "c::f");
+        let entry = Entry::new(&f, 7);
+        let mut metadata = Metadata::new("c::f", "f(1)".into(), 7, Duration::from_millis(5));
+        entry.store(&vec![1u64; 100], Compress::None, &mut metadata).unwrap();
+        // A call being written: no metadata yet, not listed.
+        std::fs::create_dir_all(Entry::new(&f, 8).dir()).unwrap();
+        let found = entries(&cache_root(dir.path()));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].bytes > 800);
+        assert_eq!(found[0].entry.dir(), entry.dir());
+        assert_eq!(entry.load::<Vec<u64>>(None).unwrap(), Some(vec![1u64; 100]));
+        assert_eq!(Entry::new(&f, 9).load::<Vec<u64>>(None).unwrap(), None);
+    }
+}
