@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::memory::{cached_call, json_summary, shelve, Call, MemorizedResult, Memory, MmapMode, Settings};
+use crate::memory::{cached_call, json_summary, shelve, summary_of, Call, MemorizedResult, Memory, MmapMode, Settings};
 pub use crate::memory::{Cacheable, OkOnly, Whole};
 use crate::{hash::digest, persist::Compress};
 
@@ -180,8 +180,8 @@ fn bounded_debug<T: ?Sized + Debug>(value: &T) -> String {
         }
     }
     let mut out = Bounded(String::new());
-    let _ = write!(out, "{value:?}");
-    crate::memory::truncate(out.0, crate::memory::SUMMARY_CHARS)
+    let complete = write!(out, "{value:?}").is_ok();
+    summary_of(out.0, complete)
 }
 
 /// Arguments of cached functions are hashed into the cache key.

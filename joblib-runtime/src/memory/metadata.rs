@@ -50,9 +50,18 @@ pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
 }
 
 /// `text` cut to at most `max` characters, with `...` where it was cut.
-pub(crate) fn truncate(mut text: String, max: usize) -> String {
-    if let Some((cut, _)) = text.char_indices().nth(max) {
+pub(crate) fn truncate(text: String, max: usize) -> String {
+    let complete = text.chars().nth(max).is_none();
+    summary_of(text, complete)
+}
+
+/// A summary of at most [`SUMMARY_CHARS`] characters made from the start of a description;
+/// `complete` says whether `text` is the whole description.
+pub(crate) fn summary_of(mut text: String, complete: bool) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(SUMMARY_CHARS) {
         text.truncate(cut);
+        text.push_str("...");
+    } else if !complete {
         text.push_str("...");
     }
     text
@@ -77,12 +86,7 @@ pub(crate) fn json_summary<T: Serialize + ?Sized>(value: &T) -> String {
     }
     let mut out = Bounded(Vec::new());
     let complete = serde_json::to_writer(&mut out, value).is_ok();
-    let text = String::from_utf8_lossy(&out.0).into_owned();
-    if complete {
-        text
-    } else {
-        truncate(text, SUMMARY_CHARS)
-    }
+    summary_of(String::from_utf8_lossy(&out.0).into_owned(), complete)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub(crate) use call::{cached_call, shelve, Call};
 pub use call::{Cacheable, OkOnly, Whole};
 pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
-pub(crate) use metadata::{json_summary, truncate, SUMMARY_CHARS};
+pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
 pub(crate) use store::{function_dir, Entry};
 
 use crate::persist::Compress;
