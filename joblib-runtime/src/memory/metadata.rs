@@ -51,17 +51,20 @@ pub(crate) fn unix_seconds(time: SystemTime) -> f64 {
 
 /// `text` cut to at most `max` characters, with `...` where it was cut.
 pub(crate) fn truncate(text: String, max: usize) -> String {
-    let complete = text.chars().nth(max).is_none();
-    summary_of(text, complete)
+    cut(text, max, false)
 }
 
 /// A summary of at most [`SUMMARY_CHARS`] characters made from the start of a description;
 /// `complete` says whether `text` is the whole description.
-pub(crate) fn summary_of(mut text: String, complete: bool) -> String {
-    if let Some((cut, _)) = text.char_indices().nth(SUMMARY_CHARS) {
-        text.truncate(cut);
+pub(crate) fn summary_of(text: String, complete: bool) -> String {
+    cut(text, SUMMARY_CHARS, !complete)
+}
+
+fn cut(mut text: String, max: usize, already_cut: bool) -> String {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        text.truncate(at);
         text.push_str("...");
-    } else if !complete {
+    } else if already_cut {
         text.push_str("...");
     }
     text
