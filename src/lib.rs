@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub use joblib_macros::{cached, fingerprint};
 #[doc(hidden)]
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::memory::{cached_call, json_summary, shelve, summary_of, Call, MemorizedResult, Memory, MmapMode, Settings};
-pub use crate::memory::{Cacheable, OkOnly, Whole};
+use crate::memory::{json_summary, lookup, shelve, summary_of, Call, Settings};
+pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 use crate::{hash::digest, persist::Compress};
 
 /// Where a cached function's results go.
@@ -85,14 +85,9 @@ impl CachedFn {
         digest(&(self.fingerprint(), generics, args))
     }
 
-    /// A cached call.
-    pub fn call<C: Cacheable>(
-        &self,
-        key: Result<u128, String>,
-        describe: impl FnOnce() -> String,
-        compute: impl FnOnce() -> C,
-    ) -> C {
-        cached_call(self.site(), key, describe, compute)
+    /// The stored result of the call with `key`, or a [`Miss`] that computes it.
+    pub fn lookup<C: Cacheable>(&self, key: Result<u128, String>) -> Result<C, Miss<'_>> {
+        lookup(self.site(), key)
     }
 
     /// Whether the call with `key` is cached.
@@ -101,14 +96,13 @@ impl CachedFn {
         site.location.is_some() && site.entry(key).is_some_and(|e| e.exists())
     }
 
-    /// A shelved call.
+    /// A shelved call; `compute` is the cached function itself.
     pub fn shelve<C: Cacheable>(
         &self,
         key: Result<u128, String>,
-        describe: impl FnOnce() -> String,
         compute: impl FnOnce() -> C,
     ) -> Result<MemorizedResult<C::Stored>, C> {
-        shelve(self.site(), key, describe, compute)
+        shelve(self.site(), key, compute)
     }
 
     /// Removes every cached result of the function.

@@ -143,6 +143,34 @@ pub(crate) struct Computed<C> {
     pub(crate) took: Duration,
 }
 
+/// The first half of a cached call: the stored result if there is one, else a [`Miss`] that
+/// computes and stores it. Split in two so that generated code can describe the arguments
+/// (borrowing them) before the computation takes them.
+pub(crate) fn lookup<'a, C: Cacheable>(call: Call<'a>, key: Result<u128, String>) -> Result<C, Miss<'a>> {
+    let entry = call.entry(key);
+    match entry.as_ref().and_then(|entry| call.lookup::<C::Stored>(entry)) {
+        Some(stored) => Ok(C::restore(stored)),
+        None => Err(Miss { call, entry }),
+    }
+}
+
+/// A call whose result is not cached.
+pub struct Miss<'a> {
+    call: Call<'a>,
+    entry: Option<Entry>,
+}
+
+impl Miss<'_> {
+    /// Computes the result of the call described by `describe`, stores it and returns it.
+    pub fn compute<C: Cacheable>(self, describe: String, compute: impl FnOnce() -> C) -> C {
+        let computed = self.call.compute(|| describe, compute);
+        if let (Some(entry), Some(stored)) = (&self.entry, computed.value.stored()) {
+            self.call.store(entry, stored, computed.call, computed.took);
+        }
+        computed.value
+    }
+}
+
 /// A cached call: the stored result for `key` if there is one, else `compute()`, stored.
 pub(crate) fn cached_call<C: Cacheable>(
     call: Call<'_>,
@@ -150,38 +178,28 @@ pub(crate) fn cached_call<C: Cacheable>(
     describe: impl FnOnce() -> String,
     compute: impl FnOnce() -> C,
 ) -> C {
-    let Some(entry) = call.entry(key) else {
-        return call.compute(describe, compute).value;
-    };
-    if let Some(stored) = call.lookup::<C::Stored>(&entry) {
-        return C::restore(stored);
+    match lookup(call, key) {
+        Ok(value) => value,
+        Err(miss) => miss.compute(describe(), compute),
     }
-    let computed = call.compute(describe, compute);
-    if let Some(stored) = computed.value.stored() {
-        call.store(&entry, stored, computed.call, computed.took);
-    }
-    computed.value
 }
 
-/// A shelved call (joblib's `call_and_shelve`): the result is computed and stored if it is not
-/// cached yet, and a handle to it is returned instead of the value. When nothing is to be
-/// stored (an `Err`), the computed value comes back as the error.
+/// A shelved call (joblib's `call_and_shelve`): the result is computed by `compute` (which
+/// stores it: a cached call) if it is not cached yet, and a handle to it is returned instead of
+/// the value. When nothing is to be stored (an `Err`), the computed value comes back as the
+/// error; when it could not be stored, the handle holds it.
 pub(crate) fn shelve<C: Cacheable>(
     call: Call<'_>,
     key: Result<u128, String>,
-    describe: impl FnOnce() -> String,
     compute: impl FnOnce() -> C,
 ) -> Result<MemorizedResult<C::Stored>, C> {
     let entry = call.entry(key);
     if let Some(entry) = entry.as_ref().filter(|e| e.exists()) {
         return Ok(MemorizedResult::stored(entry.clone(), call.settings.mmap_mode));
     }
-    let computed = call.compute(describe, compute);
-    let value = computed.value.into_stored()?;
+    let value = compute().into_stored()?;
     match entry {
-        Some(entry) if call.store(&entry, &value, computed.call, computed.took) => {
-            Ok(MemorizedResult::stored(entry, call.settings.mmap_mode))
-        }
+        Some(entry) if entry.exists() => Ok(MemorizedResult::stored(entry, call.settings.mmap_mode)),
         _ => Ok(MemorizedResult::in_memory(value)),
     }
 }

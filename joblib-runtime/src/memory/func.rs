@@ -87,7 +87,7 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shelve(&self, args: &A) -> MemorizedResult<R> {
-        match call::shelve(self.site(), digest(args), || self.describe(args), || Whole((self.f)(args))) {
+        match call::shelve(self.site(), digest(args), || Whole(self.call(args))) {
             Ok(shelved) => shelved,
             Err(Whole(value)) => MemorizedResult::in_memory(value),
         }

@@ -14,8 +14,8 @@ mod store;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(crate) use call::{cached_call, shelve, Call};
-pub use call::{Cacheable, OkOnly, Whole};
+pub(crate) use call::{lookup, shelve, Call};
+pub use call::{Cacheable, Miss, OkOnly, Whole};
 pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};

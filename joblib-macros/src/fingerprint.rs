@@ -1,0 +1,89 @@
+//! The source fingerprint of a function: a hash of its tokens, so that editing the signature or
+//! the body changes it while formatting, comments and doc comments do not.
+
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use xxhash_rust::xxh3::xxh3_128;
+
+/// The fingerprint of `tokens`: xxh3-128 of a canonical spelling of every token (identifiers,
+/// punctuation with its spacing, literals as written, and group delimiters), independent of
+/// whitespace and of how the compiler would print the tokens.
+pub(crate) fn fingerprint(tokens: TokenStream) -> u128 {
+    let mut spelled = String::new();
+    spell(tokens, &mut spelled);
+    xxh3_128(spelled.as_bytes())
+}
+
+fn spell(tokens: TokenStream, out: &mut String) {
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) => {
+                out.push_str(&ident.to_string());
+                out.push(' ');
+            }
+            TokenTree::Punct(punct) => {
+                out.push(punct.as_char());
+                out.push(if punct.spacing() == Spacing::Joint { '+' } else { ' ' });
+            }
+            TokenTree::Literal(literal) => {
+                out.push_str(&literal.to_string());
+                out.push(' ');
+            }
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    Delimiter::Parenthesis => ("(", ")"),
+                    Delimiter::Brace => ("{", "}"),
+                    Delimiter::Bracket => ("[", "]"),
+                    Delimiter::None => ("\u{2}", "\u{3}"),
+                };
+                out.push_str(open);
+                spell(group.stream(), out);
+                out.push_str(close);
+            }
+        }
+    }
+}
+
+/// `#[fingerprint]` on a plain function: the function unchanged, and beside it a module named
+/// after it whose `fingerprint()` is the hash of the function's tokens (doc comments left out).
+pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Some(extra) = args.into_iter().next() {
+        return syn::Error::new(extra.span(), "`#[fingerprint]` takes no options").into_compile_error();
+    }
+    let func: syn::ItemFn = match syn::parse2(item) {
+        Ok(func) => func,
+        Err(e) => return e.into_compile_error(),
+    };
+    let mut undocumented = func.clone();
+    undocumented.attrs.retain(|a| !a.path().is_ident("doc"));
+    let source = fingerprint(quote::ToTokens::to_token_stream(&undocumented));
+    let (vis, name) = (&func.vis, &func.sig.ident);
+    let doc = format!("The fingerprint of [`{name}`](fn@{name}), for `#[cached(deps({name}))]`.");
+    quote::quote! {
+        #func
+        #[doc = #doc]
+        #vis mod #name {
+            /// The hash of the function's tokens: signature and body, not doc comments or
+            /// formatting.
+            pub fn fingerprint() -> u128 {
+                #source
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn formatting_does_not_matter_but_tokens_do() {
+        let a: TokenStream = "fn f(x: u32) -> u32 { x + 1 }".parse().unwrap();
+        let b: TokenStream = "fn f(x:u32)->u32{\n    // a comment\n    x+1\n}".parse().unwrap();
+        let c: TokenStream = "fn f(x: u32) -> u32 { x + 2 }".parse().unwrap();
+        assert_eq!(fingerprint(a.clone()), fingerprint(b));
+        assert_ne!(fingerprint(a), fingerprint(c));
+        assert_ne!(fingerprint(quote!(a - -b)), fingerprint(quote!(a - -b)));
+        assert_ne!(fingerprint(quote!((a) b)), fingerprint(quote!((a b))));
+    }
+}

@@ -1,0 +1,227 @@
+//! `#[cached]` as users write it: hits skip the body, keys follow the arguments, options work.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
+
+use joblib::{cached, Array, Memory, MmapMode};
+use serde::{Deserialize, Serialize};
+
+/// Every test function gets its own folder, so that tests run in parallel.
+fn cache_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cached-tests").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+static SQUARE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(dir = cache_dir_once("square"), verbose = 0)]
+fn square(x: u64) -> u64 {
+    SQUARE_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * x
+}
+
+/// `cache_dir` once per test binary run (the store is resolved once per function).
+fn cache_dir_once(test: &str) -> PathBuf {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap();
+    if done.iter().any(|t| t == test) {
+        return PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cached-tests").join(test);
+    }
+    done.push(test.to_string());
+    cache_dir(test)
+}
+
+#[test]
+fn hit_skips_body_and_new_arguments_compute() {
+    assert_eq!(square(7), 49);
+    assert_eq!(SQUARE_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(square(7), 49);
+    assert_eq!(SQUARE_RUNS.load(Ordering::SeqCst), 1, "second call is a hit");
+    assert_eq!(square(8), 64);
+    assert_eq!(SQUARE_RUNS.load(Ordering::SeqCst), 2, "another argument computes");
+    assert!(square::is_cached(7));
+    assert!(!square::is_cached(9));
+    assert_eq!(SQUARE_RUNS.load(Ordering::SeqCst), 2, "is_cached computes nothing");
+    square::clear();
+    assert!(!square::is_cached(7));
+    assert_eq!(square(7), 49);
+    assert_eq!(SQUARE_RUNS.load(Ordering::SeqCst), 3, "recomputed after clear");
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Config {
+    scale: f64,
+    name: String,
+}
+
+static SIMULATE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// The example of the product description: reference argument, ignored flag, array output.
+#[cached(dir = cache_dir_once("simulate"), ignore(verbose), mmap_mode = "r", verbose = 0)]
+fn simulate(cfg: &Config, seed: u64, verbose: bool) -> Array<f64> {
+    SIMULATE_RUNS.fetch_add(1, Ordering::SeqCst);
+    if verbose {
+        println!("simulating {}", cfg.name);
+    }
+    Array::from((0..100_000).map(|i| cfg.scale * (i as f64) + seed as f64).collect::<Vec<_>>())
+}
+
+#[test]
+fn ignored_arguments_are_not_in_the_key_and_arrays_come_back_mapped() {
+    let cfg = Config { scale: 0.5, name: "a".into() };
+    let first = simulate(&cfg, 1, false);
+    assert!(!first.is_mapped(), "a computed result is the value itself");
+    let second = simulate(&cfg, 1, true);
+    assert_eq!(SIMULATE_RUNS.load(Ordering::SeqCst), 1, "`verbose` is ignored");
+    assert!(second.is_mapped(), "mmap_mode = \"r\" maps the stored array");
+    assert_eq!(first, second);
+    assert!(simulate::is_cached(&cfg, 1, false));
+    let other = Config { scale: 0.25, ..cfg.clone() };
+    assert!(!simulate::is_cached(&other, 1, false));
+    simulate(&cfg, 2, false);
+    assert_eq!(SIMULATE_RUNS.load(Ordering::SeqCst), 2, "a changed argument computes");
+
+    let shelved = simulate::shelve(&cfg, 1, false);
+    assert_eq!(SIMULATE_RUNS.load(Ordering::SeqCst), 2, "already cached");
+    assert_eq!(shelved.get().unwrap(), first);
+    shelved.clear();
+    assert!(!simulate::is_cached(&cfg, 1, false));
+    assert!(shelved.get().is_err());
+}
+
+#[derive(Debug, PartialEq)]
+struct NotCached(String);
+
+static FALLIBLE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(dir = cache_dir_once("fallible"), verbose = 0)]
+fn fallible(x: i32) -> Result<i32, NotCached> {
+    FALLIBLE_RUNS.fetch_add(1, Ordering::SeqCst);
+    if x < 0 {
+        return Err(NotCached(format!("{x} is negative")));
+    }
+    let doubled = x.checked_mul(2).ok_or_else(|| NotCached("overflow".into()))?;
+    Ok(doubled)
+}
+
+#[test]
+fn only_ok_results_are_cached() {
+    assert_eq!(fallible(2), Ok(4));
+    assert_eq!(fallible(2), Ok(4));
+    assert_eq!(FALLIBLE_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(fallible(-1), Err(NotCached("-1 is negative".into())));
+    assert_eq!(fallible(-1), Err(NotCached("-1 is negative".into())));
+    assert_eq!(FALLIBLE_RUNS.load(Ordering::SeqCst), 3, "errors are computed every time");
+    assert_eq!(fallible(i32::MAX), Err(NotCached("overflow".into())), "`?` works in the body");
+    assert!(fallible::shelve(-5).is_err());
+    assert_eq!(fallible::shelve(3).unwrap().get().unwrap(), 6);
+}
+
+static GENERIC_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(dir = cache_dir_once("generic"), verbose = 0)]
+fn total<T: Serialize + serde::de::DeserializeOwned + Copy + Into<f64>>(xs: &[T]) -> f64 {
+    GENERIC_RUNS.fetch_add(1, Ordering::SeqCst);
+    xs.iter().map(|&x| x.into()).sum()
+}
+
+#[test]
+fn generic_functions_key_on_their_concrete_types() {
+    assert_eq!(total(&[1u8, 2, 3]), 6.0);
+    assert_eq!(total(&[1u8, 2, 3]), 6.0);
+    assert_eq!(GENERIC_RUNS.load(Ordering::SeqCst), 1);
+    // The same values as another type: another entry (the hash differs anyway; the type name
+    // is part of the key too).
+    assert_eq!(total(&[1u16, 2, 3]), 6.0);
+    assert_eq!(GENERIC_RUNS.load(Ordering::SeqCst), 2);
+    assert!(total::is_cached(&[1u8, 2, 3]));
+}
+
+#[derive(Serialize)]
+struct Model {
+    weights: Vec<f64>,
+}
+
+static METHOD_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl Model {
+    #[cached(dir = cache_dir_once("methods"), verbose = 0)]
+    fn predict(&self, x: f64) -> f64 {
+        METHOD_RUNS.fetch_add(1, Ordering::SeqCst);
+        self.weights.iter().map(|w| w * x).sum()
+    }
+
+    #[cached(dir = cache_dir_once("methods"), ignore(self), verbose = 0)]
+    fn constant(&self, x: f64) -> f64 {
+        METHOD_RUNS.fetch_add(1, Ordering::SeqCst);
+        x + 1.0
+    }
+}
+
+#[test]
+fn methods_hash_self_unless_ignored() {
+    let a = Model { weights: vec![1.0, 2.0] };
+    let b = Model { weights: vec![1.0, 3.0] };
+    assert_eq!(a.predict(2.0), 6.0);
+    assert_eq!(a.predict(2.0), 6.0);
+    assert_eq!(METHOD_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(b.predict(2.0), 8.0, "another self, another entry");
+    assert_eq!(METHOD_RUNS.load(Ordering::SeqCst), 2);
+    assert!(a.predict_is_cached(2.0));
+    assert_eq!(a.constant(1.0), 2.0);
+    assert_eq!(b.constant(1.0), 2.0, "self is ignored");
+    assert_eq!(METHOD_RUNS.load(Ordering::SeqCst), 3);
+    Model::constant_clear();
+    assert!(!b.constant_is_cached(1.0));
+    assert_eq!(a.predict_shelve(2.0).get().unwrap(), 6.0);
+}
+
+static SHARED: LazyLock<Memory> =
+    LazyLock::new(|| Memory::new(cache_dir("shared-memory")).verbose(0).mmap_mode(MmapMode::ReadOnly).compress(3));
+
+static COMPRESSED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(memory = SHARED)]
+fn ramp(n: usize) -> Array<f64> {
+    COMPRESSED_RUNS.fetch_add(1, Ordering::SeqCst);
+    Array::from((0..n).map(|i| i as f64).collect::<Vec<_>>())
+}
+
+#[test]
+fn a_static_memory_is_shared_and_compressed_entries_still_load() {
+    let a = ramp(50_000);
+    let b = ramp(50_000);
+    assert_eq!(COMPRESSED_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(a, b);
+    assert!(!b.is_mapped(), "compressed entries are loaded, not mapped");
+    let entry =
+        std::fs::read_dir(SHARED.location().unwrap().join("joblib/cached/ramp")).unwrap().next().unwrap().unwrap();
+    let size = std::fs::metadata(entry.path().join("output.jbl")).unwrap().len();
+    assert!(size < 50_000 * 8 / 10, "compressed: {size} bytes");
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(entry.path().join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(metadata["function"], "cached::ramp");
+    assert_eq!(metadata["arguments"], "ramp(n = 50000)");
+    assert!(metadata["duration_seconds"].as_f64().unwrap() >= 0.0);
+    assert_eq!(metadata["output_bytes"].as_u64().unwrap(), size);
+}
+
+static DISABLED: LazyLock<Memory> = LazyLock::new(Memory::disabled);
+static DISABLED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(memory = DISABLED)]
+fn uncached(x: u8) -> u8 {
+    DISABLED_RUNS.fetch_add(1, Ordering::SeqCst);
+    x
+}
+
+#[test]
+fn a_disabled_memory_always_computes() {
+    uncached(1);
+    uncached(1);
+    assert_eq!(DISABLED_RUNS.load(Ordering::SeqCst), 2);
+    assert!(!uncached::is_cached(1));
+    assert_eq!(uncached::shelve(3).get().unwrap(), 3, "the handle holds what could not be stored");
+}
