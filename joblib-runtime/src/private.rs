@@ -134,7 +134,8 @@ pub fn value_fingerprint<T: Serialize + ?Sized>(value: &T) -> u128 {
 }
 
 /// An argument, described for messages and metadata: with `Debug` where the type has it,
-/// else as JSON. `(&Describe(&x)).describe()` picks the best available.
+/// else as JSON, else by its type name. `(&&&Describe(&x)).describe()` picks the first
+/// available (autoref specialization: each fallback is one reference further away).
 pub struct Describe<'a, T: ?Sized>(pub &'a T);
 
 /// Describes with `Debug`.
@@ -143,7 +144,7 @@ pub trait DescribeDebug {
     fn describe(&self) -> String;
 }
 
-impl<T: ?Sized + Debug> DescribeDebug for Describe<'_, T> {
+impl<T: ?Sized + Debug> DescribeDebug for &&Describe<'_, T> {
     fn describe(&self) -> String {
         bounded_debug(self.0)
     }
@@ -158,6 +159,19 @@ pub trait DescribeJson {
 impl<T: ?Sized + Serialize> DescribeJson for &Describe<'_, T> {
     fn describe(&self) -> String {
         json_summary(self.0)
+    }
+}
+
+/// Describes by type name, for types with neither (a compile error elsewhere says why they
+/// cannot be hashed).
+pub trait DescribeType {
+    /// The description.
+    fn describe(&self) -> String;
+}
+
+impl<T: ?Sized> DescribeType for Describe<'_, T> {
+    fn describe(&self) -> String {
+        format!("<{}>", std::any::type_name::<T>())
     }
 }
 

@@ -256,8 +256,8 @@ fn describe_expr(func: &ItemFn, arguments: &[Argument]) -> TokenStream {
         } else {
             quote!(::std::format!("{} = {}", #label, {
                 #[allow(unused_imports)]
-                use ::joblib::__private::{DescribeDebug as _, DescribeJson as _};
-                (&::joblib::__private::Describe(&#arg)).describe()
+                use ::joblib::__private::{DescribeDebug as _, DescribeJson as _, DescribeType as _};
+                (&&&::joblib::__private::Describe(&#arg)).describe()
             }))
         }
     });
@@ -296,17 +296,20 @@ fn rewrite_body(
     } else {
         (quote!(::joblib::__private::Whole<#ret>), quote!(::joblib::__private::Whole))
     };
+    // Errors about the key or the stored type, if the assertions above did not stop them,
+    // point at the arguments and at the return type.
+    let key = quote_spanned!(sig.paren_token.span.join()=> let __joblib_key = #key;);
+    let lookup = quote_spanned!(ret.span()=> __joblib_cached.lookup::<#cacheable>(__joblib_key));
+    let compute = quote_spanned!(ret.span()=> __joblib_miss.compute);
     quote! {
         #(#attrs)*
         #vis #sig {
             #assertions
             let __joblib_cached = #cached;
-            let __joblib_key = #key;
-            match __joblib_cached.lookup::<#cacheable>(__joblib_key) {
+            #key
+            match #lookup {
                 ::core::result::Result::Ok(__joblib_hit) => __joblib_hit.0,
-                ::core::result::Result::Err(__joblib_miss) => __joblib_miss
-                    .compute(#describe, move || #wrap((move || -> #ret #block)()))
-                    .0,
+                ::core::result::Result::Err(__joblib_miss) => #compute(#describe, move || #wrap((move || -> #ret #block)())).0,
             }
         }
     }

@@ -1,0 +1,7 @@
+// Only functions have results to cache.
+#[joblib::cached]
+struct Settings {
+    alpha: f64,
+}
+
+fn main() {}
