@@ -1,0 +1,185 @@
+//! `Memory`: damaged entries, unwritable folders, eviction, clearing.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use joblib::{Array, Memory, MmapMode};
+
+fn memory(dir: &Path) -> Memory {
+    Memory::new(dir).verbose(0)
+}
+
+/// The one entry folder of function `name` under `dir`.
+fn entry_dirs(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("joblib").join(name))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_corrupted_entry_is_recomputed_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    let memory = memory(dir.path());
+    let f = memory.cache("f", |x: &u64| {
+        runs.set(runs.get() + 1);
+        Array::from(vec![*x; 1000])
+    });
+    assert_eq!(f.call(&3)[999], 3);
+    let output = entry_dirs(dir.path(), "f")[0].join("output.jbl");
+
+    for damage in [
+        Box::new(|b: &mut Vec<u8>| b.truncate(b.len() / 2)) as Box<dyn Fn(&mut Vec<u8>)>,
+        Box::new(|b: &mut Vec<u8>| b[200] ^= 1),
+        Box::new(|b: &mut Vec<u8>| b.clear()),
+        Box::new(|b: &mut Vec<u8>| b[0] = b'P'),
+    ] {
+        let mut bytes = std::fs::read(&output).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&output, bytes).unwrap();
+        let before = runs.get();
+        assert_eq!(f.call(&3), Array::from(vec![3u64; 1000]), "never a wrong value");
+        assert_eq!(runs.get(), before + 1, "recomputed");
+        assert_eq!(f.call(&3)[0], 3);
+        assert_eq!(runs.get(), before + 1, "and replaced: the next call is a hit");
+    }
+}
+
+#[test]
+fn an_entry_of_another_type_is_recomputed() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    memory.cache("shared", |x: &u32| format!("text {x}")).call(&1);
+    let runs = Cell::new(0);
+    let numbers = memory.cache("shared", |x: &u32| {
+        runs.set(runs.get() + 1);
+        vec![*x as f64]
+    });
+    assert_eq!(numbers.call(&1), vec![1.0], "not the string stored under the same key");
+    assert_eq!(runs.get(), 1);
+    assert_eq!(numbers.call(&1), vec![1.0]);
+    assert_eq!(runs.get(), 1);
+}
+
+#[test]
+fn an_unwritable_folder_still_returns_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocked = dir.path().join("a-file-not-a-folder");
+    std::fs::write(&blocked, b"").unwrap();
+    let memory = memory(&blocked);
+    let runs = Cell::new(0);
+    let f = memory.cache("f", |x: &i32| {
+        runs.set(runs.get() + 1);
+        x * 10
+    });
+    assert_eq!(f.call(&4), 40);
+    assert_eq!(f.call(&4), 40);
+    assert_eq!(runs.get(), 2, "nothing could be cached, everything was computed");
+    assert!(!f.is_cached(&4));
+    let shelved = f.shelve(&5);
+    assert_eq!(shelved.get().unwrap(), 50, "the handle holds what the cache could not");
+    assert!(shelved.path().is_none());
+}
+
+#[test]
+fn clear_removes_only_what_it_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let f = memory.cache("f", |x: &u8| *x);
+    let g = memory.cache("g", |x: &u8| *x + 1);
+    f.call(&1);
+    f.call(&2);
+    g.call(&1);
+    f.clear();
+    assert!(!f.is_cached(&1) && !f.is_cached(&2));
+    assert!(g.is_cached(&1), "another function's entries stay");
+    let shelved = g.shelve(&2);
+    g.call(&3);
+    shelved.clear();
+    assert!(!g.is_cached(&2) && g.is_cached(&1) && g.is_cached(&3), "only the shelved entry goes");
+    memory.clear();
+    assert!(!g.is_cached(&1));
+    assert!(dir.path().exists(), "the location itself stays");
+}
+
+#[test]
+fn reduce_size_evicts_least_recently_used_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let f = memory.cache("f", |x: &u32| Array::from(vec![*x; 10_000]));
+    for x in 0..4 {
+        f.call(&x);
+    }
+    // Accesses are recorded with a resolution of a second.
+    std::thread::sleep(Duration::from_millis(1100));
+    f.call(&0);
+    f.call(&2);
+    assert_eq!(memory.reduce_size_to(None, Some(2), None), 2);
+    assert!(f.is_cached(&0) && f.is_cached(&2), "recently used entries stay");
+    assert!(!f.is_cached(&1) && !f.is_cached(&3), "the least recently used go");
+
+    let one_entry = std::fs::read_dir(&entry_dirs(dir.path(), "f")[0])
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum::<u64>();
+    assert_eq!(memory.clone().bytes_limit(one_entry).reduce_size(), 1, "bytes_limit keeps what fits");
+    assert_eq!(memory.reduce_size_to(None, None, Some(Duration::from_secs(3600))), 0, "nothing is an hour old");
+    assert_eq!(memory.reduce_size_to(Some(0), None, None), 1);
+    assert_eq!(memory.reduce_size(), 0, "no bytes_limit: nothing to do");
+}
+
+#[test]
+fn mapped_results_are_backed_by_the_cache_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path()).mmap_mode(MmapMode::ReadOnly);
+    let f = memory.cache("big", |n: &usize| Array::from(vec![1.5f64; *n]));
+    let computed = f.call(&1_000_000);
+    let mapped = f.call(&1_000_000);
+    assert!(!computed.is_mapped());
+    assert!(mapped.is_mapped());
+    let output = entry_dirs(dir.path(), "big")[0].join("output.jbl");
+    let file_len = std::fs::metadata(&output).unwrap().len();
+    assert!(file_len >= 8_000_000);
+    // The array's bytes are inside the mapping of the file: the process did not copy them.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let address = mapped.as_ptr() as usize;
+    let mapping = maps
+        .lines()
+        .find(|line| {
+            let range = line.split_whitespace().next().unwrap();
+            let (start, end) = range.split_once('-').unwrap();
+            let (start, end) = (usize::from_str_radix(start, 16).unwrap(), usize::from_str_radix(end, 16).unwrap());
+            (start..end).contains(&address)
+        })
+        .unwrap();
+    assert!(mapping.ends_with(output.to_str().unwrap()), "{mapping}");
+}
+
+#[test]
+fn metadata_is_written_beside_each_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = memory(dir.path()).cache("lengths", |words: &Vec<String>| words.iter().map(|w| w.len()).sum::<usize>());
+    f.call(&vec!["a".to_string(), "bc".to_string()]);
+    let entry = &entry_dirs(dir.path(), "lengths")[0];
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(entry.join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(metadata["function"], "lengths");
+    assert_eq!(metadata["arguments"], r#"lengths(["a","bc"])"#);
+    assert_eq!(metadata["key"].as_str().unwrap(), entry.file_name().unwrap().to_str().unwrap());
+    assert!(metadata["created"].as_f64().unwrap() > 1.7e9);
+    assert!(metadata["last_access"].as_f64().unwrap() >= metadata["created"].as_f64().unwrap());
+    assert!(metadata["output_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_default_store_follows_the_environment() {
+    // Read only: another test may run in parallel, so the variable is not changed here.
+    let memory = Memory::from_env();
+    match std::env::var_os(joblib::CACHE_DIR_VAR) {
+        Some(dir) if !dir.is_empty() => assert_eq!(memory.location(), Some(Path::new(&dir))),
+        _ => assert_eq!(memory.location(), Some(Path::new(joblib::DEFAULT_CACHE_DIR))),
+    }
+}

@@ -1,0 +1,160 @@
+//! Several processes on one cache: concurrent writers, a writer killed mid-write, a writer
+//! whose disk is full. Each test runs this test binary again as its child processes: with
+//! `JOBLIB_TEST_ROLE` set, the test plays the child's part instead.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use joblib::{cached, Array};
+
+const ROLE: &str = "JOBLIB_TEST_ROLE";
+const DIR: &str = "JOBLIB_TEST_DIR";
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// The cache folder, given to children through the environment.
+fn test_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os(DIR).expect("JOBLIB_TEST_DIR is set for every caller"))
+}
+
+/// A slow function with a large result: `n` elements, each `seed + i`.
+#[cached(dir = test_dir(), verbose = 0)]
+fn slow_ramp(seed: u64, n: usize, pause_ms: u64) -> Array<u64> {
+    RUNS.fetch_add(1, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(pause_ms));
+    Array::from((0..n as u64).map(|i| seed + i).collect::<Vec<_>>())
+}
+
+fn check_ramp(a: &Array<u64>, seed: u64, n: usize) {
+    assert_eq!(a.len(), n);
+    assert!(a.iter().enumerate().all(|(i, &x)| x == seed + i as u64), "a whole, right value");
+}
+
+/// This binary again, running only `test`, as `role`, on the cache in `dir`.
+fn child(test: &str, role: &str, dir: &Path) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args(["--exact", test, "--nocapture", "--test-threads", "1"]).env(ROLE, role).env(DIR, dir);
+    command
+}
+
+fn role() -> Option<String> {
+    std::env::var(ROLE).ok()
+}
+
+fn finished(output: &Output) {
+    assert!(
+        output.status.success(),
+        "child failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `child(test, role, dir)` to completion and checks it passed.
+fn run_child(test: &str, role: &str, dir: &Path) -> Output {
+    let output = child(test, role, dir).output().unwrap();
+    finished(&output);
+    output
+}
+
+#[test]
+fn concurrent_processes_all_get_the_right_value() {
+    const TEST: &str = "concurrent_processes_all_get_the_right_value";
+    const N: usize = 2_000_000;
+    match role().as_deref() {
+        Some("caller") => {
+            for round in 0..3 {
+                check_ramp(&slow_ramp(7, N, 200), 7, N);
+                check_ramp(&slow_ramp(round, N / 2, 50), round, N / 2);
+            }
+        }
+        Some("checker") => {
+            assert!(slow_ramp::is_cached(7, N, 200));
+            check_ramp(&slow_ramp(7, N, 200), 7, N);
+            assert_eq!(RUNS.load(Ordering::SeqCst), 0, "everything was left in the cache");
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let callers: Vec<_> = (0..4)
+                .map(|_| {
+                    child(TEST, "caller", dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+                })
+                .collect();
+            for caller in callers {
+                finished(&caller.wait_with_output().unwrap());
+            }
+            run_child(TEST, "checker", dir.path());
+        }
+    }
+}
+
+#[test]
+fn a_writer_killed_mid_write_leaves_nothing_readable() {
+    const TEST: &str = "a_writer_killed_mid_write_leaves_nothing_readable";
+    const N: usize = 64 << 20; // 512 MiB of u64: long enough to be caught writing
+    match role().as_deref() {
+        Some("writer") => {
+            slow_ramp(1, N, 0);
+        }
+        Some("recomputer") => {
+            check_ramp(&slow_ramp(1, N, 0), 1, N);
+            assert_eq!(RUNS.load(Ordering::SeqCst), 1, "recomputed: the killed write left nothing valid");
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let mut writer =
+                child(TEST, "writer", dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+            let temp = wait_for_temporary_file(&dir.path().join("joblib/processes/slow_ramp"), &mut writer);
+            writer.kill().unwrap(); // SIGKILL
+            writer.wait().unwrap();
+            let entry = temp.parent().unwrap();
+            assert!(!entry.join("output.jbl").exists(), "no output under the final name");
+            run_child(TEST, "recomputer", dir.path());
+            assert!(entry.join("output.jbl").exists(), "the recomputed entry is stored");
+        }
+    }
+}
+
+/// Waits until a file being written aside (`*.tmp`) appears in an entry of `function_dir`.
+fn wait_for_temporary_file(function_dir: &Path, writer: &mut std::process::Child) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "the writer never started writing");
+        let entries = std::fs::read_dir(function_dir).into_iter().flatten().flatten();
+        let files = entries.flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten());
+        if let Some(temp) = files.map(|f| f.path()).find(|p| p.to_string_lossy().ends_with(".tmp")) {
+            return temp;
+        }
+        assert!(writer.try_wait().unwrap().is_none(), "the writer finished before it could be killed");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+#[test]
+fn a_full_disk_still_returns_the_value_with_a_warning() {
+    const N: usize = 1 << 20; // 8 MiB, over the 1 MiB file size limit below
+    if role().as_deref() == Some("limited") {
+        check_ramp(&slow_ramp(3, N, 0), 3, N);
+        check_ramp(&slow_ramp(3, N, 0), 3, N);
+        assert_eq!(RUNS.load(Ordering::SeqCst), 2, "nothing could be stored, so both calls computed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    // RLIMIT_FSIZE of 1 MiB; SIGXFSZ ignored so that the write fails with EFBIG instead of
+    // killing the process (an ignored signal stays ignored across exec).
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 1024; exec "$0" --exact a_full_disk_still_returns_the_value_with_a_warning --nocapture"#)
+        .arg(&exe)
+        .env(ROLE, "limited")
+        .env(DIR, dir.path())
+        .output()
+        .unwrap();
+    finished(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[Memory] WARNING: cannot store the result of processes::slow_ramp"), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+}
