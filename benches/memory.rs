@@ -1,0 +1,129 @@
+//! Cost of `#[cached]` hits and misses, each beside a baseline measured in the same run.
+//!
+//! ```text
+//! cargo bench --bench memory
+//! JOBLIB_BENCH_DIR=/dev/shm cargo bench --bench memory   # in memory, without the disk's noise
+//! ```
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use joblib::{cached, Array};
+
+/// `$JOBLIB_BENCH_DIR` (e.g. a tmpfs, to take the disk's noise out), else under `target/`.
+fn cache_dir() -> PathBuf {
+    let root =
+        std::env::var_os("JOBLIB_BENCH_DIR").map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), PathBuf::from);
+    root.join("joblib-bench-memory")
+}
+
+#[cached(dir = cache_dir(), verbose = 0)]
+fn add_one(x: u64) -> u64 {
+    x + 1
+}
+
+fn scale_plain(input: &Array<f64>) -> Array<f64> {
+    input.iter().map(|x| x * 2.0).collect()
+}
+
+#[cached(dir = cache_dir(), mmap_mode = "r", verbose = 0)]
+fn scale(input: &Array<f64>) -> Array<f64> {
+    scale_plain(input)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+/// Writes every dirty page to disk (untimed), so that one measurement does not pay for the
+/// previous one's writeback.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
+fn main() {
+    let _ = std::fs::remove_dir_all(cache_dir());
+    println!("joblib memory benchmark, cache in {}", cache_dir().display());
+
+    // Small hits.
+    add_one(41);
+    let hit = || {
+        black_box(add_one(black_box(41)));
+    };
+    let hits: Vec<Duration> = (0..2000).map(|_| time(hit)).collect();
+    let plain = || {
+        black_box(black_box(41u64) + 1);
+    };
+    let bare: Vec<Duration> = (0..2000).map(|_| time(plain)).collect();
+    println!(
+        "{:<46} median {:>8.2} µs (the bare function: {:.3} µs)",
+        "hit, fn(u64) -> u64",
+        median(hits).as_secs_f64() * 1e6,
+        median(bare).as_secs_f64() * 1e6
+    );
+
+    // Large hits: a 128 MiB input hashed at memory speed, a 128 MiB output mapped.
+    let elements = 16 << 20;
+    let input = Array::from((0..elements).map(|i| i as f64).collect::<Vec<_>>());
+    // Per round, the first call (minus the bare function's time) against a dump of the same
+    // output, in alternating order, each after a `sync`: the median of the ratios.
+    let mut ratios = Vec::new();
+    let mut overheads = Vec::new();
+    let mut bare_runs = Vec::new();
+    let mut dumps = Vec::new();
+    for round in 0..9 {
+        let input = Array::from_shape_vec([elements], input.iter().map(|x| x + round as f64).collect()).unwrap();
+        let bare = time(|| drop(black_box(scale_plain(&input))));
+        let output = scale_plain(&input);
+        let path = cache_dir().join("dump-baseline.jbl");
+        let dump = || {
+            settle();
+            time(|| joblib::dump(&output, &path).unwrap())
+        };
+        let first = || {
+            settle();
+            time(|| drop(black_box(scale(&input)))).saturating_sub(bare)
+        };
+        let (overhead, dumped) = if round % 2 == 0 {
+            (first(), dump())
+        } else {
+            let d = dump();
+            (first(), d)
+        };
+        ratios.push(overhead.as_secs_f64() / dumped.as_secs_f64());
+        overheads.push(overhead);
+        bare_runs.push(bare);
+        dumps.push(dumped);
+        let _ = std::fs::remove_file(&path);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let hits: Vec<Duration> = (0..20).map(|_| time(|| drop(black_box(scale(black_box(&input)))))).collect();
+    let hashes: Vec<Duration> = (0..20).map(|_| time(|| drop(black_box(joblib::hash(black_box(&input)))))).collect();
+    assert!(scale(&input).is_mapped());
+    let best = |samples: &[Duration]| samples.iter().min().copied().unwrap_or_default();
+    let best_ratio = best(&overheads).as_secs_f64() / best(&dumps).as_secs_f64();
+    let (bare, dump) = (median(bare_runs), median(dumps));
+    println!(
+        "{:<46} median {:>8.2} ms (hashing the input alone: {:.2} ms)",
+        "hit, 128 MiB Array<f64> in and out, mmap \"r\"",
+        median(hits).as_secs_f64() * 1e3,
+        median(hashes).as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<46} best {:.2}x, median {:.2}x a dump of the output alone (dump median {:.1} ms, bare function {:.1} ms; ratios {:.2?})",
+        "first call overhead, 128 MiB output",
+        best_ratio,
+        ratios[ratios.len() / 2],
+        dump.as_secs_f64() * 1e3,
+        bare.as_secs_f64() * 1e3,
+        ratios
+    );
+}
