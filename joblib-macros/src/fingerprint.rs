@@ -83,7 +83,9 @@ mod tests {
         let c: TokenStream = "fn f(x: u32) -> u32 { x + 2 }".parse().unwrap();
         assert_eq!(fingerprint(a.clone()), fingerprint(b));
         assert_ne!(fingerprint(a), fingerprint(c));
-        assert_ne!(fingerprint(quote!(a - -b)), fingerprint(quote!(a - -b)));
+        let spaced: TokenStream = "a - -b".parse().unwrap();
+        let joined: TokenStream = "a --b".parse().unwrap();
+        assert_ne!(fingerprint(spaced), fingerprint(joined), "punctuation spacing is a token property");
         assert_ne!(fingerprint(quote!((a) b)), fingerprint(quote!((a b))));
     }
 }
