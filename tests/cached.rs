@@ -225,3 +225,27 @@ fn a_disabled_memory_always_computes() {
     assert!(!uncached::is_cached(1));
     assert_eq!(uncached::shelve(3).get().unwrap(), 3, "the handle holds what could not be stored");
 }
+
+static CONST_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(dir = cache_dir_once("const-generic"), verbose = 0)]
+fn repeat<const N: usize>(x: u8) -> Vec<u8> {
+    CONST_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![x; N]
+}
+
+#[cached(dir = cache_dir_once("impl-argument"), verbose = 0)]
+fn summary(value: impl Serialize) -> String {
+    joblib::hash(&value)[..8].to_string()
+}
+
+#[test]
+fn const_generics_and_impl_arguments_are_keys_too() {
+    assert_eq!(repeat::<2>(7), vec![7, 7]);
+    assert_eq!(repeat::<3>(7), vec![7, 7, 7], "another N, another entry");
+    assert_eq!(repeat::<2>(7), vec![7, 7]);
+    assert_eq!(CONST_RUNS.load(Ordering::SeqCst), 2);
+    assert_eq!(summary((1, "a")), joblib::hash(&(1, "a"))[..8]);
+    assert!(summary::is_cached((1, "a")));
+    assert!(!summary::is_cached((2, "a")));
+}

@@ -203,35 +203,23 @@ fn without_docs(func: &ItemFn) -> TokenStream {
 
 /// The generic type names and const generic values that are part of every key.
 fn generic_key_parts(func: &ItemFn, method: bool) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    let mut names: Vec<TokenStream> = func
-        .sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
+    let (mut names, mut consts) = (Vec::new(), Vec::new());
+    for param in &func.sig.generics.params {
+        match param {
             GenericParam::Type(t) => {
                 let ident = &t.ident;
-                Some(quote!(::joblib::__private::type_name::<#ident>()))
+                names.push(quote!(::joblib::__private::type_name::<#ident>()));
             }
-            _ => None,
-        })
-        .collect();
+            GenericParam::Const(c) => {
+                let ident = &c.ident;
+                consts.push(quote!(&#ident));
+            }
+            GenericParam::Lifetime(_) => {}
+        }
+    }
     if method {
         names.push(quote!(::joblib::__private::type_name::<Self>()));
     }
-    let consts = func
-        .sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|p| match p {
-            GenericParam::Const(c) => {
-                let ident = &c.ident;
-                Some(quote!(&#ident))
-            }
-            _ => None,
-        })
-        .collect();
     (names, consts)
 }
 
