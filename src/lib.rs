@@ -5,6 +5,7 @@ pub use joblib_macros::{cached, fingerprint};
 #[doc(hidden)]
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{
-    dump, dump_with, format, hash, load, load_mmap, npy, try_hash, Array, Compress, DType, Element, Error,
-    MemorizedFunc, MemorizedResult, Memory, MmapMode, Result, CACHE_DIR_VAR, DEFAULT_CACHE_DIR,
+    cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, try_hash, Array, BatchSize,
+    Compress, DType, Element, Error, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, TaskFailure,
+    CACHE_DIR_VAR, DEFAULT_CACHE_DIR, N_JOBS_VAR,
 };

@@ -83,6 +83,24 @@ pub enum Error {
         /// The entry's folder.
         path: PathBuf,
     },
+    /// A task of a parallel loop failed: it returned an error, panicked or ran too long. The
+    /// tasks not yet started when it failed were not started.
+    #[error("task {index} of the parallel loop {kind}: {message}")]
+    Task {
+        /// The position of the task's input in the input sequence.
+        index: usize,
+        /// How it failed.
+        kind: TaskFailure,
+        /// The error's or the panic's message.
+        message: String,
+        /// The task's own error, when it returned one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// A parallel loop was configured with a value that has no meaning (`n_jobs = 0`, an
+    /// unparsable `pre_dispatch`).
+    #[error("invalid parallel configuration: {0}")]
+    Config(String),
     /// An array's shape does not match its number of elements.
     #[error("shape {shape:?} holds {expected} elements, but {actual} were given")]
     Shape {
@@ -93,6 +111,27 @@ pub enum Error {
         /// The number of elements present.
         actual: usize,
     },
+}
+
+/// How a task of a parallel loop failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFailure {
+    /// The task returned an error.
+    Error,
+    /// The task panicked.
+    Panic,
+    /// The task ran longer than the loop's `timeout`.
+    Timeout,
+}
+
+impl std::fmt::Display for TaskFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TaskFailure::Error => "returned an error",
+            TaskFailure::Panic => "panicked",
+            TaskFailure::Timeout => "timed out",
+        })
+    }
 }
 
 /// The result type of the crate.

@@ -1,0 +1,273 @@
+//! [`Parallel`]: embarrassingly parallel loops with joblib's parameters, progress messages and
+//! errors.
+//!
+//! Tasks run on a pool of worker threads (rayon's work-stealing scheduler, one pool per worker
+//! count, kept for the life of the process), or in the caller's thread when `n_jobs` is 1.
+//! A loop started inside a task of another loop runs in the pool of the outer one, so nesting
+//! never starts more threads than the outer loop asked for.
+
+mod jobs;
+mod progress;
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+
+pub use jobs::{cpu_count, effective_n_jobs};
+use progress::Progress;
+
+use crate::error::{Error, Result, TaskFailure};
+
+/// The environment variable that sets the default `n_jobs` (e.g. `JOBLIB_N_JOBS=4` on a shared
+/// machine); unset, the default is -1, every CPU.
+pub const N_JOBS_VAR: &str = "JOBLIB_N_JOBS";
+
+/// How many tasks a worker takes at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BatchSize {
+    /// Adaptive: work is split finely while workers are idle and coarsely while they are busy
+    /// (rayon's adaptive splitting), so tiny tasks cost almost nothing and uneven long tasks
+    /// still balance across workers.
+    #[default]
+    Auto,
+    /// At least this many consecutive tasks per batch.
+    Fixed(usize),
+}
+
+/// A parallel loop's configuration, as joblib's `Parallel`.
+///
+/// ```
+/// use joblib::Parallel;
+///
+/// let squares = Parallel::new().n_jobs(2).map(0..100u64, |i| i * i)?;
+/// assert_eq!(squares[99], 9801);
+/// # Ok::<(), joblib::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Parallel {
+    n_jobs: i32,
+    batch_size: BatchSize,
+    verbose: u32,
+    timeout: Option<Duration>,
+}
+
+impl Default for Parallel {
+    fn default() -> Self {
+        Parallel::new()
+    }
+}
+
+impl Parallel {
+    /// A loop on every CPU (or `$JOBLIB_N_JOBS`), adaptive batches, silent, no timeout.
+    ///
+    /// Python joblib's default is one job; here the default is every CPU, because a Rust loop
+    /// that asks for `Parallel` wants parallelism. `n_jobs(1)` gives joblib's default.
+    ///
+    /// ```
+    /// let loop_ = joblib::Parallel::new();
+    /// # let _ = loop_;
+    /// ```
+    pub fn new() -> Self {
+        let n_jobs = std::env::var(N_JOBS_VAR).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
+        Parallel { n_jobs, batch_size: BatchSize::Auto, verbose: 0, timeout: None }
+    }
+
+    /// The number of workers, with joblib's meaning: -1 every CPU, -2 every CPU but one, 1 runs
+    /// the tasks one after the other in the caller's thread, with no thread at all. 0 is an
+    /// error when the loop runs.
+    ///
+    /// ```
+    /// let on_two = joblib::Parallel::new().n_jobs(2);
+    /// # let _ = on_two;
+    /// ```
+    pub fn n_jobs(mut self, n_jobs: i32) -> Self {
+        self.n_jobs = n_jobs;
+        self
+    }
+
+    /// How tasks are grouped into batches.
+    ///
+    /// ```
+    /// let coarse = joblib::Parallel::new().batch_size(joblib::BatchSize::Fixed(1000));
+    /// # let _ = coarse;
+    /// ```
+    pub fn batch_size(mut self, batch_size: BatchSize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Progress messages on stderr in joblib's format: none at 0, more often as it grows,
+    /// every task above 10.
+    ///
+    /// ```
+    /// let chatty = joblib::Parallel::new().verbose(5);
+    /// # let _ = chatty;
+    /// ```
+    pub fn verbose(mut self, verbose: u32) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// A task that runs longer than `timeout` fails the loop with a
+    /// [`TaskFailure::Timeout`] error. Threads cannot be interrupted: the task runs to its end,
+    /// its result is discarded, and no task starts after it.
+    ///
+    /// ```
+    /// let bounded = joblib::Parallel::new().timeout(std::time::Duration::from_secs(60));
+    /// # let _ = bounded;
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The number of workers this loop uses.
+    ///
+    /// ```
+    /// assert_eq!(joblib::Parallel::new().n_jobs(3).workers()?, 3);
+    /// assert!(joblib::Parallel::new().n_jobs(0).workers().is_err());
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for `n_jobs(0)`.
+    pub fn workers(&self) -> Result<usize> {
+        if self.n_jobs == 0 {
+            return Err(Error::Config("n_jobs == 0 has no meaning; use 1 for sequential or -1 for every CPU".into()));
+        }
+        Ok(effective_n_jobs(self.n_jobs))
+    }
+
+    /// `f` applied to every item, results in input order.
+    ///
+    /// ```
+    /// let lengths = joblib::Parallel::new().map(vec!["a", "bb", "ccc"], |s| s.len())?;
+    /// assert_eq!(lengths, vec![1, 2, 3]);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Task`] for the first task that panicked or timed out, with its index and the
+    /// panic's message; tasks not yet started then are not started.
+    pub fn map<I, F, R>(&self, items: I, f: F) -> Result<Vec<R>>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) -> R + Sync + Send,
+        R: Send,
+    {
+        self.try_map(items, |item| Ok::<R, Infallible>(f(item)))
+    }
+
+    /// Like [`map`](Self::map) for tasks that can fail: the first error ends the loop.
+    ///
+    /// ```
+    /// let parsed = joblib::Parallel::new().try_map(["1", "2", "x"], |s| s.parse::<u8>());
+    /// let err = parsed.unwrap_err();
+    /// assert!(matches!(err, joblib::Error::Task { index: 2, kind: joblib::TaskFailure::Error, .. }));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Task`] for the first task that returned an error (kept as the error's
+    /// `source`), panicked or timed out.
+    pub fn try_map<I, F, R, E>(&self, items: I, f: F) -> Result<Vec<R>>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) -> std::result::Result<R, E> + Sync + Send,
+        R: Send,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let workers = self.workers()?;
+        let items: Vec<I::Item> = items.into_iter().collect();
+        let progress = Progress::new(self.n_jobs, workers, self.verbose, Some(items.len()), 2 * workers);
+        let run = |(index, item): (usize, I::Item)| {
+            let outcome = self.run_task(index, || f(item));
+            progress.task_done();
+            outcome
+        };
+        let result = if workers == 1 {
+            items.into_iter().enumerate().map(run).collect()
+        } else {
+            let min_len = match self.batch_size {
+                BatchSize::Auto => 1,
+                BatchSize::Fixed(n) => n.max(1),
+            };
+            let job = || items.into_par_iter().enumerate().with_min_len(min_len).map(run).collect();
+            if rayon::current_thread_index().is_some() {
+                job() // nested in a task of another loop: share its workers
+            } else {
+                jobs::pool(workers).map_err(Error::Config)?.install(job)
+            }
+        };
+        progress.finish();
+        result
+    }
+
+    /// Runs `f` on every item for its effect.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let total = AtomicU64::new(0);
+    /// joblib::Parallel::new().for_each(1..=100u64, |i| { total.fetch_add(i, Ordering::Relaxed); })?;
+    /// assert_eq!(total.into_inner(), 5050);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`map`](Self::map).
+    pub fn for_each<I, F>(&self, items: I, f: F) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) + Sync + Send,
+    {
+        self.map(items, f).map(drop)
+    }
+
+    /// Runs one task, turning its error, panic or overrun into an [`Error::Task`].
+    fn run_task<R, E>(&self, index: usize, task: impl FnOnce() -> std::result::Result<R, E>) -> Result<R>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let start = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(task));
+        let took = start.elapsed();
+        let failed = |kind, message, source| Err(Error::Task { index, kind, message, source });
+        match outcome {
+            Ok(Ok(value)) => match self.timeout {
+                Some(limit) if took > limit => failed(
+                    TaskFailure::Timeout,
+                    format!(
+                        "it ran {:.3}s, longer than the timeout of {:.3}s",
+                        took.as_secs_f64(),
+                        limit.as_secs_f64()
+                    ),
+                    None,
+                ),
+                _ => Ok(value),
+            },
+            Ok(Err(error)) => {
+                let error = error.into();
+                failed(TaskFailure::Error, error.to_string(), Some(error))
+            }
+            Err(panic) => failed(TaskFailure::Panic, panic_message(panic.as_ref()), None),
+        }
+    }
+}
+
+/// The message a panic was raised with.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(message), _) => message.to_string(),
+        (_, Some(message)) => message.clone(),
+        _ => "a panic without a message".to_string(),
+    }
+}

@@ -1,0 +1,136 @@
+//! joblib's progress messages, on stderr, at joblib's frequency:
+//!
+//! ```text
+//! [Parallel(n_jobs=2)]: Using backend threads with 2 concurrent workers.
+//! [Parallel(n_jobs=2)]: Done   3 out of  10 | elapsed:    0.2s remaining:    0.5s
+//! [Parallel(n_jobs=2)]: Done  10 out of  10 | elapsed:    0.7s finished
+//! [Parallel(n_jobs=2)]: Done  12 tasks      | elapsed:    0.9s
+//! ```
+//!
+//! The last form is for inputs whose length is not known in advance. Every message also goes
+//! to the `log` facade (target `joblib::parallel`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// joblib's `short_format_time`: ` 12.3s`, or `12.3min` past a minute.
+pub(crate) fn short_format_time(t: Duration) -> String {
+    let t = t.as_secs_f64();
+    if t > 60.0 {
+        format!("{:4.1}min", t / 60.0)
+    } else {
+        format!(" {t:5.1}s")
+    }
+}
+
+/// joblib's `_verbosity_filter`: whether to stay silent about the `index`-th event, so that
+/// messages thin out as a long loop goes on (more often at higher verbosity).
+pub(crate) fn verbosity_filter(index: usize, verbose: u32) -> bool {
+    if verbose == 0 {
+        return true;
+    }
+    if verbose > 10 || index == 0 {
+        return false;
+    }
+    let scale = 0.5 * f64::from(11 - verbose).powi(2);
+    ((index as f64 / scale).sqrt() as u64) == (((index + 1) as f64 / scale).sqrt() as u64)
+}
+
+/// The progress of one loop.
+pub(crate) struct Progress {
+    label: String,
+    verbose: u32,
+    start: Instant,
+    total: Option<usize>,
+    pre_dispatch: usize,
+    done: AtomicUsize,
+    print: Mutex<()>,
+}
+
+impl Progress {
+    pub(crate) fn new(n_jobs: i32, workers: usize, verbose: u32, total: Option<usize>, pre_dispatch: usize) -> Self {
+        let progress = Progress {
+            label: format!("Parallel(n_jobs={n_jobs})"),
+            verbose,
+            start: Instant::now(),
+            total,
+            pre_dispatch,
+            done: AtomicUsize::new(0),
+            print: Mutex::new(()),
+        };
+        let backend = if workers == 1 { "sequential" } else { "threads" };
+        progress.say(&format!("Using backend {backend} with {workers} concurrent workers."));
+        progress
+    }
+
+    fn say(&self, message: &str) {
+        log::info!(target: "joblib::parallel", "[{}]: {message}", self.label);
+        if self.verbose > 0 {
+            let _one_at_a_time = self.print.lock().unwrap_or_else(|p| p.into_inner());
+            eprintln!("[{}]: {message}", self.label);
+        }
+    }
+
+    /// A task finished.
+    pub(crate) fn task_done(&self) {
+        let index = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.verbose == 0 {
+            return;
+        }
+        let elapsed = self.start.elapsed();
+        match self.total {
+            None => {
+                if !verbosity_filter(index, self.verbose) {
+                    self.say(&format!("Done {index:3} tasks      | elapsed: {}", short_format_time(elapsed)));
+                }
+            }
+            Some(total) => {
+                if index == total {
+                    return; // `finish` says it
+                }
+                let cursor = (total + 1).saturating_sub(index + self.pre_dispatch);
+                let frequency = total / self.verbose as usize + 1;
+                if index + 1 == total || cursor % frequency != 0 {
+                    return;
+                }
+                let remaining = elapsed.mul_f64((total - index) as f64 / index as f64);
+                self.say(&format!(
+                    "Done {index:3} out of {total:3} | elapsed: {} remaining: {}",
+                    short_format_time(elapsed),
+                    short_format_time(remaining)
+                ));
+            }
+        }
+    }
+
+    /// The loop finished (all its tasks, or up to a failure).
+    pub(crate) fn finish(&self) {
+        let done = self.done.load(Ordering::SeqCst);
+        let total = self.total.unwrap_or(done);
+        self.say(&format!(
+            "Done {done:3} out of {total:3} | elapsed: {} finished",
+            short_format_time(self.start.elapsed())
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_joblib_does() {
+        assert_eq!(short_format_time(Duration::from_millis(200)), "   0.2s");
+        assert_eq!(short_format_time(Duration::from_secs(90)), " 1.5min");
+    }
+
+    #[test]
+    fn the_filter_thins_out_messages_as_joblib_does() {
+        // Values computed with joblib's own _verbosity_filter.
+        let shown: Vec<usize> = (0..200).filter(|&i| !verbosity_filter(i, 5)).collect();
+        assert_eq!(shown, vec![0, 17, 71, 161]);
+        assert!((0..100).all(|i| !verbosity_filter(i, 11)));
+        assert!((0..100).all(|i| verbosity_filter(i, 0)));
+    }
+}

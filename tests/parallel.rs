@@ -1,0 +1,199 @@
+//! `Parallel`: order, errors, panics, timeouts, n_jobs, nesting, progress messages.
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use joblib::{cpu_count, BatchSize, Error, Parallel, TaskFailure};
+
+/// Some work whose cost varies with `i`, so that tasks finish out of order.
+fn uneven(i: u64) -> u64 {
+    let rounds = (i * 7919) % 2000;
+    (0..rounds).fold(i, |acc, k| acc.wrapping_mul(6364136223846793005).wrapping_add(k))
+}
+
+#[test]
+fn results_come_back_in_input_order() {
+    let expected: Vec<u64> = (0..20_000).map(uneven).collect();
+    for parallel in
+        [Parallel::new().n_jobs(2), Parallel::new().n_jobs(1), Parallel::new().batch_size(BatchSize::Fixed(64))]
+    {
+        assert_eq!(parallel.map(0..20_000u64, uneven).unwrap(), expected);
+    }
+    assert_eq!(Parallel::new().map(Vec::<u8>::new(), |x| x).unwrap(), Vec::<u8>::new());
+}
+
+#[test]
+fn the_first_error_wins_with_its_index_and_later_tasks_do_not_start() {
+    let started = AtomicUsize::new(0);
+    let err = Parallel::new()
+        .n_jobs(2)
+        .try_map(0..200_000u32, |i| {
+            started.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_micros(20));
+            if i == 100 {
+                return Err(format!("bad input {i}"));
+            }
+            Ok(i)
+        })
+        .unwrap_err();
+    match &err {
+        Error::Task { index, kind, message, source } => {
+            assert_eq!((*index, *kind), (100, TaskFailure::Error));
+            assert_eq!(message, "bad input 100");
+            assert_eq!(source.as_ref().unwrap().to_string(), "bad input 100");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.to_string(), "task 100 of the parallel loop returned an error: bad input 100");
+    let started = started.load(Ordering::SeqCst);
+    assert!(started < 50_000, "{started} of 200000 tasks started after the failure");
+}
+
+#[test]
+fn a_panic_is_an_error_with_its_message_and_the_pool_survives() {
+    for n_jobs in [1, 2] {
+        let err = Parallel::new()
+            .n_jobs(n_jobs)
+            .map(0..1000u32, |i| {
+                if i == 321 {
+                    panic!("task {i} cannot go on");
+                }
+                i
+            })
+            .unwrap_err();
+        assert!(matches!(&err, Error::Task { index: 321, kind: TaskFailure::Panic, .. }), "{err:?}");
+        assert!(err.to_string().contains("task 321 cannot go on"), "{err}");
+    }
+    assert_eq!(Parallel::new().n_jobs(2).map(0..10u32, |i| i + 1).unwrap()[9], 10, "workers still work");
+}
+
+#[test]
+fn one_job_runs_in_the_callers_thread() {
+    let caller = std::thread::current().id();
+    let seen = Mutex::new(HashSet::new());
+    Parallel::new()
+        .n_jobs(1)
+        .for_each(0..100, |_| {
+            seen.lock().unwrap().insert(std::thread::current().id());
+        })
+        .unwrap();
+    assert_eq!(seen.into_inner().unwrap(), HashSet::from([caller]));
+}
+
+#[test]
+fn n_jobs_has_joblibs_meaning() {
+    let cpus = cpu_count();
+    assert_eq!(Parallel::new().n_jobs(-1).workers().unwrap(), cpus);
+    assert_eq!(Parallel::new().n_jobs(-2).workers().unwrap(), (cpus - 1).max(1));
+    assert_eq!(Parallel::new().n_jobs(5).workers().unwrap(), 5);
+    let err = Parallel::new().n_jobs(0).map(0..3, |x| x).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    let names = Mutex::new(HashSet::new());
+    Parallel::new()
+        .n_jobs(3)
+        .for_each(0..3000, |_| {
+            names.lock().unwrap().insert(std::thread::current().name().unwrap_or("").to_string());
+            std::thread::sleep(Duration::from_micros(50));
+        })
+        .unwrap();
+    let names = names.into_inner().unwrap();
+    assert!(names.len() <= 3 && names.iter().all(|n| n.starts_with("joblib-3-")), "{names:?}");
+}
+
+#[test]
+fn cpu_count_honours_the_affinity_mask() {
+    if std::env::var("JOBLIB_TEST_ROLE").is_ok() {
+        assert_eq!(cpu_count(), 1);
+        assert_eq!(Parallel::new().n_jobs(-2).workers().unwrap(), 1, "-2 on one CPU is still one worker");
+        return;
+    }
+    let output = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "cpu_count_honours_the_affinity_mask"])
+        .env("JOBLIB_TEST_ROLE", "pinned")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
+
+#[test]
+fn a_task_over_the_timeout_fails_the_loop() {
+    let err = Parallel::new()
+        .n_jobs(2)
+        .timeout(Duration::from_millis(50))
+        .map(0..4u64, |i| {
+            std::thread::sleep(Duration::from_millis(if i == 2 { 300 } else { 1 }));
+            i
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Task { index: 2, kind: TaskFailure::Timeout, .. }), "{err:?}");
+    assert!(err.to_string().contains("longer than the timeout of 0.050s"), "{err}");
+}
+
+#[test]
+fn nested_loops_share_the_outer_workers() {
+    let threads = Mutex::new(HashSet::new());
+    let sums = Parallel::new()
+        .n_jobs(2)
+        .map(0..8u64, |i| {
+            let inner = Parallel::new()
+                .n_jobs(-1)
+                .map(0..1000u64, |j| {
+                    threads.lock().unwrap().insert(std::thread::current().name().unwrap_or("").to_string());
+                    i * j
+                })
+                .unwrap();
+            inner.iter().sum::<u64>()
+        })
+        .unwrap();
+    assert_eq!(sums, (0..8u64).map(|i| i * 499_500).collect::<Vec<_>>());
+    let threads = threads.into_inner().unwrap();
+    assert!(threads.iter().all(|t| t.starts_with("joblib-2-")), "inner tasks ran on the outer pool: {threads:?}");
+}
+
+#[test]
+fn progress_messages_follow_joblib() {
+    if std::env::var("JOBLIB_TEST_ROLE").is_ok() {
+        Parallel::new()
+            .n_jobs(2)
+            .verbose(50)
+            .for_each(0..10u32, |_| std::thread::sleep(Duration::from_millis(20)))
+            .unwrap();
+        return;
+    }
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "progress_messages_follow_joblib", "--nocapture"])
+        .env("JOBLIB_TEST_ROLE", "verbose")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("[Parallel")).collect();
+    assert_eq!(lines[0], "[Parallel(n_jobs=2)]: Using backend threads with 2 concurrent workers.");
+    let done = lines.iter().filter(|l| l.contains("out of  10 | elapsed:")).count();
+    assert!(done >= 5, "{stderr}");
+    let progress = lines.iter().find(|l| l.contains("remaining:")).expect(&stderr);
+    let pattern = regex_like(progress);
+    assert!(pattern, "{progress}");
+    assert!(
+        lines.last().unwrap().starts_with("[Parallel(n_jobs=2)]: Done  10 out of  10 | elapsed: ")
+            && lines.last().unwrap().ends_with("s finished")
+    );
+}
+
+/// `[Parallel(n_jobs=2)]: Done   3 out of  10 | elapsed:    0.1s remaining:    0.2s`.
+fn regex_like(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("[Parallel(n_jobs=2)]: Done ") else { return false };
+    let (count, rest) = rest.split_at(3);
+    let Some(rest) = rest.strip_prefix(" out of  10 | elapsed: ") else { return false };
+    let (elapsed, rest) = rest.split_at(7);
+    let Some(remaining) = rest.strip_prefix(" remaining: ") else { return false };
+    count.trim().parse::<u32>().is_ok()
+        && elapsed.ends_with('s')
+        && elapsed.trim_end_matches('s').trim().parse::<f64>().is_ok()
+        && remaining.len() == 7
+}
