@@ -187,9 +187,12 @@ impl Parallel {
         let workers = self.workers()?;
         let items: Vec<I::Item> = items.into_iter().collect();
         let progress = Progress::new(self.n_jobs, workers, self.verbose, Some(items.len()), 2 * workers);
+        let counting = progress.is_reported();
         let run = |(index, item): (usize, I::Item)| {
             let outcome = self.run_task(index, || f(item));
-            progress.task_done();
+            if counting {
+                progress.task_done();
+            }
             outcome
         };
         let result = if workers == 1 {
@@ -237,13 +240,13 @@ impl Parallel {
     where
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let start = Instant::now();
+        let start = self.timeout.map(|_| Instant::now());
         let outcome = catch_unwind(AssertUnwindSafe(task));
-        let took = start.elapsed();
+        let took = start.map(|start| start.elapsed());
         let failed = |kind, message, source| Err(Error::Task { index, kind, message, source });
         match outcome {
-            Ok(Ok(value)) => match self.timeout {
-                Some(limit) if took > limit => failed(
+            Ok(Ok(value)) => match (self.timeout, took) {
+                (Some(limit), Some(took)) if took > limit => failed(
                     TaskFailure::Timeout,
                     format!(
                         "it ran {:.3}s, longer than the timeout of {:.3}s",

@@ -72,6 +72,12 @@ impl Progress {
         }
     }
 
+    /// Whether anyone hears about each task: stderr at some verbosity, or a `log` consumer.
+    /// When no one does, tasks are not counted (a shared counter costs more than a tiny task).
+    pub(crate) fn is_reported(&self) -> bool {
+        self.verbose > 0 || log::log_enabled!(target: "joblib::parallel", log::Level::Info)
+    }
+
     /// A task finished.
     pub(crate) fn task_done(&self) {
         let index = self.done.fetch_add(1, Ordering::SeqCst) + 1;

@@ -1,0 +1,66 @@
+//! Parallel overhead against rayon, and speedup on CPU-bound tasks, in the same run.
+//!
+//! ```text
+//! cargo bench --bench parallel
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use joblib::Parallel;
+use rayon::prelude::*;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+/// About `ms` milliseconds of arithmetic on one core.
+fn busy(ms: u64, seed: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    let mut x = seed;
+    while Instant::now() < deadline {
+        for _ in 0..1000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        }
+    }
+    x
+}
+
+fn main() {
+    let workers = joblib::cpu_count();
+    println!("joblib parallel benchmark on {workers} CPUs");
+
+    // 10^6 tiny tasks, alternating with rayon on the same work.
+    let n = 1_000_000u64;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..15 {
+        theirs.push(time(|| drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()))));
+        ours.push(time(|| drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()))));
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    println!(
+        "{:<44} joblib {:>7.2} ms, rayon into_par_iter().map().collect() {:>7.2} ms: {:.2}x rayon's time",
+        "10^6 tasks i * i, auto batching",
+        ours.as_secs_f64() * 1e3,
+        theirs.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / theirs.as_secs_f64()
+    );
+
+    // 200 CPU-bound tasks of ~5 ms.
+    let sequential = time(|| drop(black_box(Parallel::new().n_jobs(1).map(0..200u64, |i| busy(5, i)).unwrap())));
+    let parallel = time(|| drop(black_box(Parallel::new().n_jobs(-1).map(0..200u64, |i| busy(5, i)).unwrap())));
+    println!(
+        "{:<44} n_jobs=1 {:>7.1} ms, n_jobs=-1 {:>7.1} ms: speedup {:.2}x",
+        "200 tasks of ~5 ms",
+        sequential.as_secs_f64() * 1e3,
+        parallel.as_secs_f64() * 1e3,
+        sequential.as_secs_f64() / parallel.as_secs_f64()
+    );
+}
