@@ -6,6 +6,6 @@ pub use joblib_macros::{cached, fingerprint};
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{
     cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, try_hash, Array, BatchSize,
-    Compress, DType, Element, Error, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, TaskFailure,
-    CACHE_DIR_VAR, DEFAULT_CACHE_DIR, N_JOBS_VAR,
+    Compress, DType, Element, Error, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, Stream,
+    TaskFailure, CACHE_DIR_VAR, DEFAULT_CACHE_DIR, N_JOBS_VAR,
 };

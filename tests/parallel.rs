@@ -197,3 +197,111 @@ fn regex_like(line: &str) -> bool {
         && elapsed.trim_end_matches('s').trim().parse::<f64>().is_ok()
         && remaining.len() == 7
 }
+
+/// An input that counts how many items were pulled from it.
+fn counted(pulled: &'static AtomicUsize) -> impl Iterator<Item = u64> {
+    (0..10_000_000u64).inspect(move |_| {
+        pulled.fetch_add(1, Ordering::SeqCst);
+    })
+}
+
+#[test]
+fn imap_pulls_at_most_the_pre_dispatch_amount_ahead() {
+    static PULLED: AtomicUsize = AtomicUsize::new(0);
+    let parallel = Parallel::new().n_jobs(2).pre_dispatch("3*n_jobs");
+    let look_ahead = parallel.look_ahead().unwrap();
+    assert_eq!(look_ahead, 6);
+    let mut stream = parallel.imap(counted(&PULLED), |i| i * 2);
+    let mut worst = 0;
+    for taken in 1..=200_000usize {
+        let value = stream.next().unwrap().unwrap();
+        assert_eq!(value, 2 * (taken as u64 - 1), "in input order");
+        let ahead = PULLED.load(Ordering::SeqCst) - taken;
+        worst = worst.max(ahead);
+    }
+    assert!(worst <= look_ahead, "pulled {worst} items ahead of the consumer, bound {look_ahead}");
+    drop(stream);
+    assert!(PULLED.load(Ordering::SeqCst) <= 200_000 + look_ahead, "nothing pulled after the stream is dropped");
+}
+
+#[test]
+fn imap_memory_stays_flat_on_a_long_input() {
+    fn rss_kib() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .unwrap()
+    }
+    let mut stream = Parallel::new().n_jobs(2).imap(0..10_000_000u64, |i| vec![i; 16]);
+    for _ in 0..10_000 {
+        stream.next().unwrap().unwrap();
+    }
+    let before = rss_kib();
+    for _ in 0..300_000 {
+        stream.next().unwrap().unwrap();
+    }
+    let after = rss_kib();
+    assert!(after < before + 20_000, "RSS grew from {before} KiB to {after} KiB");
+}
+
+#[test]
+fn imap_unordered_yields_early_finishers_first() {
+    let first = Parallel::new()
+        .n_jobs(2)
+        .imap_unordered(vec![400u64, 1, 1, 1], |ms| {
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        })
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, 1, "the 400 ms task finishes last");
+    let ordered: Vec<u64> = Parallel::new()
+        .n_jobs(2)
+        .imap(vec![40u64, 1, 1, 1], |ms| {
+            std::thread::sleep(Duration::from_millis(ms));
+            ms
+        })
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ordered, vec![40, 1, 1, 1]);
+}
+
+#[test]
+fn a_stream_ends_at_its_first_failure_and_leaves_no_thread() {
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let results: Vec<_> = Parallel::new()
+        .n_jobs(2)
+        .imap(0..1_000_000u32, |i| {
+            STARTED.fetch_add(1, Ordering::SeqCst);
+            if i == 50 {
+                panic!("stream task {i} failed");
+            }
+            i
+        })
+        .collect();
+    let last = results.last().unwrap();
+    assert!(matches!(last, Err(Error::Task { index: 50, kind: TaskFailure::Panic, .. })), "{last:?}");
+    assert_eq!(results.len(), 51, "the results before the failure, then the failure");
+    assert!(STARTED.load(Ordering::SeqCst) < 100, "nothing started long after the failure");
+    let bad = Parallel::new().pre_dispatch("lots").imap(0..3, |x| x).next().unwrap();
+    assert!(matches!(bad, Err(Error::Config(_))));
+    // Dropping a stream in the middle joins its workers: they hold the task's closure, and
+    // with it this sentinel, until they end.
+    let sentinel = std::sync::Arc::new(());
+    let held = sentinel.clone();
+    let mut stream = Parallel::new().n_jobs(2).imap(0..1000u32, move |i| {
+        let _alive = &held;
+        i
+    });
+    stream.next();
+    assert!(std::sync::Arc::strong_count(&sentinel) > 1);
+    drop(stream);
+    assert_eq!(std::sync::Arc::strong_count(&sentinel), 1, "every worker thread has ended");
+}

@@ -8,6 +8,7 @@
 
 mod jobs;
 mod progress;
+mod stream;
 
 use std::any::Any;
 use std::convert::Infallible;
@@ -18,6 +19,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterato
 
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
+pub use stream::Stream;
 
 use crate::error::{Error, Result, TaskFailure};
 
@@ -50,6 +52,7 @@ pub enum BatchSize {
 pub struct Parallel {
     n_jobs: i32,
     batch_size: BatchSize,
+    pre_dispatch: String,
     verbose: u32,
     timeout: Option<Duration>,
 }
@@ -72,7 +75,7 @@ impl Parallel {
     /// ```
     pub fn new() -> Self {
         let n_jobs = std::env::var(N_JOBS_VAR).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
-        Parallel { n_jobs, batch_size: BatchSize::Auto, verbose: 0, timeout: None }
+        Parallel { n_jobs, batch_size: BatchSize::Auto, pre_dispatch: "2*n_jobs".into(), verbose: 0, timeout: None }
     }
 
     /// The number of workers, with joblib's meaning: -1 every CPU, -2 every CPU but one, 1 runs
@@ -97,6 +100,50 @@ impl Parallel {
     pub fn batch_size(mut self, batch_size: BatchSize) -> Self {
         self.batch_size = batch_size;
         self
+    }
+
+    /// How many tasks [`imap`](Self::imap) and [`imap_unordered`](Self::imap_unordered) keep
+    /// in flight ahead of the consumer, as a joblib expression: a number, `"n_jobs"`,
+    /// `"k*n_jobs"` (the default is `"2*n_jobs"`) or `"all"`.
+    ///
+    /// ```
+    /// let deep = joblib::Parallel::new().pre_dispatch("3*n_jobs");
+    /// assert_eq!(deep.n_jobs(2).look_ahead()?, 6);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn pre_dispatch(mut self, expression: &str) -> Self {
+        self.pre_dispatch = expression.to_string();
+        self
+    }
+
+    /// The number of tasks kept in flight ahead of the consumer, from `pre_dispatch`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `pre_dispatch` is not one of the forms it accepts, or for
+    /// `n_jobs(0)`.
+    pub fn look_ahead(&self) -> Result<usize> {
+        let workers = self.workers()?;
+        let expression: String = self.pre_dispatch.chars().filter(|c| !c.is_whitespace()).collect();
+        let refused = || {
+            Error::Config(format!("pre_dispatch {:?}: expected a number, \"k*n_jobs\" or \"all\"", self.pre_dispatch))
+        };
+        let amount = match expression.as_str() {
+            "all" => usize::MAX,
+            "n_jobs" => workers,
+            other => match other.split_once('*') {
+                Some((k, "n_jobs")) | Some(("n_jobs", k)) => {
+                    let k: f64 = k.parse().map_err(|_| refused())?;
+                    (k * workers as f64).ceil() as usize
+                }
+                Some(_) => return Err(refused()),
+                None => other.parse().map_err(|_| refused())?,
+            },
+        };
+        if amount == 0 {
+            return Err(refused());
+        }
+        Ok(amount)
     }
 
     /// Progress messages on stderr in joblib's format: none at 0, more often as it grows,
@@ -233,6 +280,81 @@ impl Parallel {
         F: Fn(I::Item) + Sync + Send,
     {
         self.map(items, f).map(drop)
+    }
+
+    /// `f` applied to the items of a lazy, possibly endless, input, results in input order as
+    /// they are taken. At most the [`pre_dispatch`](Self::pre_dispatch) amount of items is
+    /// pulled ahead of the consumer, so memory stays flat whatever the input's length. The
+    /// stream ends after the first error; dropping it stops and joins its worker threads.
+    ///
+    /// ```
+    /// let mut squares = joblib::Parallel::new().n_jobs(2).imap((0..).map(|i: u64| i), |i| i * i);
+    /// assert_eq!(squares.next().unwrap()?, 0);
+    /// assert_eq!(squares.nth(9).unwrap()?, 100); // an endless input: only what is taken runs
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn imap<I, F, R>(&self, items: I, f: F) -> Stream<I::Item, R>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        self.stream(items, f, true)
+    }
+
+    /// Like [`imap`](Self::imap), results as tasks finish rather than in input order.
+    ///
+    /// ```
+    /// let mut done: Vec<u64> = joblib::Parallel::new()
+    ///     .imap_unordered(vec![3u64, 1, 2], |x| x * 10)
+    ///     .collect::<Result<_, _>>()?;
+    /// done.sort();
+    /// assert_eq!(done, vec![10, 20, 30]);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> Stream<I::Item, R>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        self.stream(items, f, false)
+    }
+
+    fn stream<I, F, R>(&self, items: I, f: F, ordered: bool) -> Stream<I::Item, R>
+    where
+        I: IntoIterator,
+        I::IntoIter: 'static,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let (workers, look_ahead) = match self.workers().and_then(|w| Ok((w, self.look_ahead()?))) {
+            Ok(sizes) => sizes,
+            Err(e) => return Stream::refusing(e),
+        };
+        let progress = std::sync::Arc::new(Progress::new(self.n_jobs, workers, self.verbose, None, look_ahead));
+        let counting = progress.is_reported();
+        let (config, reporter) = (self.clone(), progress.clone());
+        let run = std::sync::Arc::new(move |index, item| {
+            let outcome = config.run_task(index, || Ok::<R, Infallible>(f(item)));
+            if counting {
+                reporter.task_done();
+            }
+            outcome
+        });
+        Stream::start(
+            Box::new(items.into_iter()),
+            workers,
+            look_ahead,
+            ordered,
+            run,
+            Box::new(move || progress.finish()),
+        )
     }
 
     /// Runs one task, turning its error, panic or overrun into an [`Error::Task`].
