@@ -80,8 +80,7 @@ fn main() {
         let items: Vec<u64> = (0..50_000).collect();
         eager.push(time(|| drop(black_box(Parallel::new().map(items, |i| busy_us(10, i)).unwrap()))));
         lazy.push(time(|| {
-            let results: Result<Vec<u64>, _> =
-                Parallel::new().imap((0..50_000u64).map(|i| i), |i| busy_us(10, i)).collect();
+            let results: Result<Vec<u64>, _> = Parallel::new().imap(0..50_000u64, |i| busy_us(10, i)).collect();
             black_box(results.unwrap());
         }));
     }

@@ -288,7 +288,7 @@ impl Parallel {
     /// stream ends after the first error; dropping it stops and joins its worker threads.
     ///
     /// ```
-    /// let mut squares = joblib::Parallel::new().n_jobs(2).imap((0..).map(|i: u64| i), |i| i * i);
+    /// let mut squares = joblib::Parallel::new().n_jobs(2).imap(0u64.., |i| i * i);
     /// assert_eq!(squares.next().unwrap()?, 0);
     /// assert_eq!(squares.nth(9).unwrap()?, 100); // an endless input: only what is taken runs
     /// # Ok::<(), joblib::Error>(())
