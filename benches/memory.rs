@@ -5,9 +5,12 @@
 //! JOBLIB_BENCH_DIR=/dev/shm cargo bench --bench memory   # in memory, without the disk's noise
 //! ```
 
+mod common;
+
+use common::{median, time};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use joblib::{cached, Array};
 
@@ -30,17 +33,6 @@ fn scale_plain(input: &Array<f64>) -> Array<f64> {
 #[cached(dir = cache_dir(), mmap_mode = "r", verbose = 0)]
 fn scale(input: &Array<f64>) -> Array<f64> {
     scale_plain(input)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    f();
-    start.elapsed()
 }
 
 /// Writes every dirty page to disk (untimed), so that one measurement does not pay for the

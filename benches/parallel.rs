@@ -4,22 +4,14 @@
 //! cargo bench --bench parallel
 //! ```
 
+mod common;
+
+use common::{median, time};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use joblib::Parallel;
 use rayon::prelude::*;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(f: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    f();
-    start.elapsed()
-}
 
 /// About `ms` milliseconds of arithmetic on one core.
 fn busy(ms: u64, seed: u64) -> u64 {

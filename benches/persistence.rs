@@ -8,6 +8,9 @@
 //! Every figure is the median of several rounds, baseline and joblib interleaved, so that a
 //! noisy neighbour slows both. Peak memory is measured in child processes (`VmHWM`).
 
+mod common;
+
+use common::{median, time};
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -19,11 +22,6 @@ use joblib::{Array, Compress};
 
 const ROUNDS: usize = 5;
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 /// Runs `baseline` and `ours` alternately and returns their median times.
 fn race(baseline: impl FnMut(), ours: impl FnMut()) -> (Duration, Duration) {
     race_settled(baseline, ours, || {})
@@ -33,13 +31,9 @@ fn race(baseline: impl FnMut(), ours: impl FnMut()) -> (Duration, Duration) {
 fn race_settled(mut baseline: impl FnMut(), mut ours: impl FnMut(), settle: impl Fn()) -> (Duration, Duration) {
     let (mut b, mut o) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let t = Instant::now();
-        baseline();
-        b.push(t.elapsed());
+        b.push(time(&mut baseline));
         settle();
-        let t = Instant::now();
-        ours();
-        o.push(t.elapsed());
+        o.push(time(&mut ours));
         settle();
     }
     (median(b), median(o))
