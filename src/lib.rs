@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
-pub use joblib_macros::{cached, fingerprint};
+pub use joblib_macros::{cached, fingerprint, parallel, parallel_for};
 #[doc(hidden)]
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{

@@ -4,6 +4,7 @@
 
 mod cached;
 mod fingerprint;
+mod parallel;
 
 use proc_macro::TokenStream;
 
@@ -60,4 +61,57 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn fingerprint(args: TokenStream, item: TokenStream) -> TokenStream {
     fingerprint::attribute(args.into(), item.into()).into()
+}
+
+/// Runs the `#[parallel(..)] for` loops inside the function on every CPU: each loop's value is
+/// the `Vec` of its body's values in input order, and `?` in a body returns the first error
+/// from the function, as in a plain loop.
+///
+/// ```
+/// use joblib::parallel;
+///
+/// #[parallel]
+/// fn roots(xs: &[f64]) -> Result<Vec<f64>, String> {
+///     let ys: Vec<f64> = #[parallel(n_jobs = 2)]
+///     for x in xs {
+///         if *x < 0.0 {
+///             Err(format!("{x} has no real root"))?;
+///         }
+///         x.sqrt()
+///     };
+///     Ok(ys)
+/// }
+///
+/// # fn main() {
+/// assert_eq!(roots(&[4.0, 9.0]), Ok(vec![2.0, 3.0]));
+/// assert_eq!(roots(&[4.0, -1.0]), Err("-1 has no real root".to_string()));
+/// # }
+/// ```
+///
+/// Loop options: `n_jobs`, `batch_size`, `pre_dispatch`, `verbose`, `timeout` (seconds), as
+/// `Parallel`'s. `break`, `return`, `continue` and labels are compile errors: the iterations run
+/// on other threads. A panic or a timeout in an iteration panics in the caller with the task's
+/// index and message.
+#[proc_macro_attribute]
+pub fn parallel(args: TokenStream, item: TokenStream) -> TokenStream {
+    parallel::attribute(args.into(), item.into()).into()
+}
+
+/// A parallel `for` loop where no function attribute is wanted:
+/// `parallel_for!(for x in xs { x * 2.0 })`, options first if any:
+/// `parallel_for!(n_jobs = 2; for ...)`.
+///
+/// It cannot be called `parallel!`: Rust has one namespace for all macros, and `parallel` is the
+/// attribute.
+///
+/// ```
+/// let xs = vec![1.0, 2.0, 3.0];
+/// let doubled: Vec<f64> = joblib::parallel_for!(for x in &xs { x * 2.0 });
+/// assert_eq!(doubled, vec![2.0, 4.0, 6.0]);
+/// let squares: Vec<u64> = joblib::parallel_for!(n_jobs = 1; for i in 0..4u64 { i * i });
+/// assert_eq!(squares, vec![0, 1, 4, 9]);
+/// ```
+#[proc_macro]
+pub fn parallel_for(input: TokenStream) -> TokenStream {
+    parallel::function_like(input.into()).into()
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::memory::{json_summary, lookup, shelve, summary_of, Call, Settings};
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
+pub use crate::parallel::{BatchSize, Parallel, Stop};
 use crate::{hash::digest, persist::Compress};
 
 /// Where a cached function's results go.

@@ -208,7 +208,7 @@ impl Parallel {
         F: Fn(I::Item) -> R + Sync + Send,
         R: Send,
     {
-        self.try_map(items, |item| Ok::<R, Infallible>(f(item)))
+        self.run_loop(items, |item| Ok::<R, Infallible>(f(item))).map_err(Stop::into_error)
     }
 
     /// Like [`map`](Self::map) for tasks that can fail: the first error ends the loop.
@@ -229,9 +229,29 @@ impl Parallel {
         I::Item: Send,
         F: Fn(I::Item) -> std::result::Result<R, E> + Sync + Send,
         R: Send,
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     {
-        let workers = self.workers()?;
+        self.run_loop(items, f).map_err(|stop| match stop {
+            Stop::Task { index, error } => {
+                let error = error.into();
+                Error::Task { index, kind: TaskFailure::Error, message: error.to_string(), source: Some(error) }
+            }
+            Stop::Failed(error) => error,
+        })
+    }
+
+    /// The loop behind `map` and `try_map`, which keeps a task's own error as it is (what a
+    /// `#[parallel]` loop returns from its function).
+    #[doc(hidden)]
+    pub fn run_loop<I, F, R, E>(&self, items: I, f: F) -> std::result::Result<Vec<R>, Stop<E>>
+    where
+        I: IntoIterator,
+        I::Item: Send,
+        F: Fn(I::Item) -> std::result::Result<R, E> + Sync + Send,
+        R: Send,
+        E: Send,
+    {
+        let workers = self.workers().map_err(Stop::Failed)?;
         let items: Vec<I::Item> = items.into_iter().collect();
         let progress = Progress::new(self.n_jobs, workers, self.verbose, Some(items.len()), 2 * workers);
         let counting = progress.is_reported();
@@ -253,7 +273,7 @@ impl Parallel {
             if rayon::current_thread_index().is_some() {
                 job() // nested in a task of another loop: share its workers
             } else {
-                jobs::pool(workers).map_err(Error::Config)?.install(job)
+                jobs::pool(workers).map_err(|e| Stop::Failed(Error::Config(e)))?.install(job)
             }
         };
         progress.finish();
@@ -341,7 +361,7 @@ impl Parallel {
         let counting = progress.is_reported();
         let (config, reporter) = (self.clone(), progress.clone());
         let run = std::sync::Arc::new(move |index, item| {
-            let outcome = config.run_task(index, || Ok::<R, Infallible>(f(item)));
+            let outcome = config.run_task(index, || Ok::<R, Infallible>(f(item))).map_err(Stop::into_error);
             if counting {
                 reporter.task_done();
             }
@@ -357,33 +377,56 @@ impl Parallel {
         )
     }
 
-    /// Runs one task, turning its error, panic or overrun into an [`Error::Task`].
-    fn run_task<R, E>(&self, index: usize, task: impl FnOnce() -> std::result::Result<R, E>) -> Result<R>
-    where
-        E: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
+    /// Runs one task: its own error as a [`Stop::Task`], a panic or an overrun as an
+    /// [`Error::Task`].
+    fn run_task<R, E>(
+        &self,
+        index: usize,
+        task: impl FnOnce() -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, Stop<E>> {
         let start = self.timeout.map(|_| Instant::now());
         let outcome = catch_unwind(AssertUnwindSafe(task));
         let took = start.map(|start| start.elapsed());
-        let failed = |kind, message, source| Err(Error::Task { index, kind, message, source });
+        let failed = |kind, message| Stop::Failed(Error::Task { index, kind, message, source: None });
         match outcome {
             Ok(Ok(value)) => match (self.timeout, took) {
-                (Some(limit), Some(took)) if took > limit => failed(
+                (Some(limit), Some(took)) if took > limit => Err(failed(
                     TaskFailure::Timeout,
                     format!(
                         "it ran {:.3}s, longer than the timeout of {:.3}s",
                         took.as_secs_f64(),
                         limit.as_secs_f64()
                     ),
-                    None,
-                ),
+                )),
                 _ => Ok(value),
             },
-            Ok(Err(error)) => {
-                let error = error.into();
-                failed(TaskFailure::Error, error.to_string(), Some(error))
-            }
-            Err(panic) => failed(TaskFailure::Panic, panic_message(panic.as_ref()), None),
+            Ok(Err(error)) => Err(Stop::Task { index, error }),
+            Err(panic) => Err(failed(TaskFailure::Panic, panic_message(panic.as_ref()))),
+        }
+    }
+}
+
+/// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// Task `index` returned `error`.
+    Task {
+        /// The task's position in the input.
+        index: usize,
+        /// What it returned.
+        error: E,
+    },
+    /// A panic, a timeout or a configuration that cannot run.
+    Failed(Error),
+}
+
+impl Stop<Infallible> {
+    /// The error of a loop whose tasks cannot fail on their own.
+    fn into_error(self) -> Error {
+        match self {
+            Stop::Task { error, .. } => match error {},
+            Stop::Failed(error) => error,
         }
     }
 }

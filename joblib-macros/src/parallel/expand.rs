@@ -1,0 +1,222 @@
+//! Rewriting `#[parallel] for pat in expr { body }` into a call of the runtime.
+//!
+//! The loop's value is the `Vec` of the body's values in input order. The body runs in a
+//! closure on worker threads, so `break`, `return`, labels and `continue` (which would need the
+//! loop to run in order) are errors; `?` ends the loop at the first error and returns that error
+//! from the enclosing function, as in a plain loop.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, Expr, ExprForLoop};
+
+use super::args::LoopArgs;
+
+/// Whether `attr` is `#[parallel]` or `#[parallel(...)]` (also as `#[joblib::parallel]`).
+fn is_parallel(attr: &Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == "parallel")
+}
+
+/// Rewrites every marked loop inside a function body, collecting every mistake.
+pub(crate) struct Rewriter {
+    pub(crate) errors: Vec<syn::Error>,
+}
+
+impl VisitMut for Rewriter {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        let marked = expr_attrs(expr).and_then(|attrs| attrs.iter().position(is_parallel));
+        let Some(position) = marked else {
+            return syn::visit_mut::visit_expr_mut(self, expr);
+        };
+        let attr = expr_attrs_mut(expr).map(|attrs| attrs.remove(position));
+        let Some(attr) = attr else { return };
+        let Expr::ForLoop(for_loop) = expr else {
+            self.errors
+                .push(syn::Error::new(first_token_span(expr), "`#[parallel]` marks `for` loops: this is not one"));
+            return;
+        };
+        let args = match &attr.meta {
+            syn::Meta::Path(_) => Ok(LoopArgs::default()),
+            _ => attr.parse_args::<LoopArgs>(),
+        };
+        match args.and_then(|args| check_body(for_loop).map(|()| args)) {
+            Ok(args) => {
+                // Whether `?` is used, before inner marked loops (part of this loop's body)
+                // are rewritten into code that hides their `?`.
+                let fallible = uses_try(for_loop);
+                syn::visit_mut::visit_expr_for_loop_mut(self, for_loop);
+                *expr = Expr::Verbatim(expand_loop(for_loop, &args, fallible));
+            }
+            Err(e) => self.errors.push(e),
+        }
+    }
+}
+
+fn expr_attrs(expr: &Expr) -> Option<&Vec<Attribute>> {
+    match expr {
+        Expr::ForLoop(e) => Some(&e.attrs),
+        Expr::While(e) => Some(&e.attrs),
+        Expr::Loop(e) => Some(&e.attrs),
+        Expr::Block(e) => Some(&e.attrs),
+        Expr::Call(e) => Some(&e.attrs),
+        Expr::MethodCall(e) => Some(&e.attrs),
+        Expr::Binary(e) => Some(&e.attrs),
+        Expr::If(e) => Some(&e.attrs),
+        Expr::Match(e) => Some(&e.attrs),
+        Expr::Path(e) => Some(&e.attrs),
+        Expr::Lit(e) => Some(&e.attrs),
+        _ => None,
+    }
+}
+
+fn expr_attrs_mut(expr: &mut Expr) -> Option<&mut Vec<Attribute>> {
+    match expr {
+        Expr::ForLoop(e) => Some(&mut e.attrs),
+        Expr::While(e) => Some(&mut e.attrs),
+        Expr::Loop(e) => Some(&mut e.attrs),
+        Expr::Block(e) => Some(&mut e.attrs),
+        Expr::Call(e) => Some(&mut e.attrs),
+        Expr::MethodCall(e) => Some(&mut e.attrs),
+        Expr::Binary(e) => Some(&mut e.attrs),
+        Expr::If(e) => Some(&mut e.attrs),
+        Expr::Match(e) => Some(&mut e.attrs),
+        Expr::Path(e) => Some(&mut e.attrs),
+        Expr::Lit(e) => Some(&mut e.attrs),
+        _ => None,
+    }
+}
+
+/// The span of the first token of `expr` once its attributes are gone (`while`, `loop`, ...).
+fn first_token_span(expr: &Expr) -> Span {
+    quote::ToTokens::to_token_stream(expr).into_iter().next().map_or_else(|| expr.span(), |t| t.span())
+}
+
+/// Refuses what a parallel loop cannot do, at the offending token.
+pub(crate) fn check_body(for_loop: &ExprForLoop) -> syn::Result<()> {
+    if let Some(label) = &for_loop.label {
+        return Err(syn::Error::new(
+            label.name.span(),
+            "a parallel loop cannot have a label: its iterations run on other threads, nothing can jump to it",
+        ));
+    }
+    let mut finder = Forbidden { found: None, loops: 0 };
+    finder.visit_block(&for_loop.body);
+    finder.found.map_or(Ok(()), Err)
+}
+
+/// Finds `break`, `continue` and `return` that would leave a parallel loop's body.
+struct Forbidden {
+    found: Option<syn::Error>,
+    /// How many plain loops inside the body enclose the current point.
+    loops: usize,
+}
+
+impl Forbidden {
+    fn refuse(&mut self, span: Span, message: &str) {
+        if self.found.is_none() {
+            self.found = Some(syn::Error::new(span, message));
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Forbidden {
+    fn visit_expr_break(&mut self, e: &'ast syn::ExprBreak) {
+        if self.loops == 0 || e.label.is_some() {
+            self.refuse(
+                e.break_token.span,
+                "`break` cannot leave a parallel loop: every iteration runs; compute the items you need first",
+            );
+        }
+        syn::visit::visit_expr_break(self, e);
+    }
+    fn visit_expr_continue(&mut self, e: &'ast syn::ExprContinue) {
+        if self.loops == 0 || e.label.is_some() {
+            self.refuse(
+                e.continue_token.span,
+                "`continue` in a parallel loop: every iteration gives a value; return an `Option` and filter after",
+            );
+        }
+    }
+    fn visit_expr_return(&mut self, e: &'ast syn::ExprReturn) {
+        self.refuse(
+            e.return_token.span,
+            "`return` cannot leave a parallel loop from one of its iterations; use `?` to stop at an error",
+        );
+    }
+    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
+        // A closure's `return` and loops are its own.
+    }
+    fn visit_item(&mut self, _: &'ast syn::Item) {
+        // Nested items are not part of the body's control flow.
+    }
+    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+        self.within_loop(|this| syn::visit::visit_expr_for_loop(this, e));
+    }
+    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
+        self.within_loop(|this| syn::visit::visit_expr_while(this, e));
+    }
+    fn visit_expr_loop(&mut self, e: &'ast syn::ExprLoop) {
+        self.within_loop(|this| syn::visit::visit_expr_loop(this, e));
+    }
+}
+
+impl Forbidden {
+    fn within_loop(&mut self, visit: impl FnOnce(&mut Self)) {
+        self.loops += 1;
+        visit(self);
+        self.loops -= 1;
+    }
+}
+
+/// Whether the body uses `?` (outside closures and nested items): then the loop returns the
+/// first error from the enclosing function.
+pub(crate) fn uses_try(for_loop: &ExprForLoop) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_try(&mut self, e: &'ast syn::ExprTry) {
+            self.0 = true;
+            syn::visit::visit_expr_try(self, e);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+    }
+    let mut finder = Finder(false);
+    finder.visit_block(&for_loop.body);
+    finder.0
+}
+
+/// The runtime call that replaces the loop.
+pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool) -> TokenStream {
+    let ExprForLoop { pat, expr, body, .. } = for_loop;
+    let builder = args.builder();
+    let (error_type, task_arm) = if fallible {
+        (
+            quote!(_),
+            quote!(::core::result::Result::Err(::joblib::__private::Stop::Task { error, .. }) => {
+                return ::core::result::Result::Err(error)
+            }),
+        )
+    } else {
+        (
+            quote!(::core::convert::Infallible),
+            quote!(::core::result::Result::Err(::joblib::__private::Stop::Task { error, .. }) => match error {}),
+        )
+    };
+    quote! {
+        match #builder.run_loop(#expr, |#pat| -> ::core::result::Result<_, #error_type> {
+            #[allow(unused_braces)]
+            let __joblib_value = #body;
+            ::core::result::Result::Ok(__joblib_value)
+        }) {
+            ::core::result::Result::Ok(values) => values,
+            #task_arm
+            ::core::result::Result::Err(::joblib::__private::Stop::Failed(failure)) => {
+                ::core::panic!("{}", failure)
+            }
+        }
+    }
+}

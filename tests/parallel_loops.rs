@@ -1,0 +1,147 @@
+//! `#[parallel]` loops and `parallel_for!` as users write them.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use joblib::{cached, parallel, parallel_for};
+
+#[derive(Debug, PartialEq)]
+struct StepError(f64);
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step failed at {}", self.0)
+    }
+}
+
+fn step(x: f64) -> Result<f64, StepError> {
+    if x < 0.0 {
+        Err(StepError(x))
+    } else {
+        Ok(x.sqrt())
+    }
+}
+
+/// The product description's example.
+#[parallel]
+fn sweep(xs: &[f64]) -> Result<Vec<f64>, StepError> {
+    let ys: Vec<f64> = #[parallel(n_jobs = 2)]
+    for x in xs {
+        step(*x)?
+    };
+    Ok(ys)
+}
+
+#[test]
+fn a_loop_gives_its_values_in_order_and_returns_the_first_error() {
+    let xs: Vec<f64> = (0..10_000).map(f64::from).collect();
+    let ys = sweep(&xs).unwrap();
+    assert_eq!(ys.len(), 10_000);
+    assert!(ys.iter().enumerate().all(|(i, y)| *y == (i as f64).sqrt()));
+    let mut bad = xs.clone();
+    bad[7000] = -1.0;
+    assert_eq!(sweep(&bad), Err(StepError(-1.0)));
+}
+
+#[derive(Debug)]
+enum AppError {
+    Step(StepError),
+}
+
+impl From<StepError> for AppError {
+    fn from(e: StepError) -> Self {
+        AppError::Step(e)
+    }
+}
+
+/// `?` converts the error as in a plain loop; loops nest in blocks and closures.
+#[parallel]
+fn nested(rows: usize, bad_row: usize) -> Result<Vec<Vec<f64>>, AppError> {
+    let grid = {
+        #[parallel(n_jobs = 2, batch_size = 4)]
+        for r in 0..rows {
+            let row: Vec<f64> = #[parallel(verbose = 0)]
+            for c in 0..3 {
+                step(if r == bad_row { -1.0 } else { (r * 3 + c) as f64 })?
+            };
+            row
+        }
+    };
+    let check = |g: &Vec<Vec<f64>>| -> Vec<usize> {
+        #[parallel]
+        for row in g.iter() {
+            row.len()
+        }
+    };
+    assert!(check(&grid).iter().all(|&n| n == 3));
+    Ok(grid)
+}
+
+#[test]
+fn loops_nest_and_errors_convert_with_from() {
+    let grid = nested(50, usize::MAX).unwrap();
+    assert_eq!(grid[49][2], ((49 * 3 + 2) as f64).sqrt());
+    let AppError::Step(inner) = nested(50, 30).unwrap_err();
+    assert_eq!(inner, StepError(-1.0), "the inner loop's error, converted by the outer `?`");
+}
+
+#[test]
+fn parallel_for_works_without_an_attribute() {
+    let xs = vec![1.0, 2.0, 3.0];
+    let doubled: Vec<f64> = parallel_for!(for x in &xs {
+        x * 2.0
+    });
+    assert_eq!(doubled, vec![2.0, 4.0, 6.0]);
+    let pairs: Vec<u64> = parallel_for!(n_jobs = 2, timeout = 10.0; for (a, b) in vec![(1u64, 2u64), (3, 4)] { a * b });
+    assert_eq!(pairs, vec![2, 12]);
+    fn first_negative(xs: &[f64]) -> Result<Vec<f64>, StepError> {
+        Ok(parallel_for!(for x in xs {
+            step(*x)?
+        }))
+    }
+    assert_eq!(first_negative(&[1.0, -2.0]), Err(StepError(-2.0)));
+}
+
+#[test]
+fn a_panic_in_a_loop_panics_in_the_caller_with_the_task_and_message() {
+    let caught = std::panic::catch_unwind(|| {
+        let _: Vec<u32> = parallel_for!(n_jobs = 2; for i in 0..100u32 {
+            if i == 42 {
+                panic!("iteration {i} exploded");
+            }
+            i
+        });
+    })
+    .unwrap_err();
+    let message = caught.downcast_ref::<String>().unwrap();
+    assert!(message.contains("task 42") && message.contains("iteration 42 exploded"), "{message}");
+}
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn cache_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parallel-loops-cache");
+    static CLEARED: std::sync::Once = std::sync::Once::new();
+    CLEARED.call_once(|| {
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+    dir
+}
+
+/// `#[parallel]` and `#[cached]` on one function.
+#[cached(dir = cache_dir(), verbose = 0)]
+#[parallel]
+fn cached_sweep(n: u64) -> Vec<u64> {
+    RUNS.fetch_add(1, Ordering::SeqCst);
+    #[parallel]
+    for i in 0..n {
+        i * i
+    }
+}
+
+#[test]
+fn parallel_and_cached_compose() {
+    assert_eq!(cached_sweep(100)[99], 9801);
+    assert_eq!(cached_sweep(100)[99], 9801);
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1, "the second call is a hit");
+}
