@@ -5,7 +5,8 @@ pub use joblib_macros::{cached, fingerprint, parallel, parallel_for};
 #[doc(hidden)]
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{
-    cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, try_hash, Array, BatchSize,
-    Compress, DType, Element, Error, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, Stream,
-    TaskFailure, CACHE_DIR_VAR, DEFAULT_CACHE_DIR, N_JOBS_VAR,
+    cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, parallel_config,
+    register_parallel_backend, try_hash, Array, Backend, BatchSize, Compress, DType, Element, Error, Job,
+    MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, Stream, TaskFailure, CACHE_DIR_VAR,
+    DEFAULT_CACHE_DIR, N_JOBS_VAR,
 };

@@ -305,3 +305,51 @@ fn a_stream_ends_at_its_first_failure_and_leaves_no_thread() {
     drop(stream);
     assert_eq!(std::sync::Arc::strong_count(&sentinel), 1, "every worker thread has ended");
 }
+
+/// Runs jobs one at a time, last first, and counts them.
+struct Backwards(AtomicUsize);
+
+impl joblib::Backend for Backwards {
+    fn run(&self, _workers: usize, mut jobs: Vec<joblib::Job<'_>>) {
+        while let Some(job) = jobs.pop() {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            job();
+        }
+    }
+}
+
+#[test]
+fn a_registered_backend_runs_the_jobs_and_order_is_kept() {
+    let backend = std::sync::Arc::new(Backwards(AtomicUsize::new(0)));
+    joblib::register_parallel_backend("backwards-test", backend.clone());
+    let parallel = Parallel::new().n_jobs(2).backend("backwards-test");
+    assert_eq!(parallel.map(0..1000u32, |i| i * 3).unwrap(), (0..1000u32).map(|i| i * 3).collect::<Vec<_>>());
+    assert!(backend.0.load(Ordering::SeqCst) >= 2, "the backend ran the batches");
+    let err = parallel.try_map(0..1000u32, |i| if i == 10 { Err("ten") } else { Ok(i) }).unwrap_err();
+    assert!(matches!(err, Error::Task { index: 10, kind: TaskFailure::Error, .. }), "{err:?}");
+    let err = Parallel::new().backend("no-such-backend").map(0..3, |i| i).unwrap_err();
+    assert!(err.to_string().contains("no-such-backend"), "{err}");
+}
+
+#[test]
+fn the_sequential_backend_runs_in_the_callers_thread() {
+    let caller = std::thread::current().id();
+    let threads = Parallel::new().n_jobs(4).backend("sequential").map(0..50, |_| std::thread::current().id()).unwrap();
+    assert!(threads.iter().all(|t| *t == caller));
+}
+
+#[test]
+fn parallel_config_sets_defaults_for_code_in_its_scope() {
+    fn library() -> usize {
+        Parallel::new().workers().unwrap()
+    }
+    let outside = library();
+    let (inner, middle) = joblib::parallel_config(Parallel::new().n_jobs(3), || {
+        let inner = joblib::parallel_config(Parallel::new().backend("sequential"), library);
+        (inner, library())
+    });
+    assert_eq!((inner, middle), (1, 3), "scopes nest: the inner one starts from the outer's defaults");
+    assert_eq!(library(), outside, "the defaults end with the scope");
+    let _ = std::panic::catch_unwind(|| joblib::parallel_config(Parallel::new().n_jobs(7), || panic!("in the scope")));
+    assert_eq!(library(), outside, "also when the scope panics");
+}

@@ -6,6 +6,8 @@
 //! A loop started inside a task of another loop runs in the pool of the outer one, so nesting
 //! never starts more threads than the outer loop asked for.
 
+mod backend;
+mod config;
 mod jobs;
 mod progress;
 mod stream;
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
+pub use backend::{register_parallel_backend, Backend, Job};
+pub use config::parallel_config;
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
 pub use stream::Stream;
@@ -51,6 +55,7 @@ pub enum BatchSize {
 #[derive(Clone, Debug)]
 pub struct Parallel {
     n_jobs: i32,
+    backend: String,
     batch_size: BatchSize,
     pre_dispatch: String,
     verbose: u32,
@@ -74,8 +79,32 @@ impl Parallel {
     /// # let _ = loop_;
     /// ```
     pub fn new() -> Self {
+        if let Some(defaults) = config::current() {
+            return defaults;
+        }
         let n_jobs = std::env::var(N_JOBS_VAR).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
-        Parallel { n_jobs, batch_size: BatchSize::Auto, pre_dispatch: "2*n_jobs".into(), verbose: 0, timeout: None }
+        Parallel {
+            n_jobs,
+            backend: "threads".into(),
+            batch_size: BatchSize::Auto,
+            pre_dispatch: "2*n_jobs".into(),
+            verbose: 0,
+            timeout: None,
+        }
+    }
+
+    /// What runs the tasks: `"threads"` (the default: a pool of worker threads),
+    /// `"sequential"` (the caller's thread, whatever `n_jobs` says), or a backend registered
+    /// with [`register_parallel_backend`]. An unknown name is an error when the loop runs.
+    ///
+    /// ```
+    /// let in_order = joblib::Parallel::new().backend("sequential").map(0..3, |i| i)?;
+    /// assert_eq!(in_order, vec![0, 1, 2]);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn backend(mut self, name: &str) -> Self {
+        self.backend = name.to_string();
+        self
     }
 
     /// The number of workers, with joblib's meaning: -1 every CPU, -2 every CPU but one, 1 runs
@@ -186,6 +215,9 @@ impl Parallel {
         if self.n_jobs == 0 {
             return Err(Error::Config("n_jobs == 0 has no meaning; use 1 for sequential or -1 for every CPU".into()));
         }
+        if self.backend == "sequential" {
+            return Ok(1);
+        }
         Ok(effective_n_jobs(self.n_jobs))
     }
 
@@ -262,7 +294,11 @@ impl Parallel {
             }
             outcome
         };
-        let result = if workers == 1 {
+        let result = if !["threads", "sequential"].contains(&self.backend.as_str()) {
+            let backend = backend::registered(&self.backend)
+                .ok_or_else(|| Stop::Failed(Error::Config(format!("no parallel backend named {:?}", self.backend))))?;
+            run_on_backend(backend.as_ref(), workers, self.batch_size, items, &run)
+        } else if workers == 1 {
             items.into_iter().enumerate().map(run).collect()
         } else {
             let min_len = match self.batch_size {
@@ -404,6 +440,66 @@ impl Parallel {
             Err(panic) => Err(failed(TaskFailure::Panic, panic_message(panic.as_ref()))),
         }
     }
+}
+
+/// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
+/// order, or the failure of the earliest failed task.
+fn run_on_backend<T: Send, R: Send, E: Send>(
+    backend: &dyn Backend,
+    workers: usize,
+    batch_size: BatchSize,
+    items: Vec<T>,
+    run: &(dyn Fn((usize, T)) -> std::result::Result<R, Stop<E>> + Sync),
+) -> std::result::Result<Vec<R>, Stop<E>> {
+    let total = items.len();
+    let size = match batch_size {
+        BatchSize::Fixed(n) => n.max(1),
+        BatchSize::Auto => (total / (4 * workers.max(1))).max(1),
+    };
+    let mut batches: Vec<(usize, Vec<T>)> = Vec::new();
+    let mut items = items.into_iter().enumerate().peekable();
+    while let Some(&(start, _)) = items.peek() {
+        batches.push((start, items.by_ref().take(size).map(|(_, item)| item).collect()));
+    }
+    let stopped = std::sync::atomic::AtomicBool::new(false);
+    let slots = backend::Slots::new(batches.len());
+    let jobs: Vec<Job<'_>> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(slot, (start, batch))| {
+            let (slots, stopped) = (&slots, &stopped);
+            Box::new(move || {
+                let mut results = Vec::with_capacity(batch.len());
+                for (offset, item) in batch.into_iter().enumerate() {
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        return; // a task failed elsewhere: the rest do not start
+                    }
+                    match run((start + offset, item)) {
+                        Ok(value) => results.push(value),
+                        Err(stop) => {
+                            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return slots.put(slot, Err(stop));
+                        }
+                    }
+                }
+                slots.put(slot, Ok(results));
+            }) as Job<'_>
+        })
+        .collect();
+    backend.run(workers, jobs);
+    let mut results = Vec::with_capacity(total);
+    let mut skipped = false;
+    for slot in slots.into_values() {
+        match slot {
+            Some(Err(stop)) => return Err(stop),
+            Some(Ok(values)) => results.extend(values),
+            None => skipped = true,
+        }
+    }
+    if skipped {
+        return Err(Stop::Failed(Error::Config("the parallel backend did not run every job".into())));
+    }
+    Ok(results)
 }
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.

@@ -1,0 +1,88 @@
+//! Backends: what runs a loop's tasks. `"threads"` (the default, rayon pools) and
+//! `"sequential"` are built in; others are registered by name with
+//! [`register_parallel_backend`] and selected with [`Parallel::backend`](super::Parallel::backend).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// A unit of work a backend runs: a batch of consecutive tasks of a loop, which stores its own
+/// results. It may borrow from the loop's caller: a backend runs every job before `run`
+/// returns.
+pub type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
+
+/// Something that runs the jobs of a parallel loop.
+///
+/// A backend receives the loop's work as jobs (closures) and must run each exactly once before
+/// returning, at most `workers` at a time. Order does not matter: results are put back in
+/// input order by the loop. A backend that runs jobs on another machine or process (a cluster
+/// scheduler, worker processes) will receive tasks described by a cached function's identity
+/// and serialized arguments instead; that interface comes with the first such backend.
+///
+/// ```
+/// use std::sync::Arc;
+/// use joblib::{register_parallel_backend, Backend, Job, Parallel};
+///
+/// /// Runs jobs one after the other, last first.
+/// struct Backwards;
+///
+/// impl Backend for Backwards {
+///     fn run(&self, _workers: usize, mut jobs: Vec<Job<'_>>) {
+///         while let Some(job) = jobs.pop() {
+///             job();
+///         }
+///     }
+/// }
+///
+/// register_parallel_backend("backwards", Arc::new(Backwards));
+/// let squares = Parallel::new().backend("backwards").map(0..10u32, |i| i * i)?;
+/// assert_eq!(squares[9], 81); // still in input order
+/// # Ok::<(), joblib::Error>(())
+/// ```
+pub trait Backend: Send + Sync {
+    /// Runs every job once, at most `workers` at a time, and returns when all have run.
+    fn run(&self, workers: usize, jobs: Vec<Job<'_>>);
+}
+
+fn registry() -> &'static RwLock<HashMap<String, Arc<dyn Backend>>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Arc<dyn Backend>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// Makes `backend` available to [`Parallel::backend`](super::Parallel::backend) as `name`,
+/// replacing any backend registered under that name before. `"threads"` and `"sequential"` are
+/// built in and cannot be replaced.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # struct Inline;
+/// # impl joblib::Backend for Inline {
+/// #     fn run(&self, _: usize, jobs: Vec<joblib::Job<'_>>) { jobs.into_iter().for_each(|job| job()) }
+/// # }
+/// joblib::register_parallel_backend("inline", Arc::new(Inline));
+/// ```
+pub fn register_parallel_backend(name: &str, backend: Arc<dyn Backend>) {
+    registry().write().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), backend);
+}
+
+/// The registered backend `name`.
+pub(crate) fn registered(name: &str) -> Option<Arc<dyn Backend>> {
+    registry().read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
+}
+
+/// Slots for the results of each job, filled in any order, read in input order.
+pub(crate) struct Slots<T>(Vec<Mutex<Option<T>>>);
+
+impl<T> Slots<T> {
+    pub(crate) fn new(count: usize) -> Self {
+        Slots((0..count).map(|_| Mutex::new(None)).collect())
+    }
+
+    pub(crate) fn put(&self, slot: usize, value: T) {
+        *self.0[slot].lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+    }
+
+    /// The values in order; `None` for a slot a backend never filled.
+    pub(crate) fn into_values(self) -> Vec<Option<T>> {
+        self.0.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
+    }
+}
