@@ -145,3 +145,26 @@ fn parallel_and_cached_compose() {
     assert_eq!(cached_sweep(100)[99], 9801);
     assert_eq!(RUNS.load(Ordering::SeqCst), 1, "the second call is a hit");
 }
+
+#[parallel]
+fn with_every_option(n: u32) -> Vec<u32> {
+    #[parallel(
+        n_jobs = 2,
+        backend = "sequential",
+        batch_size = 8,
+        pre_dispatch = "2*n_jobs",
+        verbose = 0,
+        progress,
+        timeout = 60.0
+    )]
+    for i in 0..n {
+        i + 1
+    }
+}
+
+#[test]
+fn every_loop_option_is_accepted() {
+    assert_eq!(with_every_option(5), vec![1, 2, 3, 4, 5]);
+    let bar: Vec<u32> = parallel_for!(progress = true; for i in 0..3u32 { i });
+    assert_eq!(bar, vec![0, 1, 2]);
+}

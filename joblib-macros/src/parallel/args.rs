@@ -5,7 +5,7 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, LitInt, LitStr, Token};
 
-const OPTIONS: &str = "n_jobs, batch_size, pre_dispatch, verbose, timeout";
+const OPTIONS: &str = "n_jobs, backend, batch_size, pre_dispatch, verbose, progress, timeout";
 
 /// The options, as the builder calls that apply them.
 #[derive(Default)]
@@ -24,8 +24,23 @@ impl Parse for LoopArgs {
                 return Err(syn::Error::new(option.span(), format!("`{name}` is given twice")));
             }
             seen.push(name.clone());
+            if name == "progress" && !input.peek(Token![=]) {
+                args.calls.push(quote!(.progress(true)));
+                if !input.is_empty() && !input.peek(Token![;]) {
+                    input.parse::<Token![,]>()?;
+                }
+                continue;
+            }
             input.parse::<Token![=]>()?;
             let call = match name.as_str() {
+                "backend" => {
+                    let backend: LitStr = input.parse()?;
+                    quote!(.backend(#backend))
+                }
+                "progress" => {
+                    let on: syn::LitBool = input.parse()?;
+                    quote!(.progress(#on))
+                }
                 "n_jobs" => {
                     let n: Expr = input.parse()?;
                     quote!(.n_jobs(#n))

@@ -59,6 +59,7 @@ pub struct Parallel {
     batch_size: BatchSize,
     pre_dispatch: String,
     verbose: u32,
+    progress: bool,
     timeout: Option<Duration>,
 }
 
@@ -89,6 +90,7 @@ impl Parallel {
             batch_size: BatchSize::Auto,
             pre_dispatch: "2*n_jobs".into(),
             verbose: 0,
+            progress: false,
             timeout: None,
         }
     }
@@ -184,6 +186,19 @@ impl Parallel {
     /// ```
     pub fn verbose(mut self, verbose: u32) -> Self {
         self.verbose = verbose;
+        self
+    }
+
+    /// Draws a progress bar (indicatif) on stderr while the loop runs, instead of `verbose`'s
+    /// lines. It draws nothing when stderr is not a terminal.
+    ///
+    /// ```
+    /// let done = joblib::Parallel::new().progress(true).map(0..100, |i| i + 1)?;
+    /// assert_eq!(done.len(), 100);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
         self
     }
 
@@ -285,7 +300,7 @@ impl Parallel {
     {
         let workers = self.workers().map_err(Stop::Failed)?;
         let items: Vec<I::Item> = items.into_iter().collect();
-        let progress = Progress::new(self.n_jobs, workers, self.verbose, Some(items.len()), 2 * workers);
+        let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.len()), 2 * workers);
         let counting = progress.is_reported();
         let run = |(index, item): (usize, I::Item)| {
             let outcome = self.run_task(index, || f(item));
@@ -393,7 +408,8 @@ impl Parallel {
             Ok(sizes) => sizes,
             Err(e) => return Stream::refusing(e),
         };
-        let progress = std::sync::Arc::new(Progress::new(self.n_jobs, workers, self.verbose, None, look_ahead));
+        let progress =
+            std::sync::Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
         let counting = progress.is_reported();
         let (config, reporter) = (self.clone(), progress.clone());
         let run = std::sync::Arc::new(move |index, item| {

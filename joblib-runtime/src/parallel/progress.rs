@@ -8,7 +8,8 @@
 //! ```
 //!
 //! The last form is for inputs whose length is not known in advance. Every message also goes
-//! to the `log` facade (target `joblib::parallel`).
+//! to the `log` facade (target `joblib::parallel`). With `progress`, an indicatif progress bar
+//! is drawn on stderr instead of the `Done` lines.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -46,10 +47,32 @@ pub(crate) struct Progress {
     pre_dispatch: usize,
     done: AtomicUsize,
     print: Mutex<()>,
+    bar: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    pub(crate) fn new(n_jobs: i32, workers: usize, verbose: u32, total: Option<usize>, pre_dispatch: usize) -> Self {
+    pub(crate) fn new(
+        n_jobs: i32,
+        workers: usize,
+        verbose: u32,
+        bar: bool,
+        total: Option<usize>,
+        pre_dispatch: usize,
+    ) -> Self {
+        let bar = bar.then(|| {
+            let bar = match total {
+                Some(total) => indicatif::ProgressBar::new(total as u64),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            let style = indicatif::ProgressStyle::with_template(
+                "[Parallel(n_jobs={prefix})] {bar:40} {pos}/{len} tasks, {elapsed} elapsed, {eta} remaining",
+            );
+            if let Ok(style) = style {
+                bar.set_style(style);
+            }
+            bar.set_prefix(n_jobs.to_string());
+            bar
+        });
         let progress = Progress {
             label: format!("Parallel(n_jobs={n_jobs})"),
             verbose,
@@ -58,6 +81,7 @@ impl Progress {
             pre_dispatch,
             done: AtomicUsize::new(0),
             print: Mutex::new(()),
+            bar,
         };
         let backend = if workers == 1 { "sequential" } else { "threads" };
         progress.say(&format!("Using backend {backend} with {workers} concurrent workers."));
@@ -75,12 +99,16 @@ impl Progress {
     /// Whether anyone hears about each task: stderr at some verbosity, or a `log` consumer.
     /// When no one does, tasks are not counted (a shared counter costs more than a tiny task).
     pub(crate) fn is_reported(&self) -> bool {
-        self.verbose > 0 || log::log_enabled!(target: "joblib::parallel", log::Level::Info)
+        self.verbose > 0 || self.bar.is_some() || log::log_enabled!(target: "joblib::parallel", log::Level::Info)
     }
 
     /// A task finished.
     pub(crate) fn task_done(&self) {
         let index = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            return;
+        }
         if self.verbose == 0 {
             return;
         }
@@ -112,6 +140,9 @@ impl Progress {
 
     /// The loop finished (all its tasks, or up to a failure).
     pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
         let done = self.done.load(Ordering::SeqCst);
         let total = self.total.unwrap_or(done);
         self.say(&format!(
