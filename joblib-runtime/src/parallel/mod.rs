@@ -355,8 +355,10 @@ impl Parallel {
 
     /// `f` applied to the items of a lazy, possibly endless, input, results in input order as
     /// they are taken. At most the [`pre_dispatch`](Self::pre_dispatch) amount of items is
-    /// pulled ahead of the consumer, so memory stays flat whatever the input's length. The
-    /// stream ends after the first error; dropping it stops and joins its worker threads.
+    /// pulled ahead of the consumer (by the worker threads themselves, so they never wait for
+    /// the consumer to hand out work), and memory stays flat whatever the input's length. The
+    /// stream ends after the first error; dropping it stops and joins its worker threads. The
+    /// input and `f` must be `Send + 'static`: they move to the workers.
     ///
     /// ```
     /// let mut squares = joblib::Parallel::new().n_jobs(2).imap(0u64.., |i| i * i);
@@ -364,10 +366,10 @@ impl Parallel {
     /// assert_eq!(squares.nth(9).unwrap()?, 100); // an endless input: only what is taken runs
     /// # Ok::<(), joblib::Error>(())
     /// ```
-    pub fn imap<I, F, R>(&self, items: I, f: F) -> Stream<I::Item, R>
+    pub fn imap<I, F, R>(&self, items: I, f: F) -> Stream<R>
     where
         I: IntoIterator,
-        I::IntoIter: 'static,
+        I::IntoIter: Send + 'static,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
@@ -385,10 +387,10 @@ impl Parallel {
     /// assert_eq!(done, vec![10, 20, 30]);
     /// # Ok::<(), joblib::Error>(())
     /// ```
-    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> Stream<I::Item, R>
+    pub fn imap_unordered<I, F, R>(&self, items: I, f: F) -> Stream<R>
     where
         I: IntoIterator,
-        I::IntoIter: 'static,
+        I::IntoIter: Send + 'static,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
@@ -396,10 +398,10 @@ impl Parallel {
         self.stream(items, f, false)
     }
 
-    fn stream<I, F, R>(&self, items: I, f: F, ordered: bool) -> Stream<I::Item, R>
+    fn stream<I, F, R>(&self, items: I, f: F, ordered: bool) -> Stream<R>
     where
         I: IntoIterator,
-        I::IntoIter: 'static,
+        I::IntoIter: Send + 'static,
         I::Item: Send + 'static,
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,

@@ -1,72 +1,141 @@
 //! `imap` and `imap_unordered`: lazy inputs, bounded look-ahead.
 //!
-//! The consumer's thread pulls the input only as results are taken, keeping at most the
-//! pre-dispatch amount of tasks in flight on dedicated worker threads; results come back in
+//! Worker threads pull the input themselves, one item at a time under a lock, each pull paid
+//! for with a credit; there are as many credits as the pre-dispatch amount, and the consumer
+//! gives one back for every result it takes. So at most that many items are ever pulled ahead of
+//! the consumer, results waiting to be taken included, and memory stays flat whatever the input's
+//! length, while workers never wait for the consumer to hand them work. Results come back in
 //! input order (`imap`) or as they finish (`imap_unordered`). Dropping the stream stops the
 //! workers and joins them: no thread outlives it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
 
-/// A task for a worker: its index and its input.
-type Task<T> = (usize, T);
-/// A finished task: its index and its result.
-type Done<R> = (usize, Result<R>);
+/// A finished task: its index and its result; `None` once a worker found the input exhausted.
+type Done<R> = Option<(usize, Result<R>)>;
+
+/// The input and the credits that bound how far it is pulled ahead.
+struct Feed<T> {
+    state: Mutex<FeedState<T>>,
+    credit_returned: Condvar,
+    /// Set when the stream is dropped or fails: workers stop pulling.
+    stopped: AtomicBool,
+}
+
+struct FeedState<T> {
+    input: Box<dyn Iterator<Item = T> + Send>,
+    credits: usize,
+    next_index: usize,
+    exhausted: bool,
+}
+
+impl<T> Feed<T> {
+    /// The next item and its index, once a credit is available; `None` when the input is
+    /// exhausted or the stream stopped.
+    fn pull(&self) -> Option<(usize, T)> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if self.stopped.load(Ordering::SeqCst) || state.exhausted {
+                return None;
+            }
+            if state.credits > 0 {
+                break;
+            }
+            state = self.credit_returned.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        match state.input.next() {
+            Some(item) => {
+                state.credits -= 1;
+                let index = state.next_index;
+                state.next_index += 1;
+                Some((index, item))
+            }
+            None => {
+                state.exhausted = true;
+                self.credit_returned.notify_all();
+                None
+            }
+        }
+    }
+
+    fn give_back(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).credits += 1;
+        self.credit_returned.notify_one();
+    }
+
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let _state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.credit_returned.notify_all();
+    }
+}
 
 /// The results of [`Parallel::imap`](super::Parallel::imap) or
 /// [`Parallel::imap_unordered`](super::Parallel::imap_unordered), an iterator of
 /// `Result<R, Error>` that ends after the first error.
-pub struct Stream<T, R> {
-    input: Box<dyn Iterator<Item = T>>,
-    tasks: Option<Sender<Task<T>>>,
+pub struct Stream<R> {
+    feed: Option<Arc<dyn Stop + Send + Sync>>,
     results: Receiver<Done<R>>,
     workers: Vec<JoinHandle<()>>,
-    in_flight: usize,
-    look_ahead: usize,
-    next_index: usize,
-    next_to_yield: usize,
+    /// Workers still running (each says `None` when it ends).
+    running: usize,
     ordered: bool,
+    next_to_yield: usize,
     waiting: BTreeMap<usize, Result<R>>,
     finished: bool,
-    /// Set after a failure: queued tasks are then skipped, not started.
-    cancelled: Arc<AtomicBool>,
     /// An error to report before anything else (a configuration that cannot run).
     refused: Option<Error>,
-    on_done: Box<dyn Fn()>,
+    on_done: Box<dyn Fn() + Send>,
 }
 
-impl<T: Send + 'static, R: Send + 'static> Stream<T, R> {
-    /// Starts `workers` threads running `run` on tasks, with at most `look_ahead` in flight.
-    pub(crate) fn start(
-        input: Box<dyn Iterator<Item = T>>,
+/// What the stream needs of its feed, whatever the input's item type.
+trait Stop {
+    fn give_back(&self);
+    fn stop(&self);
+}
+
+impl<T> Stop for Feed<T> {
+    fn give_back(&self) {
+        Feed::give_back(self)
+    }
+    fn stop(&self) {
+        Feed::stop(self)
+    }
+}
+
+impl<R: Send + 'static> Stream<R> {
+    /// Starts `workers` threads running `run` on the items of `input`, with at most
+    /// `look_ahead` items pulled ahead of the consumer.
+    pub(crate) fn start<T: Send + 'static>(
+        input: Box<dyn Iterator<Item = T> + Send>,
         workers: usize,
         look_ahead: usize,
         ordered: bool,
         run: Arc<dyn Fn(usize, T) -> Result<R> + Send + Sync>,
-        on_done: Box<dyn Fn()>,
+        on_done: Box<dyn Fn() + Send>,
     ) -> Self {
-        let (tasks, queue) = mpsc::channel::<Task<T>>();
-        let queue = Arc::new(Mutex::new(queue));
+        let feed = Arc::new(Feed {
+            state: Mutex::new(FeedState { input, credits: look_ahead.max(1), next_index: 0, exhausted: false }),
+            credit_returned: Condvar::new(),
+            stopped: AtomicBool::new(false),
+        });
         let (report, results) = mpsc::channel::<Done<R>>();
-        let cancelled = Arc::new(AtomicBool::new(false));
         let mut refused = None;
         let mut spawned = Vec::with_capacity(workers);
         for i in 0..workers {
-            let (queue, report, run, cancelled) = (queue.clone(), report.clone(), run.clone(), cancelled.clone());
-            let worker = std::thread::Builder::new().name(format!("joblib-stream-{i}")).spawn(move || loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok((index, item)) = next else { return };
-                if cancelled.load(Ordering::SeqCst) {
-                    continue; // a task after a failure: not started
+            let (feed, report, run) = (feed.clone(), report.clone(), run.clone());
+            let worker = std::thread::Builder::new().name(format!("joblib-stream-{i}")).spawn(move || {
+                while let Some((index, item)) = feed.pull() {
+                    if report.send(Some((index, run(index, item)))).is_err() {
+                        return;
+                    }
                 }
-                if report.send((index, run(index, item))).is_err() {
-                    return;
-                }
+                let _ = report.send(None);
             });
             match worker {
                 Ok(worker) => spawned.push(worker),
@@ -76,19 +145,16 @@ impl<T: Send + 'static, R: Send + 'static> Stream<T, R> {
                 }
             }
         }
+        let running = spawned.len();
         Stream {
-            input,
-            tasks: Some(tasks),
+            feed: Some(feed),
             results,
             workers: spawned,
-            in_flight: 0,
-            look_ahead: look_ahead.max(1),
-            next_index: 0,
-            next_to_yield: 0,
+            running,
             ordered,
+            next_to_yield: 0,
             waiting: BTreeMap::new(),
             finished: false,
-            cancelled,
             refused,
             on_done,
         }
@@ -96,97 +162,84 @@ impl<T: Send + 'static, R: Send + 'static> Stream<T, R> {
 
     /// A stream that yields `error` and ends.
     pub(crate) fn refusing(error: Error) -> Self {
-        let mut stream = Stream::start(
-            Box::new(std::iter::empty()),
-            0,
-            1,
-            true,
-            Arc::new(|_, _| Err(Error::Config("a refused stream runs nothing".into()))),
-            Box::new(|| {}),
-        );
-        stream.refused = Some(error);
-        stream
-    }
-
-    /// Pulls input until `look_ahead` tasks are in flight or the input ends.
-    fn dispatch(&mut self) {
-        while self.in_flight + self.waiting.len() < self.look_ahead {
-            let Some(tasks) = &self.tasks else { return };
-            let Some(item) = self.input.next() else {
-                self.tasks = None; // no more input: workers stop once the queue is empty
-                return;
-            };
-            if tasks.send((self.next_index, item)).is_err() {
-                return;
-            }
-            self.next_index += 1;
-            self.in_flight += 1;
+        let (_, results) = mpsc::channel();
+        Stream {
+            feed: None,
+            results,
+            workers: Vec::new(),
+            running: 0,
+            ordered: true,
+            next_to_yield: 0,
+            waiting: BTreeMap::new(),
+            finished: false,
+            refused: Some(error),
+            on_done: Box::new(|| {}),
         }
     }
 
-    /// Stops everything after a failure: no more input is pulled, no queued task starts.
-    fn stop(&mut self) {
-        self.finished = true;
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.tasks = None;
-        (self.on_done)();
+    /// Hands a result to the consumer: its credit goes back to the workers; a failure stops
+    /// everything (no more input is pulled, and the stream ends after it).
+    fn yielded(&mut self, result: Result<R>) -> Option<Result<R>> {
+        if let Some(feed) = &self.feed {
+            feed.give_back();
+        }
+        if result.is_err() {
+            self.finish();
+        }
+        Some(result)
+    }
+
+    fn finish(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            if let Some(feed) = &self.feed {
+                feed.stop();
+            }
+            (self.on_done)();
+        }
     }
 }
 
-impl<T: Send + 'static, R: Send + 'static> Iterator for Stream<T, R> {
+impl<R: Send + 'static> Iterator for Stream<R> {
     type Item = Result<R>;
 
     fn next(&mut self) -> Option<Result<R>> {
         if let Some(error) = self.refused.take() {
-            self.finished = true;
+            self.finish();
             return Some(Err(error));
         }
-        if self.finished {
-            return None;
-        }
         loop {
+            if self.finished {
+                return None;
+            }
             if self.ordered {
                 if let Some(result) = self.waiting.remove(&self.next_to_yield) {
                     self.next_to_yield += 1;
-                    self.dispatch();
-                    if result.is_err() {
-                        self.stop();
-                    }
-                    return Some(result);
+                    return self.yielded(result);
                 }
             }
-            self.dispatch();
-            if self.in_flight == 0 {
-                self.finished = true;
-                (self.on_done)();
+            if self.running == 0 {
+                self.finish();
                 return None;
             }
-            let (index, result) = match self.results.recv() {
-                Ok(done) => done,
-                Err(_) => {
-                    self.finished = true;
-                    return Some(Err(Error::Config("the worker threads stopped".into())));
+            match self.results.recv() {
+                Ok(Some((index, result))) if self.ordered => {
+                    self.waiting.insert(index, result);
                 }
-            };
-            self.in_flight -= 1;
-            if self.ordered {
-                self.waiting.insert(index, result);
-                continue;
+                Ok(Some((_, result))) => return self.yielded(result),
+                Ok(None) => self.running -= 1,
+                Err(_) => self.running = 0,
             }
-            self.dispatch();
-            if result.is_err() {
-                self.stop();
-            }
-            return Some(result);
         }
     }
 }
 
-impl<T, R> Drop for Stream<T, R> {
+impl<R> Drop for Stream<R> {
     fn drop(&mut self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        self.tasks = None;
-        // Workers finish their current task, find the queue closed and return.
+        if let Some(feed) = &self.feed {
+            feed.stop();
+        }
+        // Workers finish their current task, find the feed stopped and return.
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
