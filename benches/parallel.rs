@@ -35,25 +35,82 @@ fn busy_us(us: u64, seed: u64) -> u64 {
     x
 }
 
-fn main() {
-    let workers = joblib::cpu_count();
-    println!("joblib parallel benchmark on {workers} CPUs");
-
-    // 10^6 tiny tasks, alternating with rayon on the same work.
-    let n = 1_000_000u64;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..15 {
-        theirs.push(time(|| drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()))));
-        ours.push(time(|| drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()))));
+/// Medians of `ours` and `theirs` over four alternating blocks of eight runs each. A run
+/// returns what it measured itself, or `()` to be timed whole.
+fn alternate_blocks<A: Measured, B: Measured>(ours: impl Fn() -> A, theirs: impl Fn() -> B) -> (Duration, Duration) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        for _ in 0..8 {
+            b.push(Measured::took(&theirs));
+        }
+        for _ in 0..8 {
+            a.push(Measured::took(&ours));
+        }
     }
-    let (ours, theirs) = (median(ours), median(theirs));
+    (median(a), median(b))
+}
+
+/// How long a run took: measured by itself, or timed whole.
+trait Measured: Sized {
+    fn took(run: &impl Fn() -> Self) -> Duration;
+}
+
+impl Measured for () {
+    fn took(run: &impl Fn()) -> Duration {
+        time(run)
+    }
+}
+
+impl Measured for Duration {
+    fn took(run: &impl Fn() -> Duration) -> Duration {
+        run()
+    }
+}
+
+fn report(what: &str, baseline: &str, ours: Duration, theirs: Duration) {
     println!(
-        "{:<44} joblib {:>7.2} ms, rayon into_par_iter().map().collect() {:>7.2} ms: {:.2}x rayon's time",
-        "10^6 tasks i * i, auto batching",
+        "{what:<44} joblib {:>7.2} ms, {baseline} {:>7.2} ms: {:.2}x {baseline}'s time",
         ours.as_secs_f64() * 1e3,
         theirs.as_secs_f64() * 1e3,
         ours.as_secs_f64() / theirs.as_secs_f64()
     );
+}
+
+fn main() {
+    let workers = joblib::cpu_count();
+    println!("joblib parallel benchmark on {workers} CPUs");
+
+    // 10^6 tiny tasks against rayon on the same work, in alternating blocks of runs: a block's
+    // first run absorbs the other pool's threads spinning down, the median skips it.
+    let n = 1_000_000u64;
+    let (ours, theirs) = alternate_blocks(
+        || drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap())),
+        || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>())),
+    );
+    report("10^6 tasks i * i over 0..n, auto batching", "rayon", ours, theirs);
+    let items: Vec<u64> = (0..n).collect();
+    let (ours, theirs) = alternate_blocks(
+        || drop(black_box(Parallel::new().map(items.clone(), |i| i * i).unwrap())),
+        || drop(black_box(items.clone().into_par_iter().map(|i| i * i).collect::<Vec<u64>>())),
+    );
+    report("10^6 tasks i * i over a Vec (clone included)", "rayon", ours, theirs);
+    // The same, each run after a pause: both pools asleep, as for a loop run now and then.
+    let pause = || std::thread::sleep(Duration::from_millis(20));
+    let (ours, theirs) = alternate_blocks(
+        || {
+            pause();
+            let start = Instant::now();
+            drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()));
+            start.elapsed()
+        },
+        || {
+            pause();
+            let start = Instant::now();
+            drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()));
+            start.elapsed()
+        },
+    );
+    report("10^6 tasks i * i over 0..n, pools asleep", "rayon", ours, theirs);
 
     // 200 CPU-bound tasks of ~5 ms.
     let sequential = time(|| drop(black_box(Parallel::new().n_jobs(1).map(0..200u64, |i| busy(5, i)).unwrap())));

@@ -8,22 +8,27 @@
 
 mod backend;
 mod config;
+mod failure;
 mod jobs;
 mod progress;
 mod stream;
+mod task;
 
-use std::any::Any;
 use std::convert::Infallible;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Duration, Instant};
+use std::ops::Deref;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
 
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 pub use backend::{register_parallel_backend, Backend, Job};
 pub use config::parallel_config;
+use failure::FirstFailure;
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
 pub use stream::Stream;
+use task::Tasks;
 
 use crate::error::{Error, Result, TaskFailure};
 
@@ -301,34 +306,41 @@ impl Parallel {
         let workers = self.workers().map_err(Stop::Failed)?;
         let items: Vec<I::Item> = items.into_iter().collect();
         let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.len()), 2 * workers);
-        let counting = progress.is_reported();
-        let run = |(index, item): (usize, I::Item)| {
-            let outcome = self.run_task(index, || f(item));
-            if counting {
-                progress.task_done();
+        let tasks = Tasks { f, timeout: self.timeout, progress: progress.is_reported().then_some(&progress) };
+        let failure = FirstFailure::new();
+        let run = |(index, item): (usize, I::Item)| tasks.run(&failure, index, item);
+        let finished = if !["threads", "sequential"].contains(&self.backend.as_str()) {
+            match backend::registered(&self.backend) {
+                Some(backend) => run_on_backend(backend.as_ref(), workers, self.batch_size, items, &failure, &run),
+                None => Err(Error::Config(format!("no parallel backend named {:?}", self.backend))),
             }
-            outcome
-        };
-        let result = if !["threads", "sequential"].contains(&self.backend.as_str()) {
-            let backend = backend::registered(&self.backend)
-                .ok_or_else(|| Stop::Failed(Error::Config(format!("no parallel backend named {:?}", self.backend))))?;
-            run_on_backend(backend.as_ref(), workers, self.batch_size, items, &run)
         } else if workers == 1 {
-            items.into_iter().enumerate().map(run).collect()
+            let mut values = Vec::with_capacity(items.len());
+            for (index, item) in items.into_iter().enumerate() {
+                match tasks.run(&failure, index, item) {
+                    Some(value) => values.push(value),
+                    None => break,
+                }
+            }
+            Ok(values)
         } else {
             let min_len = match self.batch_size {
                 BatchSize::Auto => 1,
                 BatchSize::Fixed(n) => n.max(1),
             };
-            let job = || items.into_par_iter().enumerate().with_min_len(min_len).map(run).collect();
+            let job = || on_pool(items, min_len, &failure, &tasks);
             if rayon::current_thread_index().is_some() {
-                job() // nested in a task of another loop: share its workers
+                Ok(job()) // nested in a task of another loop: share its workers
             } else {
-                jobs::pool(workers).map_err(|e| Stop::Failed(Error::Config(e)))?.install(job)
+                jobs::pool(workers).map_err(Error::Config).map(|pool| pool.install(job))
             }
         };
         progress.finish();
-        result
+        match (failure.into_inner(), finished) {
+            (Some(stop), _) => Err(stop),
+            (None, Ok(values)) => Ok(values),
+            (None, Err(error)) => Err(Stop::Failed(error)),
+        }
     }
 
     /// Runs `f` on every item for its effect.
@@ -412,15 +424,12 @@ impl Parallel {
         };
         let progress =
             std::sync::Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
-        let counting = progress.is_reported();
-        let (config, reporter) = (self.clone(), progress.clone());
-        let run = std::sync::Arc::new(move |index, item| {
-            let outcome = config.run_task(index, || Ok::<R, Infallible>(f(item))).map_err(Stop::into_error);
-            if counting {
-                reporter.task_done();
-            }
-            outcome
-        });
+        let tasks = Tasks {
+            f: move |item| Ok::<R, Infallible>(f(item)),
+            timeout: self.timeout,
+            progress: progress.is_reported().then(|| progress.clone()),
+        };
+        let run = Arc::new(move |index, item| tasks.attempt(index, item).map_err(Stop::into_error));
         Stream::start(
             Box::new(items.into_iter()),
             workers,
@@ -430,45 +439,18 @@ impl Parallel {
             Box::new(move || progress.finish()),
         )
     }
-
-    /// Runs one task: its own error as a [`Stop::Task`], a panic or an overrun as an
-    /// [`Error::Task`].
-    fn run_task<R, E>(
-        &self,
-        index: usize,
-        task: impl FnOnce() -> std::result::Result<R, E>,
-    ) -> std::result::Result<R, Stop<E>> {
-        let start = self.timeout.map(|_| Instant::now());
-        let outcome = catch_unwind(AssertUnwindSafe(task));
-        let took = start.map(|start| start.elapsed());
-        let failed = |kind, message| Stop::Failed(Error::Task { index, kind, message, source: None });
-        match outcome {
-            Ok(Ok(value)) => match (self.timeout, took) {
-                (Some(limit), Some(took)) if took > limit => Err(failed(
-                    TaskFailure::Timeout,
-                    format!(
-                        "it ran {:.3}s, longer than the timeout of {:.3}s",
-                        took.as_secs_f64(),
-                        limit.as_secs_f64()
-                    ),
-                )),
-                _ => Ok(value),
-            },
-            Ok(Err(error)) => Err(Stop::Task { index, error }),
-            Err(panic) => Err(failed(TaskFailure::Panic, panic_message(panic.as_ref()))),
-        }
-    }
 }
 
 /// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
-/// order, or the failure of the earliest failed task.
-fn run_on_backend<T: Send, R: Send, E: Send>(
+/// order. After a failure (recorded in `failure` by `run`), no job starts another task.
+fn run_on_backend<T: Send, R: Send, S: Send>(
     backend: &dyn Backend,
     workers: usize,
     batch_size: BatchSize,
     items: Vec<T>,
-    run: &(dyn Fn((usize, T)) -> std::result::Result<R, Stop<E>> + Sync),
-) -> std::result::Result<Vec<R>, Stop<E>> {
+    failure: &FirstFailure<S>,
+    run: &(dyn Fn((usize, T)) -> Option<R> + Sync),
+) -> Result<Vec<R>> {
     let total = items.len();
     let size = match batch_size {
         BatchSize::Fixed(n) => n.max(1),
@@ -479,45 +461,88 @@ fn run_on_backend<T: Send, R: Send, E: Send>(
     while let Some(&(start, _)) = items.peek() {
         batches.push((start, items.by_ref().take(size).map(|(_, item)| item).collect()));
     }
-    let stopped = std::sync::atomic::AtomicBool::new(false);
     let slots = backend::Slots::new(batches.len());
     let jobs: Vec<Job<'_>> = batches
         .into_iter()
         .enumerate()
         .map(|(slot, (start, batch))| {
-            let (slots, stopped) = (&slots, &stopped);
+            let slots = &slots;
             Box::new(move || {
                 let mut results = Vec::with_capacity(batch.len());
                 for (offset, item) in batch.into_iter().enumerate() {
-                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    if failure.is_stopped() {
                         return; // a task failed elsewhere: the rest do not start
                     }
                     match run((start + offset, item)) {
-                        Ok(value) => results.push(value),
-                        Err(stop) => {
-                            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
-                            return slots.put(slot, Err(stop));
-                        }
+                        Some(value) => results.push(value),
+                        None => return,
                     }
                 }
-                slots.put(slot, Ok(results));
+                slots.put(slot, results);
             }) as Job<'_>
         })
         .collect();
     backend.run(workers, jobs);
     let mut results = Vec::with_capacity(total);
-    let mut skipped = false;
     for slot in slots.into_values() {
         match slot {
-            Some(Err(stop)) => return Err(stop),
-            Some(Ok(values)) => results.extend(values),
-            None => skipped = true,
+            Some(values) => results.extend(values),
+            None if failure.is_stopped() => break, // the caller reports the failure
+            None => return Err(Error::Config("the parallel backend did not run every job".into())),
         }
     }
-    if skipped {
-        return Err(Stop::Failed(Error::Config("the parallel backend did not run every job".into())));
-    }
     Ok(results)
+}
+
+/// Unwinds a worker out of the loop once a task failed: rayon then skips the rest of the work
+/// and the loop's caller catches it. (`resume_unwind` does not call the panic hook: nothing is
+/// printed.)
+struct Cancelled;
+
+/// Leaves the loop: see [`Cancelled`].
+#[cold]
+#[inline(never)]
+fn cancel() -> ! {
+    resume_unwind(Box::new(Cancelled))
+}
+
+/// Runs `items` through `run` on the current rayon pool: rayon's adaptive splitting, results
+/// collected in place in input order. A failing task (recorded in `failure` by `run`) unwinds
+/// its worker, so no per-task `Result` is collected and nothing starts after a failure; the
+/// values are then incomplete and the caller reports the failure instead.
+fn on_pool<T, R, E, F, P>(items: Vec<T>, min_len: usize, failure: &FirstFailure<Stop<E>>, tasks: &Tasks<F, P>) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    E: Send,
+    F: Fn(T) -> std::result::Result<R, E> + Sync,
+    P: Deref<Target = Progress> + Sync,
+{
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        items
+            .into_par_iter()
+            .enumerate()
+            .with_min_len(min_len)
+            .map(
+                #[inline(always)]
+                |(index, item)| {
+                    if failure.is_stopped() {
+                        cancel();
+                    }
+                    match tasks.run(failure, index, item) {
+                        Some(value) => value,
+                        None => cancel(),
+                    }
+                },
+            )
+            .collect::<Vec<R>>()
+    }));
+    match outcome {
+        Ok(values) => values,
+        Err(_) if failure.is_stopped() => Vec::new(),
+        // Not a task's panic (tasks are caught one by one): a result's `Drop`, say. Pass it on.
+        Err(panic) => resume_unwind(panic),
+    }
 }
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
@@ -542,14 +567,5 @@ impl Stop<Infallible> {
             Stop::Task { error, .. } => match error {},
             Stop::Failed(error) => error,
         }
-    }
-}
-
-/// The message a panic was raised with.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(message), _) => message.to_string(),
-        (_, Some(message)) => message.clone(),
-        _ => "a panic without a message".to_string(),
     }
 }
