@@ -1,7 +1,7 @@
 //! `#[parallel]` loops and `parallel_for!` as users write them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use joblib::{cached, parallel, parallel_for};
 
@@ -167,4 +167,36 @@ fn every_loop_option_is_accepted() {
     assert_eq!(with_every_option(5), vec![1, 2, 3, 4, 5]);
     let bar: Vec<u32> = parallel_for!(progress = true; for i in 0..3u32 { i });
     assert_eq!(bar, vec![0, 1, 2]);
+}
+
+/// A loop as a statement, written as rustfmt leaves it (no `;`), then a loop in the tail of a
+/// function returning `()`.
+#[parallel]
+fn loops_as_statements(total: &AtomicU64) {
+    #[parallel(n_jobs = 2)]
+    for i in 1..=10u64 {
+        total.fetch_add(i, Ordering::SeqCst);
+    }
+    total.fetch_add(100, Ordering::SeqCst);
+    #[parallel(n_jobs = 2)]
+    for i in 1..=10u64 {
+        total.fetch_add(1000 * i, Ordering::SeqCst);
+    }
+}
+
+/// A loop in the tail of a function returning its `Vec`.
+#[parallel]
+fn loop_as_tail(n: u64) -> Vec<u64> {
+    #[parallel(n_jobs = 2)]
+    for i in 0..n {
+        i * 2
+    }
+}
+
+#[test]
+fn loops_work_as_statements_and_as_tails() {
+    let total = AtomicU64::new(0);
+    loops_as_statements(&total);
+    assert_eq!(total.load(Ordering::SeqCst), 55 + 100 + 55_000);
+    assert_eq!(loop_as_tail(4), vec![0, 2, 4, 6]);
 }

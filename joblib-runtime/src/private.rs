@@ -221,3 +221,20 @@ pub fn assert_value<T: CacheValue>() {}
 pub fn type_name<T: ?Sized>() -> &'static str {
     std::any::type_name::<T>()
 }
+
+/// The value of a `#[parallel]` loop in the tail of a block: the loop's `Vec`, or `()` where
+/// the block's value is `()` (as a plain `for` loop in that place).
+pub trait LoopOutput<T> {
+    /// The block's value from the loop's values.
+    fn from_values(values: Vec<T>) -> Self;
+}
+
+impl<T> LoopOutput<T> for Vec<T> {
+    fn from_values(values: Vec<T>) -> Self {
+        values
+    }
+}
+
+impl<T> LoopOutput<T> for () {
+    fn from_values(_: Vec<T>) -> Self {}
+}

@@ -25,6 +25,29 @@ pub(crate) struct Rewriter {
 }
 
 impl VisitMut for Rewriter {
+    /// A marked loop in statement position is a statement as a plain `for` is (rustfmt removes
+    /// its `;`): its value is dropped. In the tail of a block its value is the block's, the
+    /// `Vec` or `()` as the block's type asks (a plain `for` there is a `()` tail).
+    fn visit_block_mut(&mut self, block: &mut syn::Block) {
+        let last = block.stmts.len().saturating_sub(1);
+        let mut tail_loop = false;
+        for (i, stmt) in block.stmts.iter_mut().enumerate() {
+            if let syn::Stmt::Expr(Expr::ForLoop(for_loop), semi @ None) = stmt {
+                if for_loop.attrs.iter().any(is_parallel) {
+                    if i == last {
+                        tail_loop = true;
+                    } else {
+                        *semi = Some(Default::default());
+                    }
+                }
+            }
+        }
+        syn::visit_mut::visit_block_mut(self, block);
+        if let (true, Some(syn::Stmt::Expr(tail @ Expr::Verbatim(_), None))) = (tail_loop, block.stmts.last_mut()) {
+            *tail = Expr::Verbatim(quote!(::joblib::__private::LoopOutput::from_values(#tail)));
+        }
+    }
+
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         let marked = expr_attrs(expr).and_then(|attrs| attrs.iter().position(is_parallel));
         let Some(position) = marked else {
