@@ -4,7 +4,11 @@
 //! cargo bench --bench parallel
 //! ```
 
+#[path = "common/busy.rs"]
+mod busy;
 mod common;
+
+use busy::busy;
 
 use common::{median, time};
 use std::hint::black_box;
@@ -12,18 +16,6 @@ use std::time::{Duration, Instant};
 
 use joblib::Parallel;
 use rayon::prelude::*;
-
-/// About `ms` milliseconds of arithmetic on one core.
-fn busy(ms: u64, seed: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_millis(ms);
-    let mut x = seed;
-    while Instant::now() < deadline {
-        for _ in 0..1000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        }
-    }
-    x
-}
 
 /// About `us` microseconds of arithmetic.
 fn busy_us(us: u64, seed: u64) -> u64 {
@@ -88,12 +80,6 @@ fn main() {
         || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>())),
     );
     report("10^6 tasks i * i over 0..n, auto batching", "rayon", ours, theirs);
-    let items: Vec<u64> = (0..n).collect();
-    let (ours, theirs) = alternate_blocks(
-        || drop(black_box(Parallel::new().map(items.clone(), |i| i * i).unwrap())),
-        || drop(black_box(items.clone().into_par_iter().map(|i| i * i).collect::<Vec<u64>>())),
-    );
-    report("10^6 tasks i * i over a Vec (clone included)", "rayon", ours, theirs);
     // The same, each run after a pause: both pools asleep, as for a loop run now and then.
     let pause = || std::thread::sleep(Duration::from_millis(20));
     let (ours, theirs) = alternate_blocks(

@@ -205,23 +205,39 @@ fn counted(pulled: &'static AtomicUsize) -> impl Iterator<Item = u64> {
     })
 }
 
-#[test]
-fn imap_pulls_at_most_the_pre_dispatch_amount_ahead() {
-    static PULLED: AtomicUsize = AtomicUsize::new(0);
-    let parallel = Parallel::new().n_jobs(2).pre_dispatch("3*n_jobs");
-    let look_ahead = parallel.look_ahead().unwrap();
-    assert_eq!(look_ahead, 6);
-    let mut stream = parallel.imap(counted(&PULLED), |i| i * 2);
+/// Takes `take` results of `parallel.imap` over `counted` items: the most items ever pulled
+/// ahead of the consumer, and the total pulled once the stream is dropped.
+fn pulled_ahead(parallel: &Parallel, pulled: &'static AtomicUsize, take: usize) -> (usize, usize) {
+    let mut stream = parallel.imap(counted(pulled), |i| i * 2);
     let mut worst = 0;
-    for taken in 1..=200_000usize {
+    for taken in 1..=take {
         let value = stream.next().unwrap().unwrap();
         assert_eq!(value, 2 * (taken as u64 - 1), "in input order");
-        let ahead = PULLED.load(Ordering::SeqCst) - taken;
-        worst = worst.max(ahead);
+        worst = worst.max(pulled.load(Ordering::SeqCst) - taken);
     }
-    assert!(worst <= look_ahead, "pulled {worst} items ahead of the consumer, bound {look_ahead}");
     drop(stream);
-    assert!(PULLED.load(Ordering::SeqCst) <= 200_000 + look_ahead, "nothing pulled after the stream is dropped");
+    (worst, pulled.load(Ordering::SeqCst))
+}
+
+#[test]
+fn imap_pulls_at_most_the_pre_dispatch_amount_ahead() {
+    static PULLED_ONE_BY_ONE: AtomicUsize = AtomicUsize::new(0);
+    let parallel = Parallel::new().n_jobs(2).pre_dispatch("3*n_jobs").batch_size(BatchSize::Fixed(1));
+    assert_eq!(parallel.look_ahead().unwrap(), 6);
+    let bound = parallel.max_pulled_ahead().unwrap();
+    assert_eq!(bound, 6);
+    let (worst, total) = pulled_ahead(&parallel, &PULLED_ONE_BY_ONE, 200_000);
+    assert!(worst <= bound, "pulled {worst} items ahead of the consumer, bound {bound}");
+    assert!(total <= 200_000 + bound, "nothing pulled after the stream is dropped");
+
+    // The whole input of 10^7 items, in auto batches: the bound is in batches of at most 1024.
+    static PULLED_IN_BATCHES: AtomicUsize = AtomicUsize::new(0);
+    let parallel = Parallel::new().n_jobs(2);
+    let bound = parallel.max_pulled_ahead().unwrap();
+    assert_eq!(bound, 4 * 1024);
+    let (worst, total) = pulled_ahead(&parallel, &PULLED_IN_BATCHES, 10_000_000);
+    assert!(worst <= bound, "pulled {worst} items ahead of the consumer, bound {bound}");
+    assert_eq!(total, 10_000_000);
 }
 
 #[test]
@@ -276,8 +292,8 @@ fn imap_unordered_yields_early_finishers_first() {
 #[test]
 fn a_stream_ends_at_its_first_failure_and_leaves_no_thread() {
     static STARTED: AtomicUsize = AtomicUsize::new(0);
-    let results: Vec<_> = Parallel::new()
-        .n_jobs(2)
+    let parallel = Parallel::new().n_jobs(2);
+    let results: Vec<_> = parallel
         .imap(0..1_000_000u32, |i| {
             STARTED.fetch_add(1, Ordering::SeqCst);
             if i == 50 {
@@ -289,7 +305,10 @@ fn a_stream_ends_at_its_first_failure_and_leaves_no_thread() {
     let last = results.last().unwrap();
     assert!(matches!(last, Err(Error::Task { index: 50, kind: TaskFailure::Panic, .. })), "{last:?}");
     assert_eq!(results.len(), 51, "the results before the failure, then the failure");
-    assert!(STARTED.load(Ordering::SeqCst) < 100, "nothing started long after the failure");
+    // What ran concurrently with the failing task may have started; nothing beyond what the
+    // stream may pull ahead.
+    let started = STARTED.load(Ordering::SeqCst);
+    assert!(started <= 51 + parallel.max_pulled_ahead().unwrap(), "{started} of 10^6 tasks started");
     let bad = Parallel::new().pre_dispatch("lots").imap(0..3, |x| x).next().unwrap();
     assert!(matches!(bad, Err(Error::Config(_))));
     // Dropping a stream in the middle joins its workers: they hold the task's closure, and

@@ -7,6 +7,7 @@
 //! never starts more threads than the outer loop asked for.
 
 mod backend;
+mod batching;
 mod config;
 mod failure;
 mod jobs;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 pub use backend::{register_parallel_backend, Backend, Job};
+use batching::Batcher;
 pub use config::parallel_config;
 use failure::FirstFailure;
 pub use jobs::{cpu_count, effective_n_jobs};
@@ -39,12 +41,15 @@ pub const N_JOBS_VAR: &str = "JOBLIB_N_JOBS";
 /// How many tasks a worker takes at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BatchSize {
-    /// Adaptive: work is split finely while workers are idle and coarsely while they are busy
-    /// (rayon's adaptive splitting), so tiny tasks cost almost nothing and uneven long tasks
-    /// still balance across workers.
+    /// Adaptive. In `map`, work is split finely while workers are idle and coarsely while they
+    /// are busy (rayon's adaptive splitting over the known input), so tiny tasks cost almost
+    /// nothing and uneven long tasks still balance. In `imap`, where the input's length is
+    /// unknown, batches start at one task and follow the measured durations towards about
+    /// 200 µs each (joblib's heuristic, with targets for threads instead of processes), at
+    /// most 1024 tasks.
     #[default]
     Auto,
-    /// At least this many consecutive tasks per batch.
+    /// This many consecutive tasks per batch (in `map`, at least this many).
     Fixed(usize),
 }
 
@@ -138,9 +143,10 @@ impl Parallel {
         self
     }
 
-    /// How many tasks [`imap`](Self::imap) and [`imap_unordered`](Self::imap_unordered) keep
-    /// in flight ahead of the consumer, as a joblib expression: a number, `"n_jobs"`,
-    /// `"k*n_jobs"` (the default is `"2*n_jobs"`) or `"all"`.
+    /// How many batches [`imap`](Self::imap) and [`imap_unordered`](Self::imap_unordered)
+    /// keep in flight ahead of the consumer, as a joblib expression: a number, `"n_jobs"`,
+    /// `"k*n_jobs"` (the default is `"2*n_jobs"`) or `"all"`. As in joblib, it counts batches:
+    /// see [`max_pulled_ahead`](Self::max_pulled_ahead) for the bound in items.
     ///
     /// ```
     /// let deep = joblib::Parallel::new().pre_dispatch("3*n_jobs");
@@ -152,7 +158,7 @@ impl Parallel {
         self
     }
 
-    /// The number of tasks kept in flight ahead of the consumer, from `pre_dispatch`.
+    /// The number of batches kept in flight ahead of the consumer, from `pre_dispatch`.
     ///
     /// # Errors
     ///
@@ -180,6 +186,25 @@ impl Parallel {
             return Err(refused());
         }
         Ok(amount)
+    }
+
+    /// The most items a stream ([`imap`](Self::imap), [`imap_unordered`](Self::imap_unordered))
+    /// ever pulls from its input ahead of the consumer, results waiting to be taken included:
+    /// [`look_ahead`](Self::look_ahead) batches of the largest batch size (the fixed size, or
+    /// 1024 with auto batching).
+    ///
+    /// ```
+    /// use joblib::{BatchSize, Parallel};
+    /// let one_at_a_time = Parallel::new().n_jobs(2).batch_size(BatchSize::Fixed(1));
+    /// assert_eq!(one_at_a_time.max_pulled_ahead()?, 4); // "2*n_jobs" batches of 1
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`look_ahead`](Self::look_ahead).
+    pub fn max_pulled_ahead(&self) -> Result<usize> {
+        Ok(self.look_ahead()?.saturating_mul(Batcher::new(self.batch_size).max_size()))
     }
 
     /// Progress messages on stderr in joblib's format: none at 0, more often as it grows,
@@ -366,9 +391,11 @@ impl Parallel {
     }
 
     /// `f` applied to the items of a lazy, possibly endless, input, results in input order as
-    /// they are taken. At most the [`pre_dispatch`](Self::pre_dispatch) amount of items is
-    /// pulled ahead of the consumer (by the worker threads themselves, so they never wait for
-    /// the consumer to hand out work), and memory stays flat whatever the input's length. The
+    /// they are taken. At most [`pre_dispatch`](Self::pre_dispatch) batches of items are
+    /// pulled ahead of the consumer ([`max_pulled_ahead`](Self::max_pulled_ahead) items; by the
+    /// worker threads themselves, so they never wait for the consumer to hand out work), and
+    /// memory stays flat whatever the input's length. Batches are sized by
+    /// [`batch_size`](Self::batch_size). The
     /// stream ends after the first error; dropping it stops and joins its worker threads. The
     /// input and `f` must be `Send + 'static`: they move to the workers.
     ///
@@ -434,6 +461,7 @@ impl Parallel {
             Box::new(items.into_iter()),
             workers,
             look_ahead,
+            Batcher::new(self.batch_size),
             ordered,
             run,
             Box::new(move || progress.finish()),

@@ -1,23 +1,29 @@
 //! `imap` and `imap_unordered`: lazy inputs, bounded look-ahead.
 //!
-//! Worker threads pull the input themselves, one item at a time under a lock, each pull paid
-//! for with a credit; there are as many credits as the pre-dispatch amount, and the consumer
-//! gives one back for every result it takes. So at most that many items are ever pulled ahead of
-//! the consumer, results waiting to be taken included, and memory stays flat whatever the input's
-//! length, while workers never wait for the consumer to hand them work. Results come back in
-//! input order (`imap`) or as they finish (`imap_unordered`). Dropping the stream stops the
-//! workers and joins them: no thread outlives it.
+//! Worker threads pull the input themselves, a batch at a time under a lock (its size fixed or
+//! adapted to measured durations, see [`batching`](super::batching)), each batch paid for with a
+//! credit; there are as many credits as the pre-dispatch amount, and the consumer gives one back
+//! when it has taken a batch's last result. So at most that many batches are ever pulled ahead
+//! of the consumer, results waiting to be taken included, and memory stays flat whatever the
+//! input's length, while workers never wait for the consumer to hand them work. A batch's
+//! results travel in one message. Results come back in input order (`imap`) or as batches
+//! finish (`imap_unordered`). Dropping the stream stops the workers and joins them: no thread
+//! outlives it.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::batching::Batcher;
 
 use crate::error::{Error, Result};
 
-/// A finished task: its index and its result; `None` once a worker found the input exhausted.
-type Done<R> = Option<(usize, Result<R>)>;
+/// A finished batch: the index of its first task and its tasks' results, which end early at a
+/// failure; `None` once a worker found the input exhausted.
+type Done<R> = Option<(usize, Vec<Result<R>>)>;
 
 /// The input and the credits that bound how far it is pulled ahead.
 struct Feed<T> {
@@ -25,6 +31,10 @@ struct Feed<T> {
     credit_returned: Condvar,
     /// Set when the stream is dropped or fails: workers stop pulling.
     stopped: AtomicBool,
+    /// The index of the earliest failed task so far (`usize::MAX` while none failed): the
+    /// stream ends there, so tasks after it do not start.
+    failed_at: AtomicUsize,
+    batcher: Batcher,
 }
 
 struct FeedState<T> {
@@ -35,9 +45,9 @@ struct FeedState<T> {
 }
 
 impl<T> Feed<T> {
-    /// The next item and its index, once a credit is available; `None` when the input is
-    /// exhausted or the stream stopped.
-    fn pull(&self) -> Option<(usize, T)> {
+    /// The next batch of items and the index of its first, once a credit is available; `None`
+    /// when the input is exhausted or the stream stopped.
+    fn pull(&self) -> Option<(usize, Vec<T>)> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if self.stopped.load(Ordering::SeqCst) || state.exhausted {
@@ -48,19 +58,19 @@ impl<T> Feed<T> {
             }
             state = self.credit_returned.wait(state).unwrap_or_else(|p| p.into_inner());
         }
-        match state.input.next() {
-            Some(item) => {
-                state.credits -= 1;
-                let index = state.next_index;
-                state.next_index += 1;
-                Some((index, item))
-            }
-            None => {
-                state.exhausted = true;
-                self.credit_returned.notify_all();
-                None
-            }
+        let size = self.batcher.size();
+        let items: Vec<T> = state.input.by_ref().take(size).collect();
+        if items.len() < size {
+            state.exhausted = true;
+            self.credit_returned.notify_all();
         }
+        if items.is_empty() {
+            return None;
+        }
+        state.credits -= 1;
+        let start = state.next_index;
+        state.next_index += items.len();
+        Some((start, items))
     }
 
     fn give_back(&self) {
@@ -85,8 +95,12 @@ pub struct Stream<R> {
     /// Workers still running (each says `None` when it ends).
     running: usize,
     ordered: bool,
-    next_to_yield: usize,
-    waiting: BTreeMap<usize, Result<R>>,
+    /// The results of the batch being taken.
+    current: VecDeque<Result<R>>,
+    /// The index of the first task of the next batch to take (`imap`).
+    next_batch: usize,
+    /// Batches that finished before their turn (`imap`).
+    waiting: BTreeMap<usize, Vec<Result<R>>>,
     finished: bool,
     /// An error to report before anything else (a configuration that cannot run).
     refused: Option<Error>,
@@ -109,12 +123,13 @@ impl<T> Stop for Feed<T> {
 }
 
 impl<R: Send + 'static> Stream<R> {
-    /// Starts `workers` threads running `run` on the items of `input`, with at most
-    /// `look_ahead` items pulled ahead of the consumer.
+    /// Starts `workers` threads running `run` on the items of `input`, in batches that
+    /// `batcher` sizes, with at most `look_ahead` batches pulled ahead of the consumer.
     pub(crate) fn start<T: Send + 'static>(
         input: Box<dyn Iterator<Item = T> + Send>,
         workers: usize,
         look_ahead: usize,
+        batcher: Batcher,
         ordered: bool,
         run: Arc<dyn Fn(usize, T) -> Result<R> + Send + Sync>,
         on_done: Box<dyn Fn() + Send>,
@@ -123,6 +138,8 @@ impl<R: Send + 'static> Stream<R> {
             state: Mutex::new(FeedState { input, credits: look_ahead.max(1), next_index: 0, exhausted: false }),
             credit_returned: Condvar::new(),
             stopped: AtomicBool::new(false),
+            failed_at: AtomicUsize::new(usize::MAX),
+            batcher,
         });
         let (report, results) = mpsc::channel::<Done<R>>();
         let mut refused = None;
@@ -130,8 +147,23 @@ impl<R: Send + 'static> Stream<R> {
         for i in 0..workers {
             let (feed, report, run) = (feed.clone(), report.clone(), run.clone());
             let worker = std::thread::Builder::new().name(format!("joblib-stream-{i}")).spawn(move || {
-                while let Some((index, item)) = feed.pull() {
-                    if report.send(Some((index, run(index, item)))).is_err() {
+                while let Some((start, items)) = feed.pull() {
+                    let began = Instant::now();
+                    let mut results = Vec::with_capacity(items.len());
+                    for (index, item) in (start..).zip(items) {
+                        if index > feed.failed_at.load(Ordering::Relaxed) {
+                            break; // after a failure: never to be taken, not started
+                        }
+                        let result = run(index, item);
+                        let failed = result.is_err();
+                        results.push(result);
+                        if failed {
+                            feed.failed_at.fetch_min(index, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    feed.batcher.record(results.len(), began.elapsed());
+                    if report.send(Some((start, results))).is_err() {
                         return;
                     }
                 }
@@ -152,7 +184,8 @@ impl<R: Send + 'static> Stream<R> {
             workers: spawned,
             running,
             ordered,
-            next_to_yield: 0,
+            current: VecDeque::new(),
+            next_batch: 0,
             waiting: BTreeMap::new(),
             finished: false,
             refused,
@@ -169,7 +202,8 @@ impl<R: Send + 'static> Stream<R> {
             workers: Vec::new(),
             running: 0,
             ordered: true,
-            next_to_yield: 0,
+            current: VecDeque::new(),
+            next_batch: 0,
             waiting: BTreeMap::new(),
             finished: false,
             refused: Some(error),
@@ -177,10 +211,11 @@ impl<R: Send + 'static> Stream<R> {
         }
     }
 
-    /// Hands a result to the consumer: its credit goes back to the workers; a failure stops
-    /// everything (no more input is pulled, and the stream ends after it).
+    /// Hands a result to the consumer: after a batch's last, its credit goes back to the
+    /// workers; a failure stops everything (no more input is pulled, and the stream ends after
+    /// it).
     fn yielded(&mut self, result: Result<R>) -> Option<Result<R>> {
-        if let Some(feed) = &self.feed {
+        if let (true, Some(feed)) = (self.current.is_empty(), &self.feed) {
             feed.give_back();
         }
         if result.is_err() {
@@ -212,10 +247,14 @@ impl<R: Send + 'static> Iterator for Stream<R> {
             if self.finished {
                 return None;
             }
+            if let Some(result) = self.current.pop_front() {
+                return self.yielded(result);
+            }
             if self.ordered {
-                if let Some(result) = self.waiting.remove(&self.next_to_yield) {
-                    self.next_to_yield += 1;
-                    return self.yielded(result);
+                if let Some(batch) = self.waiting.remove(&self.next_batch) {
+                    self.next_batch += batch.len();
+                    self.current = batch.into();
+                    continue;
                 }
             }
             if self.running == 0 {
@@ -223,10 +262,10 @@ impl<R: Send + 'static> Iterator for Stream<R> {
                 return None;
             }
             match self.results.recv() {
-                Ok(Some((index, result))) if self.ordered => {
-                    self.waiting.insert(index, result);
+                Ok(Some((start, batch))) if self.ordered => {
+                    self.waiting.insert(start, batch);
                 }
-                Ok(Some((_, result))) => return self.yielded(result),
+                Ok(Some((_, batch))) => self.current = batch.into(),
                 Ok(None) => self.running -= 1,
                 Err(_) => self.running = 0,
             }
