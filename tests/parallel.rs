@@ -40,7 +40,8 @@ fn the_first_error_wins_with_its_index_and_later_tasks_do_not_start() {
         })
         .unwrap_err();
     match &err {
-        Error::Task { index, kind, message, source } => {
+        Error::Task { index, input, kind, message, source } => {
+            assert_eq!(*input, None, "the builder cannot know that an input is Debug");
             assert_eq!((*index, *kind), (100, TaskFailure::Error));
             assert_eq!(message, "bad input 100");
             assert_eq!(source.as_ref().unwrap().to_string(), "bad input 100");

@@ -114,7 +114,39 @@ fn a_panic_in_a_loop_panics_in_the_caller_with_the_task_and_message() {
     })
     .unwrap_err();
     let message = caught.downcast_ref::<String>().unwrap();
-    assert!(message.contains("task 42") && message.contains("iteration 42 exploded"), "{message}");
+    assert_eq!(message, "task 42 (input 42) of the parallel loop panicked: iteration 42 exploded");
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    id: u32,
+    gain: f64,
+}
+
+/// Items that are `Copy + Debug` (here references) are described in the error; others are not.
+#[test]
+fn a_panic_names_the_input_where_it_is_copy_and_debug() {
+    let samples: Vec<Sample> = (0..50).map(|id| Sample { id, gain: f64::from(id) / 2.0 }).collect();
+    let caught = std::panic::catch_unwind(|| {
+        let _: Vec<f64> = parallel_for!(for s in &samples {
+            assert!(s.id != 7, "bad sample");
+            s.gain
+        });
+    })
+    .unwrap_err();
+    let message = caught.downcast_ref::<String>().unwrap();
+    assert_eq!(message, "task 7 (input Sample { id: 7, gain: 3.5 }) of the parallel loop panicked: bad sample");
+
+    let owned: Vec<String> = (0..10).map(|i| format!("item {i}")).collect();
+    let caught = std::panic::catch_unwind(|| {
+        let _: Vec<usize> = parallel_for!(for s in owned.clone() {
+            assert!(s != "item 3", "bad item");
+            s.len()
+        });
+    })
+    .unwrap_err();
+    let message = caught.downcast_ref::<String>().unwrap();
+    assert_eq!(message, "task 3 of the parallel loop panicked: bad item", "a String is not Copy: not kept");
 }
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);

@@ -85,10 +85,14 @@ pub enum Error {
     },
     /// A task of a parallel loop failed: it returned an error, panicked or ran too long. The
     /// tasks not yet started when it failed were not started.
-    #[error("task {index} of the parallel loop {kind}: {message}")]
+    #[error("task {index}{} of the parallel loop {kind}: {message}", input_note(input))]
     Task {
         /// The position of the task's input in the input sequence.
         index: usize,
+        /// The `Debug` text of the task's input, where it is known: for the panics of
+        /// `#[parallel]` loops and `parallel_for!` over inputs that are `Copy + Debug` (numbers,
+        /// references such as the items of `for x in &xs`, tuples of them).
+        input: Option<String>,
         /// How it failed.
         kind: TaskFailure,
         /// The error's or the panic's message.
@@ -132,6 +136,11 @@ impl std::fmt::Display for TaskFailure {
             TaskFailure::Timeout => "timed out",
         })
     }
+}
+
+/// ` (input 42)` after a task's index, where its input is known.
+fn input_note(input: &Option<String>) -> String {
+    input.as_ref().map_or_else(String::new, |text| format!(" (input {text})"))
 }
 
 /// The result type of the crate.

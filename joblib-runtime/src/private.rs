@@ -238,3 +238,74 @@ impl<T> LoopOutput<T> for Vec<T> {
 impl<T> LoopOutput<T> for () {
     fn from_values(_: Vec<T>) -> Self {}
 }
+
+/// What a `#[parallel]` loop keeps of a task's input to describe it if the task panics:
+/// `(&&Keep(&item)).keep()` keeps a copy of a `Copy + Debug` input (free: no formatting unless
+/// the task fails), and nothing of other inputs (autoref specialization).
+pub struct Keep<'a, T>(pub &'a T);
+
+/// Keeps a copy of a `Copy + Debug` input.
+pub trait KeepCopy {
+    /// What is kept.
+    type Kept: InputText;
+    /// Keeps it.
+    fn keep(&self) -> Self::Kept;
+}
+
+impl<T: Copy + Debug> KeepCopy for &Keep<'_, T> {
+    type Kept = KeptCopy<T>;
+    fn keep(&self) -> KeptCopy<T> {
+        KeptCopy(*self.0)
+    }
+}
+
+/// Keeps nothing of other inputs.
+pub trait KeepNothing {
+    /// What is kept.
+    type Kept: InputText;
+    /// Keeps it.
+    fn keep(&self) -> Self::Kept;
+}
+
+impl<T> KeepNothing for Keep<'_, T> {
+    type Kept = KeptNothing;
+    fn keep(&self) -> KeptNothing {
+        KeptNothing
+    }
+}
+
+/// A copy of a task's input.
+pub struct KeptCopy<T>(T);
+
+/// Nothing of a task's input.
+pub struct KeptNothing;
+
+/// The description of a kept input.
+pub trait InputText {
+    /// Its `Debug` text, cut when long; `None` when nothing was kept.
+    fn text(&self) -> Option<String>;
+}
+
+impl<T: Debug> InputText for KeptCopy<T> {
+    fn text(&self) -> Option<String> {
+        Some(bounded_debug(&self.0))
+    }
+}
+
+impl InputText for KeptNothing {
+    fn text(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Runs a task of a `#[parallel]` loop; if it panics, the panic goes on with the description
+/// of its input, which the loop's error then carries.
+pub fn with_input<R>(kept: impl InputText, task: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(Box::new(crate::parallel::DescribedPanic {
+            message: crate::parallel::panic_message(panic.as_ref()),
+            input: kept.text(),
+        })),
+    }
+}

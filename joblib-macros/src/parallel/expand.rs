@@ -230,10 +230,16 @@ pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: boo
         )
     };
     quote! {
-        match #builder.run_loop(#expr, |#pat| -> ::core::result::Result<_, #error_type> {
-            #[allow(unused_braces)]
-            let __joblib_value = #body;
-            ::core::result::Result::Ok(__joblib_value)
+        match #builder.run_loop(#expr, |__joblib_item| -> ::core::result::Result<_, #error_type> {
+            #[allow(unused_imports)]
+            use ::joblib::__private::{KeepCopy as _, KeepNothing as _};
+            let __joblib_kept = (&&::joblib::__private::Keep(&__joblib_item)).keep();
+            ::joblib::__private::with_input(__joblib_kept, || -> ::core::result::Result<_, #error_type> {
+                let #pat = __joblib_item;
+                #[allow(unused_braces)]
+                let __joblib_value = #body;
+                ::core::result::Result::Ok(__joblib_value)
+            })
         }) {
             ::core::result::Result::Ok(values) => values,
             #task_arm

@@ -31,6 +31,7 @@ pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
 pub use stream::Stream;
 use task::Tasks;
+pub(crate) use task::{panic_message, DescribedPanic};
 
 use crate::error::{Error, Result, TaskFailure};
 
@@ -311,7 +312,8 @@ impl Parallel {
         self.run_loop(items, f).map_err(|stop| match stop {
             Stop::Task { index, error } => {
                 let error = error.into();
-                Error::Task { index, kind: TaskFailure::Error, message: error.to_string(), source: Some(error) }
+                let message = error.to_string();
+                Error::Task { index, input: None, kind: TaskFailure::Error, message, source: Some(error) }
             }
             Stop::Failed(error) => error,
         })

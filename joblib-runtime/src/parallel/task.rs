@@ -89,21 +89,31 @@ fn failed<S, R>(failure: &FirstFailure<S>, index: usize, why: S) -> Option<R> {
 #[cold]
 fn timed_out<E>(index: usize, took: Duration, limit: Duration) -> Stop<E> {
     let message = format!("it ran {:.3}s, longer than the timeout of {:.3}s", took.as_secs_f64(), limit.as_secs_f64());
-    Stop::Failed(Error::Task { index, kind: TaskFailure::Timeout, message, source: None })
+    Stop::Failed(Error::Task { index, input: None, kind: TaskFailure::Timeout, message, source: None })
 }
 
 /// The failure of task `index`, which panicked.
 #[cold]
 fn panicked<E>(index: usize, panic: Box<dyn Any + Send>) -> Stop<E> {
-    let message = panic_message(panic.as_ref());
-    Stop::Failed(Error::Task { index, kind: TaskFailure::Panic, message, source: None })
+    let (message, input) = match panic.downcast::<DescribedPanic>() {
+        Ok(described) => (described.message, described.input),
+        Err(panic) => (panic_message(panic.as_ref()), None),
+    };
+    Stop::Failed(Error::Task { index, input, kind: TaskFailure::Panic, message, source: None })
 }
 
 /// The message a panic was raised with.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
         (Some(message), _) => message.to_string(),
         (_, Some(message)) => message.clone(),
         _ => "a panic without a message".to_string(),
     }
+}
+
+/// A task's panic, passed on with the `Debug` text of the task's input (see
+/// `__private::with_input`).
+pub(crate) struct DescribedPanic {
+    pub(crate) message: String,
+    pub(crate) input: Option<String>,
 }
