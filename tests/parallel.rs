@@ -164,6 +164,9 @@ fn progress_messages_follow_joblib() {
             .verbose(50)
             .for_each(0..10u32, |_| std::thread::sleep(Duration::from_millis(20)))
             .unwrap();
+        let failing =
+            Parallel::new().n_jobs(3).verbose(50).try_map(0..10u32, |i| if i == 3 { Err("bad") } else { Ok(i) });
+        assert!(failing.is_err());
         return;
     }
     let output = Command::new(std::env::current_exe().unwrap())
@@ -180,9 +183,12 @@ fn progress_messages_follow_joblib() {
     let progress = lines.iter().find(|l| l.contains("remaining:")).expect(&stderr);
     let pattern = regex_like(progress);
     assert!(pattern, "{progress}");
+    let end = lines.iter().rfind(|l| l.starts_with("[Parallel(n_jobs=2)]")).unwrap();
+    assert!(end.starts_with("[Parallel(n_jobs=2)]: Done  10 out of  10 | elapsed: ") && end.ends_with("s finished"));
+    let failed = lines.last().unwrap();
     assert!(
-        lines.last().unwrap().starts_with("[Parallel(n_jobs=2)]: Done  10 out of  10 | elapsed: ")
-            && lines.last().unwrap().ends_with("s finished")
+        failed.starts_with("[Parallel(n_jobs=3)]: Done ") && failed.ends_with("s stopped at a failure"),
+        "a failed loop does not say it finished: {failed}"
     );
 }
 

@@ -362,7 +362,7 @@ impl Parallel {
                 jobs::pool(workers).map_err(Error::Config).map(|pool| pool.install(job))
             }
         };
-        progress.finish();
+        progress.finish(failure.is_stopped());
         match (failure.into_inner(), finished) {
             (Some(stop), _) => Err(stop),
             (None, Ok(values)) => Ok(values),
@@ -466,7 +466,7 @@ impl Parallel {
             Batcher::new(self.batch_size),
             ordered,
             run,
-            Box::new(move || progress.finish()),
+            Box::new(move |failed| progress.finish(failed)),
         )
     }
 }

@@ -138,17 +138,21 @@ impl Progress {
         }
     }
 
-    /// The loop finished (all its tasks, or up to a failure).
-    pub(crate) fn finish(&self) {
+    /// The loop finished: all its tasks, or (`failed`) up to a failure, when the line says
+    /// so instead of `finished`, and the bar is left where it stopped.
+    pub(crate) fn finish(&self, failed: bool) {
         if let Some(bar) = &self.bar {
-            bar.finish();
+            if failed {
+                bar.abandon();
+            } else {
+                bar.finish();
+            }
         }
         let done = self.done.load(Ordering::SeqCst);
         let total = self.total.unwrap_or(done);
-        self.say(&format!(
-            "Done {done:3} out of {total:3} | elapsed: {} finished",
-            short_format_time(self.start.elapsed())
-        ));
+        let elapsed = short_format_time(self.start.elapsed());
+        let end = if failed { "stopped at a failure" } else { "finished" };
+        self.say(&format!("Done {done:3} out of {total:3} | elapsed: {elapsed} {end}"));
     }
 }
 

@@ -104,7 +104,8 @@ pub struct Stream<R> {
     finished: bool,
     /// An error to report before anything else (a configuration that cannot run).
     refused: Option<Error>,
-    on_done: Box<dyn Fn() + Send>,
+    /// Told when the stream ends, and whether at a failure.
+    on_done: Box<dyn Fn(bool) + Send>,
 }
 
 /// What the stream needs of its feed, whatever the input's item type.
@@ -132,7 +133,7 @@ impl<R: Send + 'static> Stream<R> {
         batcher: Batcher,
         ordered: bool,
         run: Arc<dyn Fn(usize, T) -> Result<R> + Send + Sync>,
-        on_done: Box<dyn Fn() + Send>,
+        on_done: Box<dyn Fn(bool) + Send>,
     ) -> Self {
         let feed = Arc::new(Feed {
             state: Mutex::new(FeedState { input, credits: look_ahead.max(1), next_index: 0, exhausted: false }),
@@ -207,7 +208,7 @@ impl<R: Send + 'static> Stream<R> {
             waiting: BTreeMap::new(),
             finished: false,
             refused: Some(error),
-            on_done: Box::new(|| {}),
+            on_done: Box::new(|_| {}),
         }
     }
 
@@ -219,18 +220,19 @@ impl<R: Send + 'static> Stream<R> {
             feed.give_back();
         }
         if result.is_err() {
-            self.finish();
+            self.finish(true);
         }
         Some(result)
     }
 
-    fn finish(&mut self) {
+    /// Ends the stream: the workers stop pulling, the progress report ends.
+    fn finish(&mut self, failed: bool) {
         if !self.finished {
             self.finished = true;
             if let Some(feed) = &self.feed {
                 feed.stop();
             }
-            (self.on_done)();
+            (self.on_done)(failed);
         }
     }
 }
@@ -240,7 +242,7 @@ impl<R: Send + 'static> Iterator for Stream<R> {
 
     fn next(&mut self) -> Option<Result<R>> {
         if let Some(error) = self.refused.take() {
-            self.finish();
+            self.finish(true);
             return Some(Err(error));
         }
         loop {
@@ -258,7 +260,7 @@ impl<R: Send + 'static> Iterator for Stream<R> {
                 }
             }
             if self.running == 0 {
-                self.finish();
+                self.finish(false);
                 return None;
             }
             match self.results.recv() {
