@@ -109,6 +109,19 @@ fn main() {
         sequential.as_secs_f64() / parallel.as_secs_f64()
     );
 
+    // Nesting: 20 outer tasks each running an inner loop of 20 tasks of ~1 ms, against the same
+    // 400 tasks in one flat loop. The inner loops run on the outer loop's workers: no thread
+    // is added, and the time stays that of the flat loop.
+    let (nested, flat) = alternate_blocks(
+        || {
+            let outer = Parallel::new().n_jobs(-1);
+            let inner = |o: u64| Parallel::new().n_jobs(-1).map(0..20u64, move |i| busy(1, o * 20 + i)).unwrap();
+            drop(black_box(outer.map(0..20u64, inner).unwrap()));
+        },
+        || drop(black_box(Parallel::new().n_jobs(-1).map(0..400u64, |i| busy(1, i)).unwrap())),
+    );
+    report("nested 20 x 20 tasks of ~1 ms", "flat 400 tasks", nested, flat);
+
     // imap over a lazy input against map over a materialised Vec, same tasks of ~10 µs.
     let (mut lazy, mut eager) = (Vec::new(), Vec::new());
     for _ in 0..5 {
