@@ -11,8 +11,11 @@
 #[path = "common/busy.rs"]
 mod busy;
 mod common;
+#[path = "common/settle.rs"]
+mod settle;
 
 use busy::busy;
+use settle::settle;
 
 use common::{median, time};
 use std::hint::black_box;
@@ -40,11 +43,6 @@ fn median_of(runs: usize, mut before: impl FnMut(), mut f: impl FnMut()) -> f64 
         })
         .collect();
     median(samples).as_secs_f64()
-}
-
-/// Writes dirty pages out (untimed), so that a measurement does not pay for the previous one.
-fn settle() {
-    let _ = std::process::Command::new("sync").status();
 }
 
 fn persistence(dir: &Path, elements: usize) {

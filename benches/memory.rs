@@ -6,6 +6,10 @@
 //! ```
 
 mod common;
+#[path = "common/settle.rs"]
+mod settle;
+
+use settle::settle;
 
 use common::{median, time};
 use std::hint::black_box;
@@ -33,12 +37,6 @@ fn scale_plain(input: &Array<f64>) -> Array<f64> {
 #[cached(dir = cache_dir(), mmap_mode = "r", verbose = 0)]
 fn scale(input: &Array<f64>) -> Array<f64> {
     scale_plain(input)
-}
-
-/// Writes every dirty page to disk (untimed), so that one measurement does not pay for the
-/// previous one's writeback.
-fn settle() {
-    let _ = std::process::Command::new("sync").status();
 }
 
 fn main() {

@@ -27,36 +27,21 @@ fn busy_us(us: u64, seed: u64) -> u64 {
     x
 }
 
-/// Medians of `ours` and `theirs` over four alternating blocks of eight runs each. A run
-/// returns what it measured itself, or `()` to be timed whole.
-fn alternate_blocks<A: Measured, B: Measured>(ours: impl Fn() -> A, theirs: impl Fn() -> B) -> (Duration, Duration) {
+/// Medians of `ours` and `theirs` over four alternating blocks of eight runs each, each run
+/// after `before` (untimed).
+fn alternate_blocks(before: impl Fn(), ours: impl Fn(), theirs: impl Fn()) -> (Duration, Duration) {
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..4 {
         for _ in 0..8 {
-            b.push(Measured::took(&theirs));
+            before();
+            b.push(time(&theirs));
         }
         for _ in 0..8 {
-            a.push(Measured::took(&ours));
+            before();
+            a.push(time(&ours));
         }
     }
     (median(a), median(b))
-}
-
-/// How long a run took: measured by itself, or timed whole.
-trait Measured: Sized {
-    fn took(run: &impl Fn() -> Self) -> Duration;
-}
-
-impl Measured for () {
-    fn took(run: &impl Fn()) -> Duration {
-        time(run)
-    }
-}
-
-impl Measured for Duration {
-    fn took(run: &impl Fn() -> Duration) -> Duration {
-        run()
-    }
 }
 
 fn report(what: &str, baseline: &str, ours: Duration, theirs: Duration) {
@@ -75,28 +60,14 @@ fn main() {
     // 10^6 tiny tasks against rayon on the same work, in alternating blocks of runs: a block's
     // first run absorbs the other pool's threads spinning down, the median skips it.
     let n = 1_000_000u64;
-    let (ours, theirs) = alternate_blocks(
-        || drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap())),
-        || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>())),
-    );
-    report("10^6 tasks i * i over 0..n, auto batching", "rayon", ours, theirs);
+    let ours = || drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()));
+    let theirs = || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()));
+    let (a, b) = alternate_blocks(|| {}, ours, theirs);
+    report("10^6 tasks i * i over 0..n, auto batching", "rayon", a, b);
     // The same, each run after a pause: both pools asleep, as for a loop run now and then.
     let pause = || std::thread::sleep(Duration::from_millis(20));
-    let (ours, theirs) = alternate_blocks(
-        || {
-            pause();
-            let start = Instant::now();
-            drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()));
-            start.elapsed()
-        },
-        || {
-            pause();
-            let start = Instant::now();
-            drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()));
-            start.elapsed()
-        },
-    );
-    report("10^6 tasks i * i over 0..n, pools asleep", "rayon", ours, theirs);
+    let (a, b) = alternate_blocks(pause, ours, theirs);
+    report("10^6 tasks i * i over 0..n, pools asleep", "rayon", a, b);
 
     // 200 CPU-bound tasks of ~5 ms.
     let sequential = time(|| drop(black_box(Parallel::new().n_jobs(1).map(0..200u64, |i| busy(5, i)).unwrap())));
@@ -113,6 +84,7 @@ fn main() {
     // 400 tasks in one flat loop. The inner loops run on the outer loop's workers: no thread
     // is added, and the time stays that of the flat loop.
     let (nested, flat) = alternate_blocks(
+        || {},
         || {
             let outer = Parallel::new().n_jobs(-1);
             let inner = |o: u64| Parallel::new().n_jobs(-1).map(0..20u64, move |i| busy(1, o * 20 + i)).unwrap();
@@ -123,21 +95,14 @@ fn main() {
     report("nested 20 x 20 tasks of ~1 ms", "flat 400 tasks", nested, flat);
 
     // imap over a lazy input against map over a materialised Vec, same tasks of ~10 µs.
-    let (mut lazy, mut eager) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let items: Vec<u64> = (0..50_000).collect();
-        eager.push(time(|| drop(black_box(Parallel::new().map(items, |i| busy_us(10, i)).unwrap()))));
-        lazy.push(time(|| {
+    let items: Vec<u64> = (0..50_000).collect();
+    let (lazy, eager) = alternate_blocks(
+        || {},
+        || {
             let results: Result<Vec<u64>, _> = Parallel::new().imap(0..50_000u64, |i| busy_us(10, i)).collect();
             black_box(results.unwrap());
-        }));
-    }
-    let (lazy, eager) = (median(lazy), median(eager));
-    println!(
-        "{:<44} imap {:>7.1} ms, map over a Vec {:>7.1} ms: {:.2}x map's time",
-        "5*10^4 tasks of ~10 µs, lazy input",
-        lazy.as_secs_f64() * 1e3,
-        eager.as_secs_f64() * 1e3,
-        lazy.as_secs_f64() / eager.as_secs_f64()
+        },
+        || drop(black_box(Parallel::new().map(items.clone(), |i| busy_us(10, i)).unwrap())),
     );
+    report("5*10^4 tasks of ~10 µs, lazy input: imap", "map over a Vec", lazy, eager);
 }

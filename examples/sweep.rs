@@ -2,7 +2,7 @@
 //! of 8 million numbers, the penalty chosen by 5-fold cross-validation over a grid.
 //!
 //! ```text
-//! cargo run --release --example sweep            # first run: computes everything, ~1 s
+//! cargo run --release --example sweep            # first run: computes everything, under a second
 //! cargo run --release --example sweep            # again: every result comes from the cache
 //! cargo run --release --example sweep -- --fresh # forget the cache and start over
 //! ```

@@ -343,8 +343,8 @@ impl Parallel {
             }
         } else if workers == 1 {
             let mut values = Vec::with_capacity(items.len());
-            for (index, item) in items.into_iter().enumerate() {
-                match tasks.run(&failure, index, item) {
+            for task in items.into_iter().enumerate() {
+                match run(task) {
                     Some(value) => values.push(value),
                     None => break,
                 }
@@ -451,8 +451,7 @@ impl Parallel {
             Ok(sizes) => sizes,
             Err(e) => return Stream::refusing(e),
         };
-        let progress =
-            std::sync::Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
+        let progress = Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
         let tasks = Tasks {
             f: move |item| Ok::<R, Infallible>(f(item)),
             timeout: self.timeout,

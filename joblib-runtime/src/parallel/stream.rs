@@ -89,7 +89,7 @@ impl<T> Feed<T> {
 /// [`Parallel::imap_unordered`](super::Parallel::imap_unordered), an iterator of
 /// `Result<R, Error>` that ends after the first error.
 pub struct Stream<R> {
-    feed: Option<Arc<dyn Stop + Send + Sync>>,
+    feed: Option<Arc<dyn FeedControl + Send + Sync>>,
     results: Receiver<Done<R>>,
     workers: Vec<JoinHandle<()>>,
     /// Workers still running (each says `None` when it ends).
@@ -109,12 +109,12 @@ pub struct Stream<R> {
 }
 
 /// What the stream needs of its feed, whatever the input's item type.
-trait Stop {
+trait FeedControl {
     fn give_back(&self);
     fn stop(&self);
 }
 
-impl<T> Stop for Feed<T> {
+impl<T> FeedControl for Feed<T> {
     fn give_back(&self) {
         Feed::give_back(self)
     }

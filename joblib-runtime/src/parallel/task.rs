@@ -37,6 +37,15 @@ impl<F, P: Deref<Target = Progress>> Tasks<F, P> {
         if self.timeout.is_some() || self.progress.is_some() {
             return self.run_observed(failure, index, item);
         }
+        self.run_caught(failure, index, item)
+    }
+
+    /// The task under `catch_unwind`, its error or panic recorded in `failure`.
+    #[inline(always)]
+    fn run_caught<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
+    where
+        F: Fn(T) -> Result<R, E>,
+    {
         match catch_unwind(AssertUnwindSafe(|| (self.f)(item))) {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => failed(failure, index, Stop::Task { index, error }),
@@ -44,23 +53,20 @@ impl<F, P: Deref<Target = Progress>> Tasks<F, P> {
         }
     }
 
-    /// [`run`](Self::run) with a timeout or progress to report.
+    /// [`run`](Self::run) with a timeout to check or progress to report.
     #[inline(never)]
     fn run_observed<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
     where
         F: Fn(T) -> Result<R, E>,
     {
         let start = Instant::now();
-        let value = match catch_unwind(AssertUnwindSafe(|| (self.f)(item))) {
-            Ok(Ok(value)) => match self.timeout {
-                Some(limit) if start.elapsed() > limit => {
-                    failed(failure, index, timed_out(index, start.elapsed(), limit))
-                }
+        let value = self.run_caught(failure, index, item).and_then(|value| {
+            let took = start.elapsed();
+            match self.timeout {
+                Some(limit) if took > limit => failed(failure, index, timed_out(index, took, limit)),
                 _ => Some(value),
-            },
-            Ok(Err(error)) => failed(failure, index, Stop::Task { index, error }),
-            Err(panic) => failed(failure, index, panicked(index, panic)),
-        };
+            }
+        });
         if let Some(progress) = &self.progress {
             progress.task_done();
         }
