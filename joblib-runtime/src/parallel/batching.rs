@@ -50,12 +50,16 @@ impl Batcher {
         if self.fixed.is_some() || items == 0 {
             return;
         }
-        let per_task = took.as_secs_f64() / items as f64;
-        let ideal = if per_task > 0.0 { TARGET.as_secs_f64() / per_task } else { f64::INFINITY };
-        let current = self.size();
-        let next = (ideal as usize).clamp(1, (2 * current).min(MAX_AUTO_BATCH));
-        self.size.store(next, Ordering::Relaxed);
+        self.size.store(next_auto_size(self.size(), items, took, MAX_AUTO_BATCH), Ordering::Relaxed);
     }
+}
+
+/// Auto batching's rule: after a batch of `items` tasks took `took`, the next batch aims at
+/// [`TARGET`], growing at most twofold from `current` and never past `max`.
+pub(crate) fn next_auto_size(current: usize, items: usize, took: Duration, max: usize) -> usize {
+    let per_task = took.as_secs_f64() / items.max(1) as f64;
+    let ideal = if per_task > 0.0 { TARGET.as_secs_f64() / per_task } else { f64::INFINITY };
+    (ideal as usize).clamp(1, current.saturating_mul(2).clamp(1, max.max(1)))
 }
 
 #[cfg(test)]

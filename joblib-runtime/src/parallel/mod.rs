@@ -8,6 +8,7 @@
 
 mod backend;
 mod batching;
+mod blocks;
 mod config;
 mod failure;
 mod jobs;
@@ -25,6 +26,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterato
 
 pub use backend::{register_parallel_backend, Backend, Job};
 use batching::Batcher;
+use blocks::InBlocks;
 pub use config::parallel_config;
 use failure::FirstFailure;
 pub use jobs::{cpu_count, effective_n_jobs};
@@ -351,11 +353,7 @@ impl Parallel {
             }
             Ok(values)
         } else {
-            let min_len = match self.batch_size {
-                BatchSize::Auto => 1,
-                BatchSize::Fixed(n) => n.max(1),
-            };
-            let job = || on_pool(items, min_len, &failure, &tasks);
+            let job = || on_pool(items, self.batch_size, &failure, &tasks);
             if rayon::current_thread_index().is_some() {
                 Ok(job()) // nested in a task of another loop: share its workers
             } else {
@@ -535,11 +533,17 @@ fn cancel() -> ! {
     resume_unwind(Box::new(Cancelled))
 }
 
-/// Runs `items` through `run` on the current rayon pool: rayon's adaptive splitting, results
-/// collected in place in input order. A failing task (recorded in `failure` by `run`) unwinds
-/// its worker, so no per-task `Result` is collected and nothing starts after a failure; the
-/// values are then incomplete and the caller reports the failure instead.
-fn on_pool<T, R, E, F, P>(items: Vec<T>, min_len: usize, failure: &FirstFailure<Stop<E>>, tasks: &Tasks<F, P>) -> Vec<R>
+/// Runs `items` through `tasks` on the current rayon pool: rayon's adaptive splitting, each
+/// piece run in blocks ([`blocks`]), results collected in place in input order. A failing task
+/// (recorded in `failure`) unwinds its worker, and the others stop at their next block, so no
+/// per-task `Result` is collected and nothing starts after a failure; the values are then
+/// incomplete and the caller reports the failure instead.
+fn on_pool<T, R, E, F, P>(
+    items: Vec<T>,
+    batch_size: BatchSize,
+    failure: &FirstFailure<Stop<E>>,
+    tasks: &Tasks<F, P>,
+) -> Vec<R>
 where
     T: Send,
     R: Send,
@@ -547,24 +551,17 @@ where
     F: Fn(T) -> std::result::Result<R, E> + Sync,
     P: Deref<Target = Progress> + Sync,
 {
+    let fixed = match batch_size {
+        BatchSize::Auto => None,
+        BatchSize::Fixed(n) => Some(n.max(1)),
+    };
+    // Whether tasks are timed or counted is decided once, not in the loop of each block.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        items
-            .into_par_iter()
-            .enumerate()
-            .with_min_len(min_len)
-            .map(
-                #[inline(always)]
-                |(index, item)| {
-                    if failure.is_stopped() {
-                        cancel();
-                    }
-                    match tasks.run(failure, index, item) {
-                        Some(value) => value,
-                        None => cancel(),
-                    }
-                },
-            )
-            .collect::<Vec<R>>()
+        if tasks.is_observed() {
+            in_blocks(items, fixed, failure, |index, item| tasks.run_observed(failure, index, item))
+        } else {
+            in_blocks(items, fixed, failure, |index, item| tasks.run_caught(failure, index, item))
+        }
     }));
     match outcome {
         Ok(values) => values,
@@ -572,6 +569,22 @@ where
         // Not a task's panic (tasks are caught one by one): a result's `Drop`, say. Pass it on.
         Err(panic) => resume_unwind(panic),
     }
+}
+
+/// `items` through `run` on the current rayon pool in blocks of `fixed` or auto size; a task
+/// for which `run` gives `None` (it recorded its failure in `failure`) unwinds its worker.
+fn in_blocks<T: Send, R: Send, S: Send>(
+    items: Vec<T>,
+    fixed: Option<usize>,
+    failure: &FirstFailure<S>,
+    run: impl Fn(usize, T) -> Option<R> + Sync,
+) -> Vec<R> {
+    let task = |index, item| match run(index, item) {
+        Some(value) => value,
+        None => cancel(),
+    };
+    let items = items.into_par_iter().with_min_len(fixed.unwrap_or(1));
+    InBlocks::new(items, &task, failure, fixed).collect()
 }
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.

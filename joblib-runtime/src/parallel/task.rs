@@ -34,15 +34,21 @@ impl<F, P: Deref<Target = Progress>> Tasks<F, P> {
     where
         F: Fn(T) -> Result<R, E>,
     {
-        if self.timeout.is_some() || self.progress.is_some() {
+        if self.is_observed() {
             return self.run_observed(failure, index, item);
         }
         self.run_caught(failure, index, item)
     }
 
+    /// Whether tasks are timed or counted: then they run through
+    /// [`run_observed`](Self::run_observed), else through [`run_caught`](Self::run_caught).
+    pub(crate) fn is_observed(&self) -> bool {
+        self.timeout.is_some() || self.progress.is_some()
+    }
+
     /// The task under `catch_unwind`, its error or panic recorded in `failure`.
     #[inline(always)]
-    fn run_caught<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
+    pub(crate) fn run_caught<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
     where
         F: Fn(T) -> Result<R, E>,
     {
@@ -55,7 +61,7 @@ impl<F, P: Deref<Target = Progress>> Tasks<F, P> {
 
     /// [`run`](Self::run) with a timeout to check or progress to report.
     #[inline(never)]
-    fn run_observed<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
+    pub(crate) fn run_observed<T, R, E>(&self, failure: &FirstFailure<Stop<E>>, index: usize, item: T) -> Option<R>
     where
         F: Fn(T) -> Result<R, E>,
     {
