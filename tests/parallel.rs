@@ -106,19 +106,24 @@ fn n_jobs_has_joblibs_meaning() {
 
 #[test]
 fn cpu_count_honours_the_affinity_mask() {
-    if std::env::var("JOBLIB_TEST_ROLE").is_ok() {
-        assert_eq!(cpu_count(), 1);
-        assert_eq!(Parallel::new().n_jobs(-2).workers().unwrap(), 1, "-2 on one CPU is still one worker");
+    if let Ok(cpus) = std::env::var("JOBLIB_TEST_CPUS") {
+        let cpus: usize = cpus.parse().unwrap();
+        assert_eq!(cpu_count(), cpus);
+        assert_eq!(Parallel::new().n_jobs(-2).workers().unwrap(), (cpus - 1).max(1));
         return;
     }
-    let output = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "cpu_count_honours_the_affinity_mask"])
-        .env("JOBLIB_TEST_ROLE", "pinned")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    // On one CPU, and on two (a 2-core machine, where -2 is one worker) where there are two.
+    let masks: &[(&str, usize)] = if cpu_count() >= 2 { &[("0", 1), ("0,1", 2)] } else { &[("0", 1)] };
+    for (mask, cpus) in masks {
+        let output = Command::new("taskset")
+            .args(["-c", mask])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "cpu_count_honours_the_affinity_mask"])
+            .env("JOBLIB_TEST_CPUS", cpus.to_string())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "taskset -c {mask}: {}", String::from_utf8_lossy(&output.stdout));
+    }
 }
 
 #[test]
@@ -164,6 +169,8 @@ fn progress_messages_follow_joblib() {
             .verbose(50)
             .for_each(0..10u32, |_| std::thread::sleep(Duration::from_millis(20)))
             .unwrap();
+        let streamed: Result<Vec<u32>, _> = Parallel::new().n_jobs(4).verbose(50).imap(0..12u32, |i| i).collect();
+        assert_eq!(streamed.unwrap().len(), 12);
         let failing =
             Parallel::new().n_jobs(3).verbose(50).try_map(0..10u32, |i| if i == 3 { Err("bad") } else { Ok(i) });
         assert!(failing.is_err());
@@ -185,6 +192,20 @@ fn progress_messages_follow_joblib() {
     assert!(pattern, "{progress}");
     let end = lines.iter().rfind(|l| l.starts_with("[Parallel(n_jobs=2)]")).unwrap();
     assert!(end.starts_with("[Parallel(n_jobs=2)]: Done  10 out of  10 | elapsed: ") && end.ends_with("s finished"));
+    // A lazy input has no total: `Done  12 tasks      | elapsed:    0.0s`, every task at this
+    // verbosity, then the count once the input is exhausted.
+    let streamed: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("[Parallel(n_jobs=4)]: Done "))
+        .filter(|l| l.contains(" tasks "))
+        .collect();
+    assert_eq!(streamed.len(), 12, "{stderr}");
+    for (k, line) in streamed.iter().enumerate() {
+        let (count, elapsed) = line.split_once(" tasks      | elapsed: ").expect(line);
+        assert_eq!(count.trim().parse::<usize>().unwrap(), k + 1, "{line}");
+        assert!(elapsed.len() == 7 && elapsed.ends_with('s'), "{line}");
+    }
+    assert!(lines.iter().any(|l| l.starts_with("[Parallel(n_jobs=4)]: Done  12 out of  12 | elapsed: ")), "{stderr}");
     let failed = lines.last().unwrap();
     assert!(
         failed.starts_with("[Parallel(n_jobs=3)]: Done ") && failed.ends_with("s stopped at a failure"),

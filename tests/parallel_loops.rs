@@ -232,3 +232,41 @@ fn loops_work_as_statements_and_as_tails() {
     assert_eq!(total.load(Ordering::SeqCst), 55 + 100 + 55_000);
     assert_eq!(loop_as_tail(4), vec![0, 2, 4, 6]);
 }
+
+/// `continue` skips an item where the body has a value for it: `()` or `None`.
+#[parallel]
+fn odd_squares(n: u64, seen: &AtomicU64) -> Vec<Option<u64>> {
+    #[parallel(n_jobs = 2)]
+    for i in 0..n {
+        if i % 2 == 0 {
+            continue;
+        }
+        seen.fetch_add(1, Ordering::SeqCst);
+    }
+    #[parallel(n_jobs = 2)]
+    for i in 0..n {
+        for _ in 0..3 {
+            continue; // the inner loop's own `continue`
+        }
+        if i % 2 == 0 {
+            continue;
+        }
+        Some(i * i)
+    }
+}
+
+#[test]
+fn continue_skips_an_item_where_the_body_has_a_value_for_it() {
+    let seen = AtomicU64::new(0);
+    let squares = odd_squares(1000, &seen);
+    assert_eq!(seen.into_inner(), 500, "the statement loop skipped the even items");
+    assert_eq!(squares.len(), 1000, "a skipped item keeps its place as `None`");
+    assert!(squares.iter().enumerate().all(|(i, s)| *s == (i % 2 == 1).then(|| (i * i) as u64)));
+    let odd: Vec<Option<u32>> = parallel_for!(for x in [1u32, 2, 3] {
+        if x == 2 {
+            continue;
+        }
+        Some(x)
+    });
+    assert_eq!(odd, vec![Some(1), None, Some(3)]);
+}

@@ -1,4 +1,4 @@
-// Every iteration gives a value: `continue` would leave a hole.
+// A `u32` body has no value for a skipped item: `continue` would leave a hole in the `Vec`.
 #[joblib::parallel]
 fn odd(xs: &[u32]) -> Vec<u32> {
     #[parallel]

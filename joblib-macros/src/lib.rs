@@ -89,9 +89,11 @@ pub fn fingerprint(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Loop options: `n_jobs`, `batch_size`, `pre_dispatch`, `verbose`, `timeout` (seconds), as
-/// `Parallel`'s. `break`, `return`, `continue` and labels are compile errors: the iterations run
-/// on other threads. A panic or a timeout in an iteration panics in the caller with the task's
-/// index and message.
+/// `Parallel`'s. `break`, `return` and labels are compile errors: the iterations run on other
+/// threads. `continue` ends an item's iteration where the body gives `()` or an `Option` (the
+/// skipped item's value is `None`, so the `Vec` keeps one value per item); with any other body
+/// type it is a compile error at the `continue`. A panic or a timeout in an iteration panics in
+/// the caller with the task's index and message.
 #[proc_macro_attribute]
 pub fn parallel(args: TokenStream, item: TokenStream) -> TokenStream {
     parallel::attribute(args.into(), item.into()).into()

@@ -239,6 +239,27 @@ impl<T> LoopOutput<T> for () {
     fn from_values(_: Vec<T>) -> Self {}
 }
 
+/// The value of a `#[parallel]` loop's body for an item whose iteration ended at `continue`.
+#[diagnostic::on_unimplemented(
+    message = "`continue` in a parallel loop whose body gives `{Self}`: every item needs a value",
+    label = "this item would have no value",
+    note = "`continue` works where the body gives `()` or an `Option` (a skipped item is `None`)"
+)]
+pub trait Skipped {
+    /// The value of a skipped item.
+    fn skipped() -> Self;
+}
+
+impl Skipped for () {
+    fn skipped() -> Self {}
+}
+
+impl<T> Skipped for Option<T> {
+    fn skipped() -> Self {
+        None
+    }
+}
+
 /// What a `#[parallel]` loop keeps of a task's input to describe it if the task panics:
 /// `(&&Keep(&item)).keep()` keeps a copy of a `Copy + Debug` input (free: no formatting unless
 /// the task fails), and nothing of other inputs (autoref specialization).

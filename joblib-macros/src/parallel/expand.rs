@@ -1,9 +1,11 @@
 //! Rewriting `#[parallel] for pat in expr { body }` into a call of the runtime.
 //!
 //! The loop's value is the `Vec` of the body's values in input order. The body runs in a
-//! closure on worker threads, so `break`, `return`, labels and `continue` (which would need the
-//! loop to run in order) are errors; `?` ends the loop at the first error and returns that error
-//! from the enclosing function, as in a plain loop.
+//! closure on worker threads, so `break`, `return` and labels are errors; `?` ends the loop at
+//! the first error and returns that error from the enclosing function, as in a plain loop.
+//! `continue` ends an item's iteration where the body's type has a value for a skipped item:
+//! `()`, or `None` of an `Option` (`__private::Skipped`); elsewhere it is a type error at the
+//! `continue`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -155,10 +157,10 @@ impl<'ast> Visit<'ast> for Forbidden {
         syn::visit::visit_expr_break(self, e);
     }
     fn visit_expr_continue(&mut self, e: &'ast syn::ExprContinue) {
-        if self.loops == 0 || e.label.is_some() {
+        if e.label.is_some() {
             self.refuse(
                 e.continue_token.span,
-                "`continue` in a parallel loop: every iteration gives a value; return an `Option` and filter after",
+                "a labelled `continue` cannot cross a parallel loop: its iterations run on other threads",
             );
         }
     }
@@ -194,6 +196,35 @@ impl Forbidden {
     }
 }
 
+/// Turns each `continue` of the parallel loop itself (not of a loop inside its body, a closure
+/// or a nested item) into the end of the item's iteration with the body's value for a skipped
+/// item, spanned at the `continue` so that a body without one is a type error there.
+struct SkipContinue {
+    /// How many plain loops inside the body enclose the current point.
+    loops: usize,
+}
+
+impl VisitMut for SkipContinue {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Continue(c) if c.label.is_none() && self.loops == 0 => {
+                let span = c.continue_token.span;
+                *expr = Expr::Verbatim(quote::quote_spanned! {span=>
+                    return ::core::result::Result::Ok(::joblib::__private::Skipped::skipped())
+                });
+            }
+            Expr::ForLoop(_) | Expr::While(_) | Expr::Loop(_) => {
+                self.loops += 1;
+                syn::visit_mut::visit_expr_mut(self, expr);
+                self.loops -= 1;
+            }
+            Expr::Closure(_) | Expr::Async(_) => {}
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {}
+}
+
 /// Whether the body uses `?` (outside closures and nested items): then the loop returns the
 /// first error from the enclosing function.
 pub(crate) fn uses_try(for_loop: &ExprForLoop) -> bool {
@@ -215,6 +246,8 @@ pub(crate) fn uses_try(for_loop: &ExprForLoop) -> bool {
 /// The runtime call that replaces the loop.
 pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool) -> TokenStream {
     let ExprForLoop { pat, expr, body, .. } = for_loop;
+    let mut body = body.clone();
+    SkipContinue { loops: 0 }.visit_block_mut(&mut body);
     let builder = args.builder();
     let (error_type, task_arm) = if fallible {
         (

@@ -89,9 +89,14 @@ impl Progress {
     }
 
     fn say(&self, message: &str) {
+        let _one_at_a_time = self.print.lock().unwrap_or_else(|p| p.into_inner());
+        self.say_locked(message);
+    }
+
+    /// [`say`](Self::say) for a caller that holds the `print` lock.
+    fn say_locked(&self, message: &str) {
         log::info!(target: "joblib::parallel", "[{}]: {message}", self.label);
         if self.verbose > 0 {
-            let _one_at_a_time = self.print.lock().unwrap_or_else(|p| p.into_inner());
             eprintln!("[{}]: {message}", self.label);
         }
     }
@@ -104,19 +109,21 @@ impl Progress {
 
     /// A task finished.
     pub(crate) fn task_done(&self) {
+        if self.bar.is_some() || self.verbose == 0 {
+            self.done.fetch_add(1, Ordering::SeqCst);
+            if let Some(bar) = &self.bar {
+                bar.inc(1);
+            }
+            return;
+        }
+        // Counted and printed under one lock, so that the lines come out in count order.
+        let _one_at_a_time = self.print.lock().unwrap_or_else(|p| p.into_inner());
         let index = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            return;
-        }
-        if self.verbose == 0 {
-            return;
-        }
         let elapsed = self.start.elapsed();
         match self.total {
             None => {
                 if !verbosity_filter(index, self.verbose) {
-                    self.say(&format!("Done {index:3} tasks      | elapsed: {}", short_format_time(elapsed)));
+                    self.say_locked(&format!("Done {index:3} tasks      | elapsed: {}", short_format_time(elapsed)));
                 }
             }
             Some(total) => {
@@ -129,7 +136,7 @@ impl Progress {
                     return;
                 }
                 let remaining = elapsed.mul_f64((total - index) as f64 / index as f64);
-                self.say(&format!(
+                self.say_locked(&format!(
                     "Done {index:3} out of {total:3} | elapsed: {} remaining: {}",
                     short_format_time(elapsed),
                     short_format_time(remaining)
