@@ -57,17 +57,36 @@ fn main() {
     let workers = joblib::cpu_count();
     println!("joblib parallel benchmark on {workers} CPUs");
 
-    // 10^6 tiny tasks against rayon on the same work, in alternating blocks of runs: a block's
-    // first run absorbs the other pool's threads spinning down, the median skips it.
+    // 10^6 tiny tasks against rayon on the same work, in alternating blocks of runs. A loop of
+    // as many workers as rayon's global pool has runs on that pool: both use the same threads.
     let n = 1_000_000u64;
     let ours = || drop(black_box(Parallel::new().map(0..n, |i| i * i).unwrap()));
     let theirs = || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()));
     let (a, b) = alternate_blocks(|| {}, ours, theirs);
     report("10^6 tasks i * i over 0..n, auto batching", "rayon", a, b);
-    // The same, each run after a pause: both pools asleep, as for a loop run now and then.
+    // The same, each run after a pause: the pool asleep, as for a loop run now and then.
     let pause = || std::thread::sleep(Duration::from_millis(20));
     let (a, b) = alternate_blocks(pause, ours, theirs);
-    report("10^6 tasks i * i over 0..n, pools asleep", "rayon", a, b);
+    report("10^6 tasks i * i over 0..n, pool asleep", "rayon", a, b);
+
+    // The same tasks over the same materialised input, a `Vec` made before each run (untimed):
+    // what the scheduler costs once `map` has no input to collect (a `Vec` is taken as it is).
+    // Both are called from one of the pool's threads, so that both free the input and allocate
+    // the output on the same heap (called from the main thread, rayon's output and the input
+    // would both be freed at the top of the main heap, which glibc then gives back to the
+    // system: page faults on every run that say nothing about scheduling).
+    let input = std::cell::RefCell::new(Vec::new());
+    let make_input = || *input.borrow_mut() = (0..n).collect::<Vec<u64>>();
+    let ours = || {
+        let input = input.take();
+        rayon::scope(move |_| drop(black_box(Parallel::new().map(input, |i| i * i).unwrap())))
+    };
+    let theirs = || {
+        let input = input.take();
+        rayon::scope(move |_| drop(black_box(input.into_par_iter().map(|i| i * i).collect::<Vec<u64>>())))
+    };
+    let (a, b) = alternate_blocks(make_input, ours, theirs);
+    report("10^6 tasks i * i over a Vec<u64>", "rayon", a, b);
 
     // 200 CPU-bound tasks of ~5 ms.
     let sequential = time(|| drop(black_box(Parallel::new().n_jobs(1).map(0..200u64, |i| busy(5, i)).unwrap())));

@@ -121,10 +121,12 @@ fn reduce_size_evicts_least_recently_used_first() {
     assert!(f.is_cached(&0) && f.is_cached(&2), "recently used entries stay");
     assert!(!f.is_cached(&1) && !f.is_cached(&3), "the least recently used go");
 
-    let one_entry = std::fs::read_dir(&entry_dirs(dir.path(), "f")[0])
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum::<u64>();
+    // Entries differ by a few bytes (their metadata holds timings): the larger one fits alone.
+    let one_entry = entry_dirs(dir.path(), "f")
+        .iter()
+        .map(|entry| std::fs::read_dir(entry).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum::<u64>())
+        .max()
+        .unwrap();
     assert_eq!(memory.clone().bytes_limit(one_entry).reduce_size(), 1, "bytes_limit keeps what fits");
     assert_eq!(memory.reduce_size_to(None, None, Some(Duration::from_secs(3600))), 0, "nothing is an hour old");
     assert_eq!(memory.reduce_size_to(Some(0), None, None), 1);

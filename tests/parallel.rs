@@ -92,16 +92,34 @@ fn n_jobs_has_joblibs_meaning() {
     assert_eq!(Parallel::new().n_jobs(5).workers().unwrap(), 5);
     let err = Parallel::new().n_jobs(0).map(0..3, |x| x).unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err}");
+    // A size rayon's global pool does not have: a pool of joblib's own, of that many threads.
+    let n_jobs = rayon::current_num_threads() + 1;
     let names = Mutex::new(HashSet::new());
     Parallel::new()
-        .n_jobs(3)
+        .n_jobs(n_jobs as i32)
         .for_each(0..3000, |_| {
             names.lock().unwrap().insert(std::thread::current().name().unwrap_or("").to_string());
             std::thread::sleep(Duration::from_micros(50));
         })
         .unwrap();
     let names = names.into_inner().unwrap();
-    assert!(names.len() <= 3 && names.iter().all(|n| n.starts_with("joblib-3-")), "{names:?}");
+    let prefix = format!("joblib-{n_jobs}-");
+    assert!(names.len() <= n_jobs && names.iter().all(|n| n.starts_with(&prefix)), "{names:?}");
+}
+
+#[test]
+fn a_loop_of_the_global_pools_size_shares_rayons_threads() {
+    let rayons: HashSet<_> = rayon::broadcast(|_| std::thread::current().id()).into_iter().collect();
+    let ours: HashSet<_> = Parallel::new()
+        .n_jobs(rayon::current_num_threads() as i32)
+        .map(0..2000, |_| {
+            std::thread::sleep(Duration::from_micros(20));
+            std::thread::current().id()
+        })
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(ours.is_subset(&rayons), "joblib's tasks ran on rayon's threads, no others were started");
 }
 
 #[test]
@@ -143,8 +161,9 @@ fn a_task_over_the_timeout_fails_the_loop() {
 #[test]
 fn nested_loops_share_the_outer_workers() {
     let threads = Mutex::new(HashSet::new());
+    let outer = rayon::current_num_threads() + 1; // a pool of joblib's own, named after its size
     let sums = Parallel::new()
-        .n_jobs(2)
+        .n_jobs(outer as i32)
         .map(0..8u64, |i| {
             let inner = Parallel::new()
                 .n_jobs(-1)
@@ -158,7 +177,8 @@ fn nested_loops_share_the_outer_workers() {
         .unwrap();
     assert_eq!(sums, (0..8u64).map(|i| i * 499_500).collect::<Vec<_>>());
     let threads = threads.into_inner().unwrap();
-    assert!(threads.iter().all(|t| t.starts_with("joblib-2-")), "inner tasks ran on the outer pool: {threads:?}");
+    let prefix = format!("joblib-{outer}-");
+    assert!(threads.iter().all(|t| t.starts_with(&prefix)), "inner tasks ran on the outer pool: {threads:?}");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Backends: what runs a loop's tasks. `"threads"` (the default, rayon pools) and
+//! Backends: what runs a loop's tasks. `"threads"` (the default, rayon's work-stealing pools) and
 //! `"sequential"` are built in; others are registered by name with
 //! [`register_parallel_backend`] and selected with [`Parallel::backend`](super::Parallel::backend).
 

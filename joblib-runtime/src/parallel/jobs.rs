@@ -33,9 +33,25 @@ pub fn effective_n_jobs(n_jobs: i32) -> usize {
     }
 }
 
+/// Runs `job`, whose parallel iterators then run on `workers` threads: those of the loop this
+/// one is nested in, if any (nesting never adds threads); else rayon's global pool where it has
+/// that many threads (so a program's rayon code and its joblib loops share one set of threads
+/// instead of two sets competing for the CPUs); else a pool of joblib's own.
+pub(crate) fn on_workers<R: Send>(workers: usize, job: impl FnOnce() -> R + Send) -> Result<R, String> {
+    if rayon::current_thread_index().is_some() {
+        return Ok(job());
+    }
+    if rayon::current_num_threads() == workers {
+        // On one of the pool's threads, as `install` does: what the job allocates then comes
+        // from a worker's heap, as in a pool of joblib's own.
+        return Ok(rayon::scope(|_| job()));
+    }
+    pool(workers).map(|pool| pool.install(job))
+}
+
 /// One rayon pool per worker count, built on first use and kept: building a pool costs
 /// microseconds per thread, a parallel loop of tiny tasks must not pay it every time.
-pub(crate) fn pool(workers: usize) -> Result<Arc<rayon::ThreadPool>, String> {
+fn pool(workers: usize) -> Result<Arc<rayon::ThreadPool>, String> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     if let Some(pool) = pools.get(&workers) {

@@ -1,10 +1,11 @@
 //! [`Parallel`]: embarrassingly parallel loops with joblib's parameters, progress messages and
 //! errors.
 //!
-//! Tasks run on a pool of worker threads (rayon's work-stealing scheduler, one pool per worker
-//! count, kept for the life of the process), or in the caller's thread when `n_jobs` is 1.
-//! A loop started inside a task of another loop runs in the pool of the outer one, so nesting
-//! never starts more threads than the outer loop asked for.
+//! Tasks run on a pool of worker threads (rayon's work-stealing scheduler: rayon's global pool
+//! when it has the loop's worker count, so that joblib loops and other rayon code share their
+//! threads, else one pool per worker count, kept for the life of the process), or in the
+//! caller's thread when `n_jobs` is 1. A loop started inside a task of another loop runs in the
+//! pool of the outer one, so nesting never starts more threads than the outer loop asked for.
 
 mod backend;
 mod batching;
@@ -44,12 +45,13 @@ pub const N_JOBS_VAR: &str = "JOBLIB_N_JOBS";
 /// How many tasks a worker takes at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BatchSize {
-    /// Adaptive. In `map`, work is split finely while workers are idle and coarsely while they
-    /// are busy (rayon's adaptive splitting over the known input), so tiny tasks cost almost
-    /// nothing and uneven long tasks still balance. In `imap`, where the input's length is
-    /// unknown, batches start at one task and follow the measured durations towards about
-    /// 200 µs each (joblib's heuristic, with targets for threads instead of processes), at
-    /// most 1024 tasks.
+    /// Adaptive: batches start at one task and follow the measured durations towards about
+    /// 200 µs each (joblib's heuristic, with targets for threads instead of processes). In
+    /// `map`, the input is first shared out among the workers by rayon's adaptive splitting
+    /// (finely while workers are idle, coarsely while they are busy), so uneven long tasks
+    /// still balance; each worker then runs its share in such batches, checking for a failure
+    /// elsewhere between two batches only, so tiny tasks run in tight loops. In `imap`, where
+    /// the input's length is unknown, the workers pull batches of at most 1024 tasks.
     #[default]
     Auto,
     /// This many consecutive tasks per batch (in `map`, at least this many).
@@ -353,12 +355,7 @@ impl Parallel {
             }
             Ok(values)
         } else {
-            let job = || on_pool(items, self.batch_size, &failure, &tasks);
-            if rayon::current_thread_index().is_some() {
-                Ok(job()) // nested in a task of another loop: share its workers
-            } else {
-                jobs::pool(workers).map_err(Error::Config).map(|pool| pool.install(job))
-            }
+            jobs::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks)).map_err(Error::Config)
         };
         progress.finish(failure.is_stopped());
         match (failure.into_inner(), finished) {
