@@ -72,9 +72,8 @@ fn main() {
     // The same tasks over the same materialised input, a `Vec` made before each run (untimed):
     // what the scheduler costs once `map` has no input to collect (a `Vec` is taken as it is).
     // Both are called from one of the pool's threads, so that both free the input and allocate
-    // the output on the same heap (called from the main thread, rayon's output and the input
-    // would both be freed at the top of the main heap, which glibc then gives back to the
-    // system: page faults on every run that say nothing about scheduling).
+    // the output on the same heap: called from the main thread, runs paid thousands of page
+    // faults each (perf: the kernel clearing pages), which say nothing about scheduling.
     let input = std::cell::RefCell::new(Vec::new());
     let make_input = || *input.borrow_mut() = (0..n).collect::<Vec<u64>>();
     let ours = || {
