@@ -104,6 +104,14 @@ mod tests {
         assert_eq!(m.arguments.chars().count(), SUMMARY_CHARS + 3);
         assert_eq!(m.key, "00000000000000000000000000000001");
         assert_eq!(m.duration_seconds, 1.5);
+    }
+
+    #[test]
+    fn times_read_back_exactly() {
+        let mut m = Metadata::new("c::f", "()".into(), 1, Duration::from_millis(1500));
+        // A time that serde_json's default (fast, inexact) float parser reads back one ulp off.
+        m.created = 1795626911.6742883;
+        m.last_access = m.created;
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(serde_json::from_str::<Metadata>(&json).unwrap(), m);
     }
