@@ -14,8 +14,17 @@ use common::{median, time};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use joblib::Parallel;
+use joblib::{parallel, Parallel};
 use rayon::prelude::*;
+
+/// `i * i` for every `i` in `0..n` in a `#[parallel]` loop: the range is split where it lies.
+#[parallel]
+fn squares(n: u64) -> Vec<u64> {
+    #[parallel]
+    for i in 0..n {
+        i * i
+    }
+}
 
 /// About `us` microseconds of arithmetic.
 fn busy_us(us: u64, seed: u64) -> u64 {
@@ -64,6 +73,10 @@ fn main() {
     let theirs = || drop(black_box((0..n).into_par_iter().map(|i| i * i).collect::<Vec<u64>>()));
     let (a, b) = alternate_blocks(|| {}, ours, theirs);
     report("10^6 tasks i * i over 0..n, auto batching", "rayon", a, b);
+    // The same in a `#[parallel]` loop, which splits a range without collecting it (`map`
+    // takes any iterator, so it collects its input into a `Vec` first).
+    let (a, b) = alternate_blocks(|| {}, || drop(black_box(squares(n))), theirs);
+    report("10^6 tasks i * i, #[parallel] loop over 0..n", "rayon", a, b);
     // The same, each run after a pause: the pool asleep, as for a loop run now and then.
     let pause = || std::thread::sleep(Duration::from_millis(20));
     let (a, b) = alternate_blocks(pause, ours, theirs);

@@ -270,3 +270,110 @@ fn continue_skips_an_item_where_the_body_has_a_value_for_it() {
     });
     assert_eq!(odd, vec![Some(1), None, Some(3)]);
 }
+
+/// Every kind of input a loop splits where it lies (ranges of every integer type, borrowed
+/// slices, `Vec`s and arrays) or collects (any other iterator), run on `n_jobs` workers.
+#[parallel]
+fn inputs_of_every_kind(n_jobs: i32, xs: &Vec<i16>) -> Vec<Vec<i128>> {
+    let wide: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for i in i64::MIN..i64::MIN + 3 {
+        i128::from(i)
+    };
+    let inclusive: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for i in 250..=u8::MAX {
+        i128::from(i)
+    };
+    let small: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for i in i8::MIN..i8::MIN + 2 {
+        i128::from(i)
+    };
+    let huge: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for i in u128::MAX - 2..u128::MAX {
+        (u128::MAX - i) as i128
+    };
+    let inferred: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for i in 0..3 {
+        xs.len() as i128 + i as i128 + usize::from(i > 0usize) as i128
+    };
+    let borrowed: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for x in xs {
+        i128::from(*x)
+    };
+    let sliced: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for x in &xs[1..] {
+        i128::from(*x)
+    };
+    let array: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for x in &[5i16, 6] {
+        i128::from(*x)
+    };
+    let collected: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for x in xs.iter().rev() {
+        i128::from(*x)
+    };
+    let chars: Vec<i128> = #[parallel(n_jobs = n_jobs)]
+    for c in 'a'..'d' {
+        i128::from(u32::from(c))
+    };
+    vec![wide, inclusive, small, huge, inferred, borrowed, sliced, array, collected, chars]
+}
+
+#[test]
+fn ranges_and_slices_are_split_where_they_lie_other_inputs_collected() {
+    let min = i128::from(i64::MIN);
+    let expected: Vec<Vec<i128>> = vec![
+        vec![min, min + 1, min + 2],
+        vec![250, 251, 252, 253, 254, 255],
+        vec![-128, -127],
+        vec![2, 1],
+        vec![3, 5, 6],
+        vec![7, -8, 9],
+        vec![-8, 9],
+        vec![5, 6],
+        vec![9, -8, 7],
+        vec![97, 98, 99],
+    ];
+    for n_jobs in [1, 2] {
+        assert_eq!(inputs_of_every_kind(n_jobs, &vec![7, -8, 9]), expected, "n_jobs = {n_jobs}");
+    }
+}
+
+/// A loop over a range far too long to collect (80 GB of `u64`): split where it lies, it stops
+/// at its first error. Its body gives `()`, so that its results take no memory either.
+#[parallel]
+fn first_failure_in_a_huge_range(n_jobs: i32, started: &AtomicU64) -> Result<(), StepError> {
+    #[parallel(n_jobs = n_jobs)]
+    for i in 0..10_000_000_000u64 {
+        started.fetch_add(1, Ordering::Relaxed);
+        step(if i == 5 { -1.0 } else { i as f64 })?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_huge_range_is_never_collected() {
+    for n_jobs in [1, 2] {
+        let started = AtomicU64::new(0);
+        assert_eq!(first_failure_in_a_huge_range(n_jobs, &started), Err(StepError(-1.0)), "n_jobs = {n_jobs}");
+        let started = started.into_inner();
+        assert!((6..100_000_000).contains(&started), "n_jobs = {n_jobs}: {started} tasks started");
+    }
+}
+
+#[test]
+fn results_that_cannot_fit_in_memory_are_an_error_not_an_abort() {
+    let started = AtomicU64::new(0);
+    let caught = std::panic::catch_unwind(|| {
+        let _: Vec<u64> = parallel_for!(n_jobs = 2; for i in 0..u64::MAX {
+            started.fetch_add(1, Ordering::Relaxed);
+            i
+        });
+    })
+    .unwrap_err();
+    let message = caught.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("invalid parallel configuration: no room for the results of 18446744073709551615 tasks"),
+        "{message}"
+    );
+    assert_eq!(started.into_inner(), 0, "no task started");
+}

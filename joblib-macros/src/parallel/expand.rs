@@ -263,7 +263,11 @@ pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: boo
         )
     };
     quote! {
-        match #builder.run_loop(#expr, |__joblib_item| -> ::core::result::Result<_, #error_type> {
+        match #builder.run_loop({
+            #[allow(unused_imports)]
+            use ::joblib::__private::{InputCollected as _, InputInPlace as _};
+            (&&::joblib::__private::LoopInput::new(#expr)).input()
+        }, |__joblib_item| -> ::core::result::Result<_, #error_type> {
             #[allow(unused_imports)]
             use ::joblib::__private::{KeepCopy as _, KeepNothing as _};
             let __joblib_kept = (&&::joblib::__private::Keep(&__joblib_item)).keep();

@@ -61,7 +61,8 @@ where
     type Item = R;
 
     fn drive_unindexed<C: UnindexedConsumer<R>>(self, consumer: C) -> C::Result {
-        bridge(self, consumer)
+        let failure = self.shared.failure;
+        bridge(self, UntilFailure { base: consumer, failure })
     }
 
     fn opt_len(&self) -> Option<usize> {
@@ -77,7 +78,8 @@ where
     R: Send,
 {
     fn drive<C: Consumer<R>>(self, consumer: C) -> C::Result {
-        bridge(self, consumer)
+        let failure = self.shared.failure;
+        bridge(self, UntilFailure { base: consumer, failure })
     }
 
     fn len(&self) -> usize {
@@ -166,6 +168,47 @@ where
             }
         }
         folder
+    }
+}
+
+/// A consumer that is full once a task has failed: rayon then stops splitting the input into
+/// pieces (whose tasks would not start anyway). Without it, splitting a huge input goes on
+/// after a failure for as long as idle workers steal pieces, down to single tasks.
+struct UntilFailure<'a, C, S> {
+    base: C,
+    failure: &'a FirstFailure<S>,
+}
+
+impl<'a, C: Consumer<R>, S: Send, R> Consumer<R> for UntilFailure<'a, C, S> {
+    type Folder = C::Folder;
+    type Reducer = C::Reducer;
+    type Result = C::Result;
+
+    fn split_at(self, index: usize) -> (Self, Self, C::Reducer) {
+        let (left, right, reducer) = self.base.split_at(index);
+        (
+            UntilFailure { base: left, failure: self.failure },
+            UntilFailure { base: right, failure: self.failure },
+            reducer,
+        )
+    }
+
+    fn into_folder(self) -> C::Folder {
+        self.base.into_folder()
+    }
+
+    fn full(&self) -> bool {
+        self.failure.is_stopped() || self.base.full()
+    }
+}
+
+impl<C: UnindexedConsumer<R>, S: Send, R> UnindexedConsumer<R> for UntilFailure<'_, C, S> {
+    fn split_off_left(&self) -> Self {
+        UntilFailure { base: self.base.split_off_left(), failure: self.failure }
+    }
+
+    fn to_reducer(&self) -> C::Reducer {
+        self.base.to_reducer()
     }
 }
 

@@ -12,6 +12,7 @@ mod batching;
 mod blocks;
 mod config;
 mod failure;
+mod input;
 mod jobs;
 mod progress;
 mod stream;
@@ -23,13 +24,14 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::iter::IndexedParallelIterator;
 
 pub use backend::{register_parallel_backend, Backend, Job};
 use batching::Batcher;
 use blocks::InBlocks;
 pub use config::parallel_config;
 use failure::FirstFailure;
+pub use input::{Collected, InPlace, Input, SplitInt};
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
 pub use stream::Stream;
@@ -292,7 +294,7 @@ impl Parallel {
         F: Fn(I::Item) -> R + Sync + Send,
         R: Send,
     {
-        self.run_loop(items, |item| Ok::<R, Infallible>(f(item))).map_err(Stop::into_error)
+        self.run_loop(collected(items), |item| Ok::<R, Infallible>(f(item))).map_err(Stop::into_error)
     }
 
     /// Like [`map`](Self::map) for tasks that can fail: the first error ends the loop.
@@ -315,7 +317,7 @@ impl Parallel {
         R: Send,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     {
-        self.run_loop(items, f).map_err(|stop| match stop {
+        self.run_loop(collected(items), f).map_err(|stop| match stop {
             Stop::Task { index, error } => {
                 let error = error.into();
                 let message = error.to_string();
@@ -326,30 +328,35 @@ impl Parallel {
     }
 
     /// The loop behind `map` and `try_map`, which keeps a task's own error as it is (what a
-    /// `#[parallel]` loop returns from its function).
+    /// `#[parallel]` loop returns from its function). `map` collects its input first; a
+    /// `#[parallel]` loop over a range or a slice gives it as it is, to be split where it lies.
     #[doc(hidden)]
     pub fn run_loop<I, F, R, E>(&self, items: I, f: F) -> std::result::Result<Vec<R>, Stop<E>>
     where
-        I: IntoIterator,
-        I::Item: Send,
+        I: Input,
         F: Fn(I::Item) -> std::result::Result<R, E> + Sync + Send,
         R: Send,
         E: Send,
     {
         let workers = self.workers().map_err(Stop::Failed)?;
-        let items: Vec<I::Item> = items.into_iter().collect();
-        let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.len()), 2 * workers);
+        let progress =
+            Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.task_count()), 2 * workers);
         let tasks = Tasks { f, timeout: self.timeout, progress: progress.is_reported().then_some(&progress) };
         let failure = FirstFailure::new();
         let run = |(index, item): (usize, I::Item)| tasks.run(&failure, index, item);
         let finished = if !["threads", "sequential"].contains(&self.backend.as_str()) {
             match backend::registered(&self.backend) {
-                Some(backend) => run_on_backend(backend.as_ref(), workers, self.batch_size, items, &failure, &run),
+                Some(backend) => {
+                    let items = items.into_serial().collect();
+                    run_on_backend(backend.as_ref(), workers, self.batch_size, items, &failure, &run)
+                }
                 None => Err(Error::Config(format!("no parallel backend named {:?}", self.backend))),
             }
         } else if workers == 1 {
-            let mut values = Vec::with_capacity(items.len());
-            for task in items.into_iter().enumerate() {
+            // Room for every result if there is any; else the `Vec` grows as a plain loop's.
+            let mut values = Vec::new();
+            let _ = values.try_reserve_exact(items.task_count());
+            for task in items.into_serial().enumerate() {
                 match run(task) {
                     Some(value) => values.push(value),
                     None => break,
@@ -357,7 +364,9 @@ impl Parallel {
             }
             Ok(values)
         } else {
-            jobs::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks)).map_err(Error::Config)
+            jobs::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks))
+                .and_then(|values| values)
+                .map_err(Error::Config)
         };
         progress.finish(failure.is_stopped());
         match (failure.into_inner(), finished) {
@@ -467,6 +476,11 @@ impl Parallel {
     }
 }
 
+/// `items` collected into a `Vec` (taken as it is when it is one).
+fn collected<I: IntoIterator>(items: I) -> Collected<I::Item> {
+    Collected(items.into_iter().collect())
+}
+
 /// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
 /// order. After a failure (recorded in `failure` by `run`), no job starts another task.
 fn run_on_backend<T: Send, R: Send, S: Send>(
@@ -538,11 +552,11 @@ fn cancel() -> ! {
 /// per-task `Result` is collected and nothing starts after a failure; the values are then
 /// incomplete and the caller reports the failure instead.
 fn on_pool<T, R, E, F, P>(
-    items: Vec<T>,
+    items: impl Input<Item = T>,
     batch_size: BatchSize,
     failure: &FirstFailure<Stop<E>>,
     tasks: &Tasks<F, P>,
-) -> Vec<R>
+) -> std::result::Result<Vec<R>, String>
 where
     T: Send,
     R: Send,
@@ -554,36 +568,46 @@ where
         BatchSize::Auto => None,
         BatchSize::Fixed(n) => Some(n.max(1)),
     };
+    // rayon writes each result in its place: the room for all of them comes first (here, on
+    // one of the pool's threads, as rayon's own collect does), and a loop whose results
+    // cannot fit in memory is an error rather than an abort.
+    let count = items.task_count();
+    let mut values = Vec::new();
+    if let Err(e) = values.try_reserve_exact(count) {
+        return Err(format!("no room for the results of {count} tasks: {e}"));
+    }
     // Whether tasks are timed or counted is decided once, not in the loop of each block.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if tasks.is_observed() {
-            in_blocks(items, fixed, failure, |index, item| tasks.run_observed(failure, index, item))
+            in_blocks(items, &mut values, fixed, failure, |index, item| tasks.run_observed(failure, index, item));
         } else {
-            in_blocks(items, fixed, failure, |index, item| tasks.run_caught(failure, index, item))
+            in_blocks(items, &mut values, fixed, failure, |index, item| tasks.run_caught(failure, index, item));
         }
     }));
     match outcome {
-        Ok(values) => values,
-        Err(_) if failure.is_stopped() => Vec::new(),
+        Ok(()) => Ok(values),
+        Err(_) if failure.is_stopped() => Ok(Vec::new()),
         // Not a task's panic (tasks are caught one by one): a result's `Drop`, say. Pass it on.
         Err(panic) => resume_unwind(panic),
     }
 }
 
-/// `items` through `run` on the current rayon pool in blocks of `fixed` or auto size; a task
-/// for which `run` gives `None` (it recorded its failure in `failure`) unwinds its worker.
+/// `items` through `run` on the current rayon pool in blocks of `fixed` or auto size, results
+/// into `values`; a task for which `run` gives `None` (it recorded its failure in `failure`)
+/// unwinds its worker.
 fn in_blocks<T: Send, R: Send, S: Send>(
-    items: Vec<T>,
+    items: impl Input<Item = T>,
+    values: &mut Vec<R>,
     fixed: Option<usize>,
     failure: &FirstFailure<S>,
     run: impl Fn(usize, T) -> Option<R> + Sync,
-) -> Vec<R> {
+) {
     let task = |index, item| match run(index, item) {
         Some(value) => value,
         None => cancel(),
     };
-    let items = items.into_par_iter().with_min_len(fixed.unwrap_or(1));
-    InBlocks::new(items, &task, failure, fixed).collect()
+    let items = items.into_parallel().with_min_len(fixed.unwrap_or(1));
+    InBlocks::new(items, &task, failure, fixed).collect_into_vec(values);
 }
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
