@@ -94,6 +94,10 @@ pub fn fingerprint(args: TokenStream, item: TokenStream) -> TokenStream {
 /// skipped item's value is `None`, so the `Vec` keeps one value per item); with any other body
 /// type it is a compile error at the `continue`. A panic or a timeout in an iteration panics in
 /// the caller with the task's index and message.
+///
+/// A loop over an integer range or a borrowed slice, `Vec` or array (`for i in 0..n`,
+/// `for x in xs`, `for x in &v`) shares the input out among the workers where it lies; any
+/// other iterator is collected into a `Vec` first, as `Parallel::map` does.
 #[proc_macro_attribute]
 pub fn parallel(args: TokenStream, item: TokenStream) -> TokenStream {
     parallel::attribute(args.into(), item.into()).into()

@@ -277,6 +277,10 @@ impl Parallel {
 
     /// `f` applied to every item, results in input order.
     ///
+    /// `items` may be any iterator; it is collected into a `Vec` first (a `Vec` is taken as it
+    /// is). A `#[parallel]` loop over a range or a slice skips that step: it splits the input
+    /// where it lies, which matters for millions of tasks of nanoseconds.
+    ///
     /// ```
     /// let lengths = joblib::Parallel::new().map(vec!["a", "bb", "ccc"], |s| s.len())?;
     /// assert_eq!(lengths, vec![1, 2, 3]);
