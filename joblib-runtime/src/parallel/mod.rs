@@ -31,7 +31,7 @@ use batching::Batcher;
 use blocks::InBlocks;
 pub use config::parallel_config;
 use failure::FirstFailure;
-pub use input::{Collected, InPlace, Input, SplitInt};
+pub use input::{Collected, InPlace, Input};
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
 pub use stream::Stream;
