@@ -18,9 +18,16 @@ pub trait Input: Send {
     fn into_parallel(self) -> impl IndexedParallelIterator<Item = Self::Item>;
 }
 
-/// An input collected into a `Vec` (a `Vec` input is taken as it is).
+/// An input collected into a `Vec`.
 #[doc(hidden)]
-pub struct Collected<T>(pub Vec<T>);
+pub struct Collected<T>(Vec<T>);
+
+impl<T> Collected<T> {
+    /// The items of `items`; a `Vec` is taken as it is, without copying (std's in-place collect).
+    pub(crate) fn of<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Collected(items.into_iter().collect())
+    }
+}
 
 impl<T: Send> Input for Collected<T> {
     type Item = T;

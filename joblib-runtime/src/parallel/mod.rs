@@ -298,7 +298,7 @@ impl Parallel {
         F: Fn(I::Item) -> R + Sync + Send,
         R: Send,
     {
-        self.run_loop(collected(items), |item| Ok::<R, Infallible>(f(item))).map_err(Stop::into_error)
+        self.run_loop(Collected::of(items), |item| Ok::<R, Infallible>(f(item))).map_err(Stop::into_error)
     }
 
     /// Like [`map`](Self::map) for tasks that can fail: the first error ends the loop.
@@ -321,7 +321,7 @@ impl Parallel {
         R: Send,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     {
-        self.run_loop(collected(items), f).map_err(|stop| match stop {
+        self.run_loop(Collected::of(items), f).map_err(|stop| match stop {
             Stop::Task { index, error } => {
                 let error = error.into();
                 let message = error.to_string();
@@ -478,11 +478,6 @@ impl Parallel {
             Box::new(move |failed| progress.finish(failed)),
         )
     }
-}
-
-/// `items` collected into a `Vec` (taken as it is when it is one).
-fn collected<I: IntoIterator>(items: I) -> Collected<I::Item> {
-    Collected(items.into_iter().collect())
 }
 
 /// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
