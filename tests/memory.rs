@@ -185,3 +185,33 @@ fn the_default_store_follows_the_environment() {
         _ => assert_eq!(memory.location(), Some(Path::new(joblib::DEFAULT_CACHE_DIR))),
     }
 }
+
+#[test]
+fn different_names_never_share_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let pairs: [(&str, &str); 5] =
+        [("α", "β"), ("error rate", "error_rate"), ("Model", "model"), ("a b", "a-b"), ("sim", "sim ")];
+    for (i, (first, second)) in pairs.into_iter().enumerate() {
+        let offset = 1000 * (i as u64 + 1);
+        let f = memory.cache(first, |x: &u64| x + 1);
+        let g = memory.cache(second, move |x: &u64| x + offset);
+        assert_eq!(f.call(&1), 2, "{first:?}");
+        assert_eq!(g.call(&1), 1 + offset, "{second:?} is not {first:?}");
+        assert_eq!(f.call(&1), 2, "{first:?} after {second:?}");
+        f.clear();
+        assert!(g.is_cached(&1), "clearing {first:?} leaves {second:?}");
+    }
+}
+
+#[test]
+fn clearing_a_function_leaves_the_functions_nested_under_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let outer = memory.cache("sim", |x: &u64| x + 1);
+    let inner = memory.cache("sim::run", |x: &u64| x + 2);
+    assert_eq!((outer.call(&1), inner.call(&1)), (2, 3));
+    outer.clear();
+    assert!(!outer.is_cached(&1));
+    assert!(inner.is_cached(&1), "sim::run keeps its entries");
+}

@@ -108,10 +108,11 @@ where
     }
 }
 
-/// Removes every cached result of the function `identity`.
+/// Removes every cached result of the function `identity`: the entries in its folder, not the
+/// folders of other functions nested under it (`sim` and `sim::run`).
 pub(crate) fn clear_function(location: Option<&Path>, identity: &str) {
     if let Some(location) = location {
-        if let Err(e) = store::remove_dir(&function_dir(location, identity)) {
+        if let Err(e) = store::remove_entries(&function_dir(location, identity)) {
             report::warning(&format!("cannot clear the cache of {identity}: {e}"));
         }
     }

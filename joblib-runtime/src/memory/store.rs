@@ -34,16 +34,35 @@ pub(crate) fn cache_root(location: &Path) -> PathBuf {
 }
 
 /// The folder of the function `identity` (`crate::module::name`, or any name given to
-/// `Memory::cache`): one folder per `::`-separated part, each reduced to characters that are
-/// safe in file names on every platform.
+/// `Memory::cache`): one folder per `::`-separated part.
+///
+/// Two identities never share a folder, and a function's folder never holds another's: a
+/// part made only of lowercase ASCII letters, digits and `_` (and not 32 hex digits, the name
+/// of an entry) is its own folder name; any other part (`error rate`, `α`, `Model`, `<impl
+/// Foo>`, the empty part) is reduced to safe characters and followed by `-` and 16 hex digits
+/// of its exact text's hash. The two kinds cannot meet (only the second has a `-`), and
+/// uppercase letters are hashed too, so that case-insensitive filesystems keep them apart.
 pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
     let mut dir = cache_root(location);
-    for part in identity.split("::").filter(|p| !p.is_empty()) {
-        let safe: String =
-            part.chars().map(|c| if c.is_ascii_alphanumeric() || "_-.".contains(c) { c } else { '_' }).collect();
-        dir.push(if safe.starts_with('.') { format!("_{safe}") } else { safe });
+    for part in identity.split("::") {
+        dir.push(folder_name(part));
     }
     dir
+}
+
+/// The folder name of one part of an identity, as [`function_dir`] describes.
+fn folder_name(part: &str) -> String {
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+    if !part.is_empty() && part.chars().all(plain) && !is_entry_name(part) {
+        return part.to_string();
+    }
+    let safe: String = part.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(64).collect();
+    format!("{safe}-{:016x}", xxhash_rust::xxh3::xxh3_64(part.as_bytes()))
+}
+
+/// Whether a folder name is that of an entry: the key, 32 hex digits.
+pub(crate) fn is_entry_name(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// One call's folder.
@@ -148,6 +167,22 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Removes every entry folder in a function's folder, and nothing else.
+pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
+    let children = match std::fs::read_dir(function_dir) {
+        Ok(children) => children,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(function_dir, e)),
+    };
+    for child in children {
+        let child = child.map_err(|e| Error::io(function_dir, e))?;
+        if is_entry_name(&child.file_name().to_string_lossy()) {
+            remove_dir(&child.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// What eviction needs to know of an entry.
 #[derive(Debug)]
 pub(crate) struct EntryInfo {
@@ -189,12 +224,28 @@ mod tests {
     fn function_folders_are_safe_names() {
         let root = Path::new("/cache");
         assert_eq!(function_dir(root, "my_crate::sim::run"), Path::new("/cache/joblib/my_crate/sim/run"));
+        let hashed = |part: &str| format!("-{:016x}", xxhash_rust::xxh3::xxh3_64(part.as_bytes()));
         assert_eq!(
             function_dir(root, "my_crate::<impl Foo<T>>::m"),
-            Path::new("/cache/joblib/my_crate/_impl_Foo_T__/m")
+            Path::new(&format!("/cache/joblib/my_crate/_impl_Foo_T__{}/m", hashed("<impl Foo<T>>")))
         );
-        assert_eq!(function_dir(root, "../../etc"), Path::new("/cache/joblib/_.._.._etc"));
-        assert_eq!(function_dir(root, "a/b"), Path::new("/cache/joblib/a_b"));
+        for hostile in ["../../etc", "a/b", "..", ".", "", "a\\b", "\0"] {
+            let dir = function_dir(root, hostile);
+            assert_eq!(dir.parent(), Some(Path::new("/cache/joblib")), "{hostile:?} stays one folder: {dir:?}");
+            assert!(!dir.file_name().unwrap().to_string_lossy().starts_with('.'), "{dir:?}");
+        }
+    }
+
+    #[test]
+    fn different_identities_never_share_a_folder() {
+        let root = Path::new("/cache");
+        let names = [
+            "error rate", "error_rate", "error-rate", "α", "β", "Error_rate", "ERROR_RATE", "a::b", "a::::b", "a:b",
+            "a", "a::", "0123456789abcdef0123456789abcdef", "f", "f-", "_", "__", "<impl A>::run", "<impl B>::run",
+        ];
+        let dirs: std::collections::HashSet<_> = names.iter().map(|n| function_dir(root, n)).collect();
+        assert_eq!(dirs.len(), names.len());
+        assert!(!is_entry_name(&folder_name("0123456789abcdef0123456789abcdef")));
     }
 
     #[test]
