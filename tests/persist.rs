@@ -210,3 +210,155 @@ fn concurrent_dumps_to_one_path_leave_one_whole_file() {
     let last: Array<u64> = load(&path).unwrap();
     assert_eq!(last.len(), 50_000);
 }
+
+mod format_v1 {
+    use joblib::{load, load_mmap, Array, Memory};
+    use serde::Deserialize;
+    use std::path::Path;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/format-v1");
+
+    #[derive(Deserialize, serde::Serialize, PartialEq, Debug)]
+    struct Sample {
+        label: String,
+        a: Array<f64>,
+        b: Array<u16>,
+        c: Vec<i32>,
+        d: Option<(u8, char)>,
+    }
+
+    #[test]
+    fn files_of_format_version_1_still_load() {
+        for name in ["sample-v1.jbl", "sample-v1-zstd.jbl"] {
+            let path = Path::new(FIXTURES).join(name);
+            let expected = Sample {
+                label: "written by format version 1".into(),
+                a: Array::from((0..40).map(f64::from).collect::<Vec<_>>()),
+                b: Array::from_shape_vec([3, 5], (0..15).collect()).unwrap(),
+                c: vec![-1, 2, -3],
+                d: Some((7, 'é')),
+            };
+            assert_eq!(load::<Sample>(&path).unwrap(), expected, "{name}");
+            assert_eq!(load_mmap::<Sample>(&path).unwrap(), expected, "{name}");
+            let err = load::<serde_json::Value>(&path).unwrap_err().to_string();
+            assert!(err.contains("self-describing"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_cache_written_by_format_version_1_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Path::new(FIXTURES).join("cache-v1/joblib/square");
+        let entry = std::fs::read_dir(&from).unwrap().next().unwrap().unwrap();
+        let to = dir.path().join("joblib/square").join(entry.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), to.join(file.file_name())).unwrap();
+        }
+        let square = Memory::new(dir.path()).verbose(0).cache("square", |_: &u64| -> u64 { panic!("computed") });
+        assert_eq!(square.call(&12), 144);
+    }
+}
+
+/// Research configs and results use serde's attributes freely; every shape whose `Serialize`
+/// and `Deserialize` agree round-trips, arrays inside them still out of line.
+mod serde_shapes {
+    use joblib::{dump, dump_with, load, load_mmap, Array, Compress, Memory};
+    use serde::{Deserialize, Serialize};
+    use std::cell::Cell;
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+    #[serde(tag = "kind")]
+    enum Model {
+        Ridge { alpha: f64 },
+        Net { alpha: f64, weights: Array<f32> },
+        Constant,
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+    #[serde(untagged)]
+    enum Value {
+        Scalar(f64),
+        Series(Array<f64>),
+        Labelled { label: String, points: Vec<(u32, f64)> },
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+    struct Common {
+        seed: u64,
+        tag: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+    struct Run {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        #[serde(flatten)]
+        common: Common,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        extra: BTreeMap<String, u32>,
+        model: Model,
+        values: Vec<Value>,
+        raw: serde_json::Value,
+    }
+
+    fn run() -> Run {
+        Run {
+            name: "sweep-3".into(),
+            note: None,
+            common: Common { seed: 7, tag: Some("t".into()) },
+            extra: BTreeMap::new(),
+            model: Model::Net { alpha: 0.5, weights: Array::from(vec![1.0f32, -2.0, 3.5]) },
+            values: vec![
+                Value::Scalar(1.5),
+                Value::Series(Array::from((0..1000).map(f64::from).collect::<Vec<_>>())),
+                Value::Labelled { label: "l".into(), points: vec![(1, 2.0)] },
+            ],
+            raw: serde_json::json!({"lr": [0.1, 0.01], "nested": {"ok": true, "n": null}}),
+        }
+    }
+
+    #[test]
+    fn tagged_untagged_flattened_skipped_and_json_values_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        for compress in [Compress::None, Compress::Zstd(3)] {
+            let path = dir.path().join("run.jbl");
+            for value in [
+                run(),
+                Run { note: Some("n".into()), extra: [("k".into(), 1)].into(), model: Model::Constant, ..run() },
+            ] {
+                dump_with(&value, &path, compress).unwrap();
+                assert_eq!(load::<Run>(&path).unwrap(), value);
+                let mapped: Run = load_mmap(&path).unwrap();
+                assert_eq!(mapped, value);
+                if compress == Compress::None {
+                    let Value::Series(series) = &mapped.values[1] else { panic!("{:?}", mapped.values[1]) };
+                    assert!(series.is_mapped(), "an array inside an untagged enum is still mapped");
+                }
+            }
+        }
+        for model in [Model::Ridge { alpha: 1.0 }, Model::Constant] {
+            dump(&model, dir.path().join("m.jbl")).unwrap();
+            assert_eq!(load::<Model>(dir.path().join("m.jbl")).unwrap(), model);
+        }
+        let json = serde_json::json!([1, "two", {"three": [3.0]}]);
+        dump(&json, dir.path().join("j.jbl")).unwrap();
+        assert_eq!(load::<serde_json::Value>(dir.path().join("j.jbl")).unwrap(), json);
+    }
+
+    #[test]
+    fn a_cached_function_returning_such_a_type_is_a_hit() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Cell::new(0);
+        let f = Memory::new(dir.path()).verbose(0).cache("fit", |seed: &u64| {
+            runs.set(runs.get() + 1);
+            Run { common: Common { seed: *seed, tag: None }, ..run() }
+        });
+        let first = f.call(&3);
+        assert_eq!(f.call(&3), first);
+        assert_eq!(runs.get(), 1, "loaded, not recomputed");
+    }
+}

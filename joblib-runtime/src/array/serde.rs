@@ -5,7 +5,7 @@
 //!
 //! * inside [`dump`](crate::dump), an [`ArraySink`] is active on the thread; the bytes go to the
 //!   file out of line and the second field is their index in the file's array table;
-//! * anywhere else (`hash`, `serde_json`, plain `postcard`), the second field is the raw
+//! * anywhere else (`hash`, `serde_json`, `postcard`), the second field is the raw
 //!   little-endian bytes, so the array is an ordinary serde value.
 //!
 //! Loading mirrors this with an [`ArraySource`].

@@ -240,8 +240,25 @@ mod tests {
     fn different_identities_never_share_a_folder() {
         let root = Path::new("/cache");
         let names = [
-            "error rate", "error_rate", "error-rate", "α", "β", "Error_rate", "ERROR_RATE", "a::b", "a::::b", "a:b",
-            "a", "a::", "0123456789abcdef0123456789abcdef", "f", "f-", "_", "__", "<impl A>::run", "<impl B>::run",
+            "error rate",
+            "error_rate",
+            "error-rate",
+            "α",
+            "β",
+            "Error_rate",
+            "ERROR_RATE",
+            "a::b",
+            "a::::b",
+            "a:b",
+            "a",
+            "a::",
+            "0123456789abcdef0123456789abcdef",
+            "f",
+            "f-",
+            "_",
+            "__",
+            "<impl A>::run",
+            "<impl B>::run",
         ];
         let dirs: std::collections::HashSet<_> = names.iter().map(|n| function_dir(root, n)).collect();
         assert_eq!(dirs.len(), names.len());

@@ -1,9 +1,9 @@
-//! The joblib file format (version 1): the fixed header, the index and their validation.
+//! The joblib file format (version 2): the fixed header, the index and their validation.
 //!
 //! ```text
 //! offset 0   header, 64 bytes, little-endian:
 //!            0  magic          8 bytes  89 4A 4F 42 4C 49 42 0A  ("\x89JOBLIB\n")
-//!            8  version        u32      1
+//!            8  version        u32      2 (1 is still read)
 //!           12  flags          u32      bit 0: body and index are zstd frames
 //!           16  body_len       u64      decoded length of the body
 //!           24  index_offset   u64      where the index starts in the file
@@ -19,8 +19,9 @@
 //!            structure digest (u128), array count (u64), one 32-byte record per array
 //!            (offset u64, length u64, dtype u8, 7 zero bytes, xxh3-64 of the bytes u64),
 //!            compressed only: chunk size (u64), then the stored length of every frame (u64),
-//!            then the postcard encoding of the value, in which each array is its shape and its
-//!            record number
+//!            then the payload: the encoding of the value (version 2: the self-describing
+//!            encoding of `persist::value`; version 1: postcard), in which each array is its
+//!            shape and its record number
 //! ```
 //!
 //! Offsets of arrays count from the start of the file as if the body were stored as is, so an
@@ -35,7 +36,9 @@ use crate::array::DType;
 /// mangled by text-mode transfers, as PNG's signature does.
 pub(crate) const MAGIC: [u8; 8] = *b"\x89JOBLIB\n";
 /// The format version this build writes and the newest it reads.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
+/// The first format version, whose payload is postcard (not self-describing); still read.
+pub(crate) const VERSION_POSTCARD: u32 = 1;
 /// Length of the fixed header, which is also where the body starts.
 pub(crate) const HEADER_LEN: usize = 64;
 /// Alignment of every array's bytes in the (decoded) body.
@@ -67,6 +70,7 @@ fn corrupt<T>(what: impl Into<String>) -> Result<T, FormatError> {
 /// The fixed header.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Header {
+    pub(crate) version: u32,
     pub(crate) flags: u32,
     pub(crate) body_len: u64,
     pub(crate) index_offset: u64,
@@ -95,7 +99,7 @@ impl Header {
     pub(crate) fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..8].copy_from_slice(&MAGIC);
-        out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        out[8..12].copy_from_slice(&self.version.to_le_bytes());
         out[12..16].copy_from_slice(&self.flags.to_le_bytes());
         let words = [self.body_len, self.index_offset, self.index_len, self.index_raw_len, self.index_check];
         for (i, word) in words.iter().enumerate() {
@@ -118,17 +122,19 @@ impl Header {
         if bytes.len() < HEADER_LEN {
             return corrupt(format!("truncated to {} bytes, the header alone is {HEADER_LEN}", bytes.len()));
         }
+        // The checksum first: a damaged version field is damage, not a file from the future.
+        if !checksum_ok(xxh3_64(&bytes[..56]), u64_at(bytes, 56)) {
+            return corrupt("header checksum mismatch");
+        }
         let version = u32_at(bytes, 8);
         if version > VERSION {
             return Err(FormatError::Version(version));
-        }
-        if !checksum_ok(xxh3_64(&bytes[..56]), u64_at(bytes, 56)) {
-            return corrupt("header checksum mismatch");
         }
         if version == 0 {
             return corrupt("format version 0 does not exist");
         }
         let header = Header {
+            version,
             flags: u32_at(bytes, 12),
             body_len: u64_at(bytes, 16),
             index_offset: u64_at(bytes, 24),
@@ -307,6 +313,7 @@ mod tests {
 
     fn header(file_len: u64) -> Header {
         Header {
+            version: VERSION,
             flags: 0,
             body_len: 64,
             index_offset: 128,
@@ -339,9 +346,13 @@ mod tests {
         assert!(matches!(Header::decode(&bytes[..30], 200), Err(FormatError::Corrupt(_))));
         assert!(matches!(Header::decode(&bytes[..3], 200), Err(FormatError::Corrupt(_))));
         assert_eq!(Header::decode(b"PK\x03\x04 zip file", 200), Err(FormatError::BadMagic));
-        let mut future = bytes;
-        future[8] = 2;
-        assert_eq!(Header::decode(&future, 200), Err(FormatError::Version(2)));
+        let future = Header { version: VERSION + 1, ..header(200) }.encode();
+        assert_eq!(Header::decode(&future, 200), Err(FormatError::Version(VERSION + 1)));
+        let old = Header { version: VERSION_POSTCARD, ..header(200) }.encode();
+        assert_eq!(Header::decode(&old, 200).map(|h| h.version), Ok(VERSION_POSTCARD));
+        let mut flipped = bytes;
+        flipped[11] ^= 0x80;
+        assert!(matches!(Header::decode(&flipped, 200), Err(FormatError::Corrupt(c)) if c.contains("checksum")));
     }
 
     #[test]

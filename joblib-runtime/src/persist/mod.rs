@@ -3,9 +3,11 @@
 //! A joblib file holds one value. Every [`Array`](crate::Array) inside it is stored out of line
 //! at a 64-byte aligned offset, so [`load_mmap`] can map the file and hand out arrays that
 //! point into the mapping: a mapped load costs microseconds whatever the arrays' size, and
-//! touches no array byte until it is read. The rest of the value is encoded with
-//! [postcard](https://docs.rs/postcard). Loading never runs code from the file: the only
-//! thing a file can make happen is the construction of the type the caller asked for.
+//! touches no array byte until it is read. The rest of the value is stored in a tagged,
+//! self-describing encoding, so every serde shape round-trips (internally tagged and untagged
+//! enums, `flatten`, `skip_serializing_if`, `serde_json::Value`). Loading never runs code from
+//! the file: the only thing a file can make happen is the construction of the type the caller
+//! asked for.
 //!
 //! Files are written to a temporary file in the same folder and renamed into place, so a crash
 //! never leaves a half-written file under the final name. Header, index and every array carry
@@ -18,6 +20,7 @@ pub mod format;
 pub mod npy;
 mod read;
 mod shuffle;
+mod value;
 mod write;
 
 use std::io::{self, Read};

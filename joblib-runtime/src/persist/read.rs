@@ -13,8 +13,10 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
-use super::format::{checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN};
-use super::read_up_to;
+use super::format::{
+    checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN, VERSION_POSTCARD,
+};
+use super::{read_up_to, value};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
 use crate::hash::structure_digest;
@@ -186,7 +188,7 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
         Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,
         None => read_plain_arrays(path, &mut file, &header, &index.arrays)?,
     };
-    decode_value(path, &index, arrays)
+    decode_value(path, header.version, &index, arrays)
 }
 
 /// Maps `path` and decodes its value with every array pointing into the mapping. Array bytes
@@ -219,26 +221,28 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<
         .iter()
         .map(|r| (r.dtype, SharedBytes { backing: backing.clone(), range: r.offset as usize..r.end() as usize }))
         .collect();
-    decode_value(path, &index, arrays)
+    decode_value(path, header.version, &index, arrays)
 }
 
-/// The arrays of one file, each handed out once.
+/// The arrays of one file.
 struct TableSource {
-    arrays: Vec<(DType, Option<SharedBytes>)>,
+    arrays: Vec<(DType, SharedBytes)>,
     /// Why the last request failed (postcard keeps only a generic message).
     failure: Option<String>,
 }
 
 impl TableSource {
+    /// The bytes of array `index`. They may be asked for more than once (serde tries each
+    /// variant of an untagged enum in turn); arrays are immutable, so sharing them is safe.
     fn lookup(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
         let count = self.arrays.len();
-        let Some((stored, bytes)) = usize::try_from(index).ok().and_then(|i| self.arrays.get_mut(i)) else {
+        let Some((stored, bytes)) = usize::try_from(index).ok().and_then(|i| self.arrays.get(i)) else {
             return Err(format!("array {index} does not exist (the file has {count})"));
         };
         if *stored != dtype {
             return Err(format!("array {index} holds {stored:?} elements, not {dtype:?}"));
         }
-        bytes.take().ok_or_else(|| format!("array {index} is used twice"))
+        Ok(bytes.clone())
     }
 }
 
@@ -248,24 +252,40 @@ impl ArraySource for TableSource {
     }
 }
 
+/// Decodes the postcard payload of a format version 1 file, with postcard's errors in words.
+fn decode_postcard<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(payload) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("{} bytes of the stored value are left over", rest.len())),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => {
+            Err("the stored value ends before the type does (it was written from another type)".into())
+        }
+        Err(postcard::Error::WontImplement) => Err("the type needs a self-describing format (an untagged or \
+             internally tagged enum, #[serde(flatten)], or a type such as serde_json::Value), which files of \
+             format version 1 do not have: dump the value again with this version"
+            .into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Decodes the payload with `arrays` as its array table and checks the result has the stored
 /// structure.
 fn decode_value<T: Serialize + DeserializeOwned>(
     path: &Path,
+    version: u32,
     index: &Index<'_>,
     arrays: Vec<(DType, SharedBytes)>,
 ) -> Result<T> {
     let mismatch = |what: String| Error::TypeMismatch { path: path.to_owned(), requested: type_name::<T>(), what };
-    let arrays = arrays.into_iter().map(|(d, b)| (d, Some(b))).collect();
     let source = Rc::new(RefCell::new(TableSource { arrays, failure: None }));
-    let decoded = with_source(source.clone(), || postcard::take_from_bytes::<T>(index.payload));
-    let (value, rest) = decoded.map_err(|e| {
-        let reason = source.borrow_mut().failure.take().unwrap_or_else(|| e.to_string());
+    let decoded = with_source(source.clone(), || match version {
+        VERSION_POSTCARD => decode_postcard(index.payload),
+        _ => value::from_bytes::<T>(index.payload).map_err(|e| e.0),
+    });
+    let value = decoded.map_err(|e| {
+        let reason = source.borrow_mut().failure.take().unwrap_or(e);
         mismatch(format!("the stored value does not decode as this type: {reason}"))
     })?;
-    if !rest.is_empty() {
-        return Err(mismatch(format!("{} bytes of the stored value are left over", rest.len())));
-    }
     let structure = structure_digest(&value).map_err(mismatch)?;
     if structure != index.structure {
         return Err(mismatch("its fields, variants or element types differ".to_string()));

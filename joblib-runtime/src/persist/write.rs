@@ -11,8 +11,8 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::atomic::AtomicFile;
 use super::chunks;
-use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN};
-use super::Compress;
+use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
+use super::{value, Compress};
 use crate::array::{with_sink, ArraySink, DType};
 use crate::error::{Error, Result};
 use crate::hash::structure_digest;
@@ -106,7 +106,7 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
     let out = BufWriter::with_capacity(1 << 16, file);
     let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None };
     let sink = Rc::new(RefCell::new(sink));
-    let payload = with_sink(sink.clone(), || postcard::to_allocvec(value));
+    let payload = with_sink(sink.clone(), || value::to_bytes(value));
     let Ok(sink) = Rc::try_unwrap(sink) else { unreachable!("the sink is shared only while the value is serialized") };
     let BodySink { mut out, storage, pos, records, failure } = sink.into_inner();
     if let Some(e) = failure {
@@ -131,6 +131,7 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
     out.write_all(&stored_index).map_err(io_err)?;
     let mut file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
     let header = Header {
+        version: VERSION,
         flags: if level.is_some() { FLAG_ZSTD } else { 0 },
         body_len: pos - HEADER_LEN as u64,
         index_offset,

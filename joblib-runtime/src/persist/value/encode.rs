@@ -1,0 +1,366 @@
+//! The serializer of the payload encoding described in [`value`](super).
+
+use std::fmt::Display;
+
+use serde::ser::{self, Serialize};
+
+use super::tag;
+
+/// A failure reported by a `Serialize` implementation.
+#[derive(Debug)]
+pub(crate) struct EncodeError(pub(crate) String);
+
+impl Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+impl ser::Error for EncodeError {
+    fn custom<T: Display>(msg: T) -> Self {
+        EncodeError(msg.to_string())
+    }
+}
+
+/// The encoding of `value`.
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+    let mut encoder = Encoder { out: Vec::new(), run: None, element: false };
+    value.serialize(&mut encoder)?;
+    encoder.close_run();
+    Ok(encoder.out)
+}
+
+/// A run of numbers being written: their tag, and where its count is.
+struct OpenRun {
+    tag: u8,
+    count_at: usize,
+    count: u32,
+}
+
+struct Encoder {
+    out: Vec<u8>,
+    /// The run the last elements of the innermost sequence went to.
+    run: Option<OpenRun>,
+    /// Whether the value being serialized is an element of a sequence (which may join a run).
+    element: bool,
+}
+
+impl Encoder {
+    fn varint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.out.push(n as u8);
+    }
+
+    /// Ends the open run, if any, writing its count.
+    fn close_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            self.out[run.count_at..run.count_at + 4].copy_from_slice(&run.count.to_le_bytes());
+        }
+    }
+
+    /// The start of anything but a number: it ends the open run.
+    fn start(&mut self, tag: u8) {
+        self.element = false;
+        self.close_run();
+        self.out.push(tag);
+    }
+
+    /// A number: an element of a sequence joins a run of its type, anything else is tagged.
+    fn number(&mut self, tag: u8, bytes: &[u8]) {
+        if std::mem::take(&mut self.element) {
+            match &mut self.run {
+                Some(run) if run.tag == tag && run.count < u32::MAX => run.count += 1,
+                _ => {
+                    self.close_run();
+                    self.out.extend_from_slice(&[tag::RUN, tag]);
+                    self.run = Some(OpenRun { tag, count_at: self.out.len(), count: 1 });
+                    self.out.extend_from_slice(&[0; 4]);
+                }
+            }
+        } else {
+            self.start(tag);
+        }
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn bytes(&mut self, tag: u8, bytes: &[u8]) {
+        self.start(tag);
+        self.varint(bytes.len() as u64);
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// A variant's index and name, after its tag.
+    fn variant(&mut self, tag: u8, index: u32, name: &str) {
+        self.start(tag);
+        self.varint(u64::from(index));
+        self.varint(name.len() as u64);
+        self.out.extend_from_slice(name.as_bytes());
+    }
+
+    /// A struct field's name: its length plus one (so that 0 can end the fields), then its
+    /// bytes.
+    fn field_name(&mut self, name: &str) {
+        self.varint(name.len() as u64 + 1);
+        self.out.extend_from_slice(name.as_bytes());
+    }
+
+    fn end(&mut self) {
+        self.start(tag::END);
+    }
+}
+
+macro_rules! numbers {
+    ($($method:ident: $ty:ty => $tag:ident,)*) => {$(
+        fn $method(self, v: $ty) -> Result<(), EncodeError> {
+            self.number(tag::$tag, &v.to_le_bytes());
+            Ok(())
+        }
+    )*};
+}
+
+impl<'a> ser::Serializer for &'a mut Encoder {
+    type Ok = ();
+    type Error = EncodeError;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    numbers! {
+        serialize_i8: i8 => I8, serialize_i16: i16 => I16, serialize_i32: i32 => I32,
+        serialize_i64: i64 => I64, serialize_i128: i128 => I128,
+        serialize_u8: u8 => U8, serialize_u16: u16 => U16, serialize_u32: u32 => U32,
+        serialize_u64: u64 => U64, serialize_u128: u128 => U128,
+        serialize_f32: f32 => F32, serialize_f64: f64 => F64,
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
+        self.start(if v { tag::TRUE } else { tag::FALSE });
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+        self.start(tag::CHAR);
+        self.out.extend_from_slice(&u32::from(v).to_le_bytes());
+        Ok(())
+    }
+
+    fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
+        self.bytes(tag::STR, v.as_bytes());
+        Ok(())
+    }
+
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
+        self.bytes(tag::BYTES, v);
+        Ok(())
+    }
+
+    fn serialize_none(self) -> Result<(), EncodeError> {
+        self.start(tag::NONE);
+        Ok(())
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
+        self.start(tag::SOME);
+        value.serialize(self)
+    }
+
+    fn serialize_unit(self) -> Result<(), EncodeError> {
+        self.start(tag::UNIT);
+        Ok(())
+    }
+
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), EncodeError> {
+        self.serialize_unit()
+    }
+
+    fn serialize_unit_variant(self, _name: &'static str, index: u32, variant: &'static str) -> Result<(), EncodeError> {
+        self.variant(tag::UNIT_VARIANT, index, variant);
+        Ok(())
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<(), EncodeError> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), EncodeError> {
+        self.variant(tag::NEWTYPE_VARIANT, index, variant);
+        value.serialize(self)
+    }
+
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, EncodeError> {
+        self.start(tag::SEQ);
+        self.varint(len.unwrap_or(0) as u64);
+        Ok(Compound { encoder: self, runs: true })
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, EncodeError> {
+        self.start(tag::SEQ);
+        self.varint(len as u64);
+        Ok(Compound { encoder: self, runs: false })
+    }
+
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, EncodeError> {
+        self.serialize_tuple(len)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, EncodeError> {
+        self.variant(tag::TUPLE_VARIANT, index, variant);
+        Ok(Compound { encoder: self, runs: false })
+    }
+
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, EncodeError> {
+        self.start(tag::MAP);
+        self.varint(len.unwrap_or(0) as u64);
+        Ok(Compound { encoder: self, runs: false })
+    }
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>, EncodeError> {
+        self.start(tag::STRUCT);
+        Ok(Compound { encoder: self, runs: false })
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, EncodeError> {
+        self.variant(tag::STRUCT_VARIANT, index, variant);
+        Ok(Compound { encoder: self, runs: false })
+    }
+}
+
+/// A sequence, map or struct being written; `runs` says whether its elements may form runs.
+pub(crate) struct Compound<'a> {
+    encoder: &'a mut Encoder,
+    runs: bool,
+}
+
+impl Compound<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.encoder.element = self.runs;
+        value.serialize(&mut *self.encoder)?;
+        self.encoder.element = false;
+        Ok(())
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), EncodeError> {
+        self.encoder.field_name(name);
+        value.serialize(&mut *self.encoder)
+    }
+
+    fn finish(self) -> Result<(), EncodeError> {
+        self.encoder.end();
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), EncodeError> {
+        self.element(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = EncodeError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<(), EncodeError> {
+        self.finish()
+    }
+}

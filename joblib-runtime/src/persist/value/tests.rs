@@ -1,0 +1,232 @@
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{from_bytes, tag, to_bytes};
+
+fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(value: T) {
+    let bytes = to_bytes(&value).unwrap();
+    let back: T = from_bytes(&bytes).unwrap_or_else(|e| panic!("{value:?}: {e}"));
+    assert_eq!(back, value);
+    for cut in 0..bytes.len() {
+        assert!(from_bytes::<T>(&bytes[..cut]).is_err(), "{value:?} cut to {cut} bytes");
+    }
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Meters(f64);
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+enum Shape {
+    Point,
+    Circle(f64),
+    Rect(f64, f64),
+    Poly { corners: Vec<(i32, i32)>, closed: bool },
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(tag = "kind")]
+enum Tagged {
+    Lasso { alpha: f64 },
+    Net { alpha: f64, ratio: f32, shape: Shape },
+    Plain,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(tag = "t", content = "c")]
+enum Adjacent {
+    A(u8),
+    B { x: String },
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(untagged)]
+enum Untagged {
+    Number(i64),
+    Big(u128),
+    Pair(String, Vec<u8>),
+    Named { name: String, shape: Shape },
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Inner {
+    lr: f64,
+    steps: u32,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Config {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    tags: Vec<String>,
+    #[serde(flatten)]
+    inner: Inner,
+    #[serde(default)]
+    extra: BTreeMap<String, i8>,
+    model: Tagged,
+}
+
+#[test]
+fn scalars_strings_and_options() {
+    round_trip((true, false, -5i8, 300i16, -70_000i32, 1i64 << 40, i128::MIN, u128::MAX));
+    round_trip((7u8, 9u16, 10u32, u64::MAX, 1.5f32, -0.0f64, 'é', '\u{10FFFF}'));
+    round_trip((String::new(), "ünïcödé".to_string(), Some(3u8), None::<u8>, Some(Some(())), ()));
+    round_trip(serde_bytes_like(vec![0u8, 255, 7]));
+    let nan: f64 = from_bytes(&to_bytes(&f64::NAN).unwrap()).unwrap();
+    assert!(nan.is_nan());
+}
+
+fn serde_bytes_like(bytes: Vec<u8>) -> ByteBuf {
+    ByteBuf(bytes)
+}
+
+#[derive(PartialEq, Debug)]
+struct ByteBuf(Vec<u8>);
+
+impl Serialize for ByteBuf {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteBuf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ByteBuf;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<ByteBuf, E> {
+                Ok(ByteBuf(v.to_vec()))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+#[test]
+fn sequences_of_numbers_are_runs() {
+    let values: Vec<f64> = (0..1000).map(|i| i as f64 * 0.5).collect();
+    let bytes = to_bytes(&values).unwrap();
+    assert!(bytes.len() < 1000 * 8 + 16, "8 bytes a number, no tags: {}", bytes.len());
+    round_trip(values);
+    round_trip(vec![Meters(1.0), Meters(2.5)]);
+    round_trip(vec![1u8, 2, 3]);
+    round_trip(vec![vec![1i32, 2], vec![], vec![3]]);
+    round_trip(vec![Some(1u16), None, Some(3)]);
+    // Runs end where the element type changes.
+    let mixed: Vec<serde_json::Value> = serde_json::from_str("[1, 2, -3, 4.5, \"x\", 5]").unwrap();
+    round_trip(mixed);
+}
+
+#[test]
+fn enums_in_every_representation() {
+    round_trip(vec![
+        Shape::Point,
+        Shape::Circle(1.0),
+        Shape::Rect(2.0, 3.0),
+        Shape::Poly { corners: vec![(0, 0), (1, 2)], closed: true },
+    ]);
+    round_trip(vec![
+        Tagged::Lasso { alpha: 0.1 },
+        Tagged::Net { alpha: 0.2, ratio: 0.5, shape: Shape::Rect(1.0, 2.0) },
+        Tagged::Plain,
+    ]);
+    round_trip(vec![Adjacent::A(1), Adjacent::B { x: "y".into() }]);
+    round_trip(vec![
+        Untagged::Number(-4),
+        Untagged::Pair("p".into(), vec![1, 2]),
+        Untagged::Named { name: "n".into(), shape: Shape::Poly { corners: vec![(3, 4)], closed: false } },
+    ]);
+}
+
+#[test]
+fn integers_of_128_bits_in_untagged_enums_fail_as_in_every_serde_format() {
+    // serde buffers the content of an untagged enum in a form that 128-bit integers cannot be
+    // read back from, whatever the format (serde_json too); a clear error, never a wrong value.
+    let err = from_bytes::<Untagged>(&to_bytes(&Untagged::Big(u128::MAX)).unwrap()).unwrap_err();
+    assert!(err.0.contains("serde cannot buffer integers beyond 64 bits"), "{err}");
+    assert!(serde_json::from_str::<Untagged>("18446744073709551615").is_err());
+    assert!(from_bytes::<Untagged>(&to_bytes(&Untagged::Big(u128::from(u64::MAX))).unwrap()).is_err());
+    round_trip(u128::MAX);
+    round_trip(vec![i128::MIN, 0, i128::MAX]);
+}
+
+#[test]
+fn skipped_flattened_and_defaulted_fields() {
+    let config = Config {
+        name: "run".into(),
+        seed: None,
+        tags: vec![],
+        inner: Inner { lr: 0.01, steps: 10 },
+        extra: BTreeMap::new(),
+        model: Tagged::Net { alpha: 1.0, ratio: 0.25, shape: Shape::Circle(2.0) },
+    };
+    round_trip(config);
+    let full = Config {
+        name: "r".into(),
+        seed: Some(4),
+        tags: vec!["a".into()],
+        inner: Inner { lr: 1.0, steps: 1 },
+        extra: [("k".to_string(), -1)].into(),
+        model: Tagged::Plain,
+    };
+    round_trip(full);
+}
+
+#[test]
+fn maps_and_json_values() {
+    round_trip(HashMap::from([((1u8, 2u8), "a".to_string()), ((3, 4), "b".to_string())]));
+    let json: serde_json::Value =
+        serde_json::from_str(r#"{"a": [1, 2.5, null, true, {"b": "c"}], "d": -7, "e": 18446744073709551615}"#).unwrap();
+    round_trip(json);
+}
+
+#[test]
+fn a_type_that_reads_fewer_elements_or_fields_is_an_error() {
+    let bytes = to_bytes(&(1u8, 2u8, 3u8)).unwrap();
+    assert!(from_bytes::<(u8, u8)>(&bytes).is_err());
+    let bytes = to_bytes(&vec![1u32, 2, 3]).unwrap();
+    assert!(from_bytes::<(u32, u32)>(&bytes).is_err());
+    assert!(from_bytes::<Vec<u32>>(&to_bytes(&Shape::Circle(1.0)).unwrap()).is_err());
+    let err = from_bytes::<Shape>(&to_bytes(&Adjacent::A(1)).unwrap()).unwrap_err();
+    assert!(!err.0.is_empty());
+}
+
+#[test]
+fn hostile_input_is_an_error_not_a_crash() {
+    // Nesting deeper than the limit.
+    let mut deep = vec![tag::SOME; 100_000];
+    deep.push(tag::UNIT);
+    let err = from_bytes::<serde_json::Value>(&deep).unwrap_err();
+    assert!(err.0.contains("nested"), "{err}");
+    let mut deep = vec![tag::SEQ, 0].repeat(100_000);
+    deep.push(tag::END);
+    assert!(from_bytes::<serde_json::Value>(&deep).is_err());
+    // Lengths and counts that lie.
+    for forged in [
+        vec![tag::STR, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        vec![tag::SEQ, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, tag::END],
+        vec![tag::SEQ, 1, tag::RUN, tag::F64, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0],
+        vec![tag::SEQ, 1, tag::RUN, tag::STR, 1, 0, 0, 0, 1, b'a', tag::END],
+        vec![tag::SEQ, 1, tag::RUN, tag::U8, 0, 0, 0, 0, tag::END],
+        vec![tag::RUN, tag::U8, 1, 0, 0, 0, 1],
+        vec![tag::CHAR, 0, 0xd8, 0, 0],
+        vec![tag::STR, 2, 0xc3, 0x28],
+        vec![0xee],
+        vec![tag::U8, 1, 2],
+        vec![tag::SEQ, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80],
+    ] {
+        assert!(from_bytes::<serde_json::Value>(&forged).is_err(), "{forged:?}");
+        assert!(from_bytes::<Vec<f64>>(&forged).is_err(), "{forged:?}");
+    }
+    // A hint of 2^63 elements allocates nothing beyond what the input holds.
+    let mut huge = vec![tag::SEQ, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+    huge.extend([tag::RUN, tag::U8, 3, 0, 0, 0, 1, 2, 3, tag::END]);
+    assert_eq!(from_bytes::<Vec<u8>>(&huge).unwrap(), vec![1, 2, 3]);
+}
