@@ -215,3 +215,35 @@ fn clearing_a_function_leaves_the_functions_nested_under_its_name() {
     assert!(!outer.is_cached(&1));
     assert!(inner.is_cached(&1), "sim::run keeps its entries");
 }
+
+#[test]
+fn a_damaged_array_is_never_returned_by_a_mapped_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    let memory = memory(dir.path()).mmap_mode(MmapMode::ReadOnly);
+    let f = memory.cache("mapped", |x: &f64| {
+        runs.set(runs.get() + 1);
+        Array::from(vec![*x; 1000])
+    });
+    assert_eq!(f.call(&5.0)[0], 5.0);
+    let hit = f.call(&5.0);
+    assert!(hit.is_mapped());
+    assert_eq!((hit[999], runs.get()), (5.0, 1), "a verified hit");
+    drop(hit);
+    let output = entry_dirs(dir.path(), "mapped")[0].join("output.jbl");
+    // One bit of the first element (at byte 64, the start of the body), written in place.
+    let mut bytes = std::fs::read(&output).unwrap();
+    bytes[64 + 7] ^= 0x40;
+    std::fs::write(&output, &bytes).unwrap();
+    let again = f.call(&5.0);
+    assert_eq!(again, Array::from(vec![5.0; 1000]), "never the damaged value");
+    assert_eq!(runs.get(), 2, "recomputed");
+    assert_eq!(f.call(&5.0)[0], 5.0);
+    assert_eq!(runs.get(), 2, "the replaced entry is a hit again");
+    // The shelved handle reads through the same check.
+    let shelved = f.shelve(&5.0);
+    let mut bytes = std::fs::read(&output).unwrap();
+    bytes[64 + 3] ^= 1;
+    std::fs::write(&output, &bytes).unwrap();
+    assert!(matches!(shelved.get(), Err(joblib::Error::Corrupt { .. })));
+}

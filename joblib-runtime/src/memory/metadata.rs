@@ -4,6 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::persist::FileStamp;
+
 /// Arguments are summarised in at most this many characters.
 pub(crate) const SUMMARY_CHARS: usize = 1000;
 
@@ -26,6 +28,10 @@ pub(crate) struct Metadata {
     pub(crate) output_bytes: u64,
     /// The version of joblib that wrote the entry.
     pub(crate) joblib_version: String,
+    /// The identity of `output.jbl` when it was written (inode, size, times): a mapped hit on
+    /// a file that still has it skips the checksums.
+    #[serde(default)]
+    pub(crate) output_stamp: Option<FileStamp>,
 }
 
 impl Metadata {
@@ -40,6 +46,7 @@ impl Metadata {
             last_access: now,
             output_bytes: 0,
             joblib_version: env!("CARGO_PKG_VERSION").to_string(),
+            output_stamp: None,
         }
     }
 }

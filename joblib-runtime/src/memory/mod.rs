@@ -132,6 +132,14 @@ impl Memory {
     /// Hands back cached arrays mapped from the cache file: a hit costs microseconds
     /// whatever the size of the result. Compressed entries are loaded, not mapped.
     ///
+    /// A mapped hit never returns damaged bytes that the filesystem knows of: each entry
+    /// records the identity of its file when stored (inode, size, modification and
+    /// status-change times); a hit on a file that no longer has it (written in place, copied,
+    /// replaced, restored from a backup) checks every array's checksum first, once per process
+    /// and file version, and a mismatch is a warning and a recomputation. Damage that bypasses
+    /// the filesystem (a disk that rots silently) is not seen by a mapped hit; a plain
+    /// (unmapped) hit checks every checksum.
+    ///
     /// ```
     /// let memory = joblib::Memory::new("cache").mmap_mode(joblib::MmapMode::ReadOnly);
     /// # let _ = memory;

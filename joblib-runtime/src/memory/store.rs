@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::metadata::Metadata;
 use super::MmapMode;
 use crate::error::{Error, Result};
-use crate::persist::{self, Compress};
+use crate::persist::{self, ArrayChecks, Compress, FileStamp};
 
 /// The subfolder of a location that holds the cache, as in Python joblib.
 const CACHE_SUBDIR: &str = "joblib";
@@ -102,7 +102,10 @@ impl Entry {
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
         let loaded = match mmap_mode {
-            Some(_) => persist::load_mmap(&output),
+            Some(_) => {
+                let stored = self.read_metadata().and_then(|m| m.output_stamp);
+                persist::load_mmap_checked(&output, ArrayChecks::FirstMap { stored })
+            }
             None => persist::load(&output),
         };
         match loaded {
@@ -117,9 +120,17 @@ impl Entry {
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let output = self.output();
         persist::dump_with(value, &output, compress)?;
-        metadata.output_bytes = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?.len();
+        let written = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?;
+        metadata.output_bytes = written.len();
+        metadata.output_stamp = FileStamp::of(&written);
         self.write_metadata(metadata)?;
         Ok(metadata.output_bytes)
+    }
+
+    /// The entry's metadata, if it has a readable one.
+    fn read_metadata(&self) -> Option<Metadata> {
+        let bytes = std::fs::read(self.metadata()).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     fn write_metadata(&self, metadata: &Metadata) -> Result<()> {
@@ -141,13 +152,10 @@ impl Entry {
         if recent {
             return;
         }
-        let refreshed = std::fs::read(&path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Metadata>(&bytes).ok())
-            .map(|mut metadata| {
-                metadata.last_access = super::metadata::unix_seconds(now);
-                self.write_metadata(&metadata)
-            });
+        let refreshed = self.read_metadata().map(|mut metadata| {
+            metadata.last_access = super::metadata::unix_seconds(now);
+            self.write_metadata(&metadata)
+        });
         if let Some(Err(e)) = refreshed {
             log::debug!(target: "joblib::memory", "cannot record the access to {}: {e}", self.dir.display());
         }

@@ -15,12 +15,15 @@
 
 mod atomic;
 pub(crate) use atomic::AtomicFile;
+pub(crate) use read::{load_mmap as load_mmap_checked, ArrayChecks};
+pub(crate) use verified::FileStamp;
 mod chunks;
 pub mod format;
 pub mod npy;
 mod read;
 mod shuffle;
 mod value;
+mod verified;
 mod write;
 
 use std::io::{self, Read};
@@ -179,5 +182,5 @@ pub fn load<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T
 ///
 /// As [`load`].
 pub fn load_mmap<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
-    read::load_mmap(path.as_ref())
+    read::load_mmap(path.as_ref(), read::ArrayChecks::Skip)
 }

@@ -16,7 +16,7 @@ use super::chunks;
 use super::format::{
     checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN, VERSION_POSTCARD,
 };
-use super::{read_up_to, value};
+use super::{read_up_to, value, verified};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
 use crate::hash::structure_digest;
@@ -191,13 +191,26 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     decode_value(path, header.version, &index, arrays)
 }
 
-/// Maps `path` and decodes its value with every array pointing into the mapping. Array bytes
-/// are not read, so their checksums are not verified. Compressed files are loaded with
-/// [`load`].
-pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
+/// Whether a mapped load checks the arrays' checksums.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum ArrayChecks {
+    /// Header and index only: the arrays' bytes are not read.
+    Skip,
+    /// Every array's checksum, the first time this process maps this version of the file,
+    /// unless the file still has the stamp `stored` (recorded when it was written).
+    FirstMap {
+        /// The file's stamp when it was written, if known.
+        stored: Option<verified::FileStamp>,
+    },
+}
+
+/// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
+/// files are loaded with [`load`].
+pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: ArrayChecks) -> Result<T> {
     let io_err = |e| Error::io(path, e);
     let file = File::open(path).map_err(io_err)?;
-    if file.metadata().map_err(io_err)?.len() < HEADER_LEN as u64 {
+    let metadata = file.metadata().map_err(io_err)?;
+    if metadata.len() < HEADER_LEN as u64 {
         return load(path); // too short to map usefully; `load` reports what is wrong with it
     }
     // SAFETY: a mapping is only sound while no one truncates or writes the file in place.
@@ -216,6 +229,22 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path) -> Result<
     let stored = &bytes[header.index_offset as usize..];
     check_index(path, &header, stored)?;
     let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
+    let id = verified::FileId::of(&metadata);
+    let untouched =
+        |stored: Option<verified::FileStamp>| stored.is_some() && stored == verified::FileStamp::of(&metadata);
+    let check = match checks {
+        ArrayChecks::Skip => false,
+        ArrayChecks::FirstMap { stored } => !untouched(stored) && !verified::is_verified(id),
+    };
+    if check {
+        for (i, record) in index.arrays.iter().enumerate() {
+            let array = &bytes[record.offset as usize..record.end() as usize];
+            if !checksum_ok(xxh3_64(array), record.check) {
+                return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
+            }
+        }
+        verified::mark_verified(id);
+    }
     let arrays = index
         .arrays
         .iter()
