@@ -420,3 +420,32 @@ fn parallel_config_sets_defaults_for_code_in_its_scope() {
     let _ = std::panic::catch_unwind(|| joblib::parallel_config(Parallel::new().n_jobs(7), || panic!("in the scope")));
     assert_eq!(library(), outside, "also when the scope panics");
 }
+
+#[test]
+fn a_panicking_input_iterator_ends_the_stream_with_an_error_and_loses_nothing() {
+    for batch_size in [BatchSize::Fixed(1), BatchSize::Fixed(3), BatchSize::Auto] {
+        for n_jobs in [1, 2] {
+            for ordered in [true, false] {
+                let parallel = Parallel::new().n_jobs(n_jobs).batch_size(batch_size);
+                let input = (0..20u64).map(|i| if i == 5 { panic!("no item five") } else { i });
+                let results: Vec<_> = if ordered {
+                    parallel.imap(input, |i| i * 10).collect()
+                } else {
+                    parallel.imap_unordered(input, |i| i * 10).collect()
+                };
+                let case = format!("{batch_size:?}, n_jobs {n_jobs}, ordered {ordered}");
+                let (last, values) = results.split_last().unwrap_or_else(|| panic!("{case}: empty"));
+                let mut values: Vec<u64> = values.iter().map(|r| *r.as_ref().unwrap()).collect();
+                values.sort();
+                assert_eq!(values, [0, 10, 20, 30, 40], "{case}: every item before the panic, none after");
+                let Err(err) = last else { panic!("{case}: ends normally") };
+                assert!(
+                    matches!(err, Error::Task { index: 5, kind: TaskFailure::InputPanic, .. }),
+                    "{case}: {err:?}"
+                );
+                assert!(err.to_string().contains("no item five"), "{err}");
+                assert!(err.to_string().contains("input iterator panicked"), "{err}");
+            }
+        }
+    }
+}

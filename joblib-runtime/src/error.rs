@@ -126,6 +126,9 @@ pub enum TaskFailure {
     Panic,
     /// The task ran longer than the loop's `timeout`.
     Timeout,
+    /// The task's input could not be produced: the input iterator panicked while producing
+    /// it (`imap`, `imap_unordered`). The items after it are never produced.
+    InputPanic,
 }
 
 impl std::fmt::Display for TaskFailure {
@@ -134,6 +137,7 @@ impl std::fmt::Display for TaskFailure {
             TaskFailure::Error => "returned an error",
             TaskFailure::Panic => "panicked",
             TaskFailure::Timeout => "timed out",
+            TaskFailure::InputPanic => "was never started: the input iterator panicked while producing its item",
         })
     }
 }

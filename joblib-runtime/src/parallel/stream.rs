@@ -11,6 +11,7 @@
 //! outlives it.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Condvar, Mutex};
@@ -18,8 +19,9 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use super::batching::Batcher;
+use super::task::panic_message;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TaskFailure};
 
 /// A finished batch: the index of its first task and its tasks' results, which end early at a
 /// failure; `None` once a worker found the input exhausted.
@@ -44,10 +46,21 @@ struct FeedState<T> {
     exhausted: bool,
 }
 
+/// A batch pulled from the input.
+struct Pulled<T> {
+    /// The index of its first item.
+    start: usize,
+    items: Vec<T>,
+    /// The message of a panic of the input iterator while it produced the item after the
+    /// last of `items`; the input is then exhausted.
+    input_panic: Option<String>,
+}
+
 impl<T> Feed<T> {
-    /// The next batch of items and the index of its first, once a credit is available; `None`
-    /// when the input is exhausted or the stream stopped.
-    fn pull(&self) -> Option<(usize, Vec<T>)> {
+    /// The next batch of items, once a credit is available; `None` when the input is
+    /// exhausted or the stream stopped. A panic of the input iterator ends the input: the
+    /// items produced before it are kept, and the batch says where and why it ended.
+    fn pull(&self) -> Option<Pulled<T>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             if self.stopped.load(Ordering::SeqCst) || state.exhausted {
@@ -59,18 +72,21 @@ impl<T> Feed<T> {
             state = self.credit_returned.wait(state).unwrap_or_else(|p| p.into_inner());
         }
         let size = self.batcher.size();
-        let items: Vec<T> = state.input.by_ref().take(size).collect();
+        let mut items = Vec::with_capacity(size);
+        let input = &mut state.input;
+        let pulled = std::panic::catch_unwind(AssertUnwindSafe(|| items.extend(input.by_ref().take(size))));
+        let input_panic = pulled.err().map(|panic| panic_message(panic.as_ref()));
         if items.len() < size {
             state.exhausted = true;
             self.credit_returned.notify_all();
         }
-        if items.is_empty() {
+        if items.is_empty() && input_panic.is_none() {
             return None;
         }
         state.credits -= 1;
         let start = state.next_index;
         state.next_index += items.len();
-        Some((start, items))
+        Some(Pulled { start, items, input_panic })
     }
 
     fn give_back(&self) {
@@ -148,9 +164,10 @@ impl<R: Send + 'static> Stream<R> {
         for i in 0..workers {
             let (feed, report, run) = (feed.clone(), report.clone(), run.clone());
             let worker = std::thread::Builder::new().name(format!("joblib-stream-{i}")).spawn(move || {
-                while let Some((start, items)) = feed.pull() {
+                while let Some(Pulled { start, items, input_panic }) = feed.pull() {
                     let began = Instant::now();
-                    let mut results = Vec::with_capacity(items.len());
+                    let count = items.len();
+                    let mut results = Vec::with_capacity(count + 1);
                     for (index, item) in (start..).zip(items) {
                         if index > feed.failed_at.load(Ordering::Relaxed) {
                             break; // after a failure: never to be taken, not started
@@ -164,6 +181,13 @@ impl<R: Send + 'static> Stream<R> {
                         }
                     }
                     feed.batcher.record(results.len(), began.elapsed());
+                    let all_ran = results.len() == count && results.last().is_none_or(Result::is_ok);
+                    if let (Some(message), true) = (input_panic, all_ran) {
+                        let index = start + count;
+                        feed.failed_at.fetch_min(index, Ordering::Relaxed);
+                        let kind = TaskFailure::InputPanic;
+                        results.push(Err(Error::Task { index, input: None, kind, message, source: None }));
+                    }
                     if report.send(Some((start, results))).is_err() {
                         return;
                     }
