@@ -439,13 +439,41 @@ fn a_panicking_input_iterator_ends_the_stream_with_an_error_and_loses_nothing() 
                 values.sort();
                 assert_eq!(values, [0, 10, 20, 30, 40], "{case}: every item before the panic, none after");
                 let Err(err) = last else { panic!("{case}: ends normally") };
-                assert!(
-                    matches!(err, Error::Task { index: 5, kind: TaskFailure::InputPanic, .. }),
-                    "{case}: {err:?}"
-                );
+                assert!(matches!(err, Error::Task { index: 5, kind: TaskFailure::InputPanic, .. }), "{case}: {err:?}");
                 assert!(err.to_string().contains("no item five"), "{err}");
                 assert!(err.to_string().contains("input iterator panicked"), "{err}");
             }
         }
+    }
+}
+
+/// A result whose `Drop` panics for one value (3), as a buggy native wrapper's might; a
+/// plain loop that stops at an error gives a catchable panic then.
+struct PanicsOnDrop(u64);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if self.0 == 3 {
+            panic!("drop of result {}", self.0);
+        }
+    }
+}
+
+#[test]
+fn a_panicking_drop_of_a_result_is_a_catchable_panic_when_a_task_fails() {
+    for n_jobs in [1, 2] {
+        let outcome = std::panic::catch_unwind(|| {
+            Parallel::new().n_jobs(n_jobs).batch_size(BatchSize::Fixed(1)).try_map(0..64u64, |i| {
+                std::thread::sleep(Duration::from_micros(200));
+                if i == 40 {
+                    Err("task 40 fails")
+                } else {
+                    Ok(PanicsOnDrop(i))
+                }
+            })
+        });
+        let panic = outcome.err().unwrap_or_else(|| panic!("n_jobs {n_jobs}: the drops' panic is raised"));
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(message, "drop of result 3", "n_jobs {n_jobs}");
     }
 }

@@ -12,6 +12,7 @@ mod batching;
 mod blocks;
 mod config;
 mod failure;
+mod held;
 mod input;
 mod jobs;
 mod progress;
@@ -31,6 +32,7 @@ use batching::Batcher;
 use blocks::InBlocks;
 pub use config::parallel_config;
 use failure::FirstFailure;
+use held::{DropPanics, Held};
 pub use input::{Collected, InPlace, Input};
 pub use jobs::{cpu_count, effective_n_jobs};
 use progress::Progress;
@@ -563,6 +565,33 @@ where
     F: Fn(T) -> std::result::Result<R, E> + Sync,
     P: Deref<Target = Progress> + Sync,
 {
+    if !std::mem::needs_drop::<R>() {
+        return in_place(items, batch_size, failure, tasks, |value| value);
+    }
+    // Results with a `Drop` are held, so that a drop that panics while the loop unwinds after
+    // a failure is a catchable panic, not an abort (see `held`).
+    let panics = DropPanics::default();
+    let held = in_place(items, batch_size, failure, tasks, |value| Held::new(value, &panics));
+    let values = held.map(|held| held.into_iter().filter_map(Held::into_inner).collect());
+    panics.raise();
+    values
+}
+
+/// The tasks' results, each passed through `keep`, written in place by rayon.
+fn in_place<T, R, V, E, F, P>(
+    items: impl Input<Item = T>,
+    batch_size: BatchSize,
+    failure: &FirstFailure<Stop<E>>,
+    tasks: &Tasks<F, P>,
+    keep: impl Fn(R) -> V + Sync,
+) -> std::result::Result<Vec<V>, String>
+where
+    T: Send,
+    V: Send,
+    E: Send,
+    F: Fn(T) -> std::result::Result<R, E> + Sync,
+    P: Deref<Target = Progress> + Sync,
+{
     let fixed = match batch_size {
         BatchSize::Auto => None,
         BatchSize::Fixed(n) => Some(n.max(1)),
@@ -578,15 +607,19 @@ where
     // Whether tasks are timed or counted is decided once, not in the loop of each block.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if tasks.is_observed() {
-            in_blocks(items, &mut values, fixed, failure, |index, item| tasks.run_observed(failure, index, item));
+            in_blocks(items, &mut values, fixed, failure, |index, item| {
+                tasks.run_observed(failure, index, item).map(&keep)
+            });
         } else {
-            in_blocks(items, &mut values, fixed, failure, |index, item| tasks.run_caught(failure, index, item));
+            in_blocks(items, &mut values, fixed, failure, |index, item| {
+                tasks.run_caught(failure, index, item).map(&keep)
+            });
         }
     }));
     match outcome {
         Ok(()) => Ok(values),
         Err(_) if failure.is_stopped() => Ok(Vec::new()),
-        // Not a task's panic (tasks are caught one by one): a result's `Drop`, say. Pass it on.
+        // Not a task's panic (tasks are caught one by one): pass it on.
         Err(panic) => resume_unwind(panic),
     }
 }
