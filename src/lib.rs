@@ -8,5 +8,5 @@ pub use joblib_runtime::{
     cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, parallel_config,
     register_parallel_backend, try_hash, Array, Backend, BatchSize, Compress, DType, Element, Error, Job,
     MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, Stream, TaskFailure, CACHE_DIR_VAR,
-    DEFAULT_CACHE_DIR, N_JOBS_VAR,
+    DEFAULT_CACHE_DIR, MAX_THREADS, N_JOBS_VAR,
 };

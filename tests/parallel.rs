@@ -477,3 +477,43 @@ fn a_panicking_drop_of_a_result_is_a_catchable_panic_when_a_task_fails() {
         assert_eq!(message, "drop of result 3", "n_jobs {n_jobs}");
     }
 }
+
+#[test]
+fn n_jobs_beyond_the_thread_bound_is_refused_at_once() {
+    let started = std::time::Instant::now();
+    for n_jobs in [joblib::MAX_THREADS as i32 + 1, 10_000, 1_000_000] {
+        let err = Parallel::new().n_jobs(n_jobs).map(0..4u32, |i| i).unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.to_string().contains("at most 1024"), "{err}");
+        let mut stream = Parallel::new().n_jobs(n_jobs).imap(0..4u32, |i| i);
+        assert!(matches!(stream.next(), Some(Err(Error::Config(_)))));
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "no thread was started for them");
+    let sequential = Parallel::new().n_jobs(10_000).backend("sequential").map(0..4u32, |i| i);
+    assert_eq!(sequential.unwrap(), [0, 1, 2, 3]);
+    assert_eq!(Parallel::new().n_jobs(joblib::MAX_THREADS as i32).workers().unwrap(), joblib::MAX_THREADS);
+}
+
+#[test]
+fn an_unusable_joblib_n_jobs_is_ignored_with_one_warning_naming_it() {
+    if let Ok(expected) = std::env::var("JOBLIB_TEST_WORKERS") {
+        for _ in 0..3 {
+            assert_eq!(Parallel::new().workers().unwrap().to_string(), expected);
+        }
+        return;
+    }
+    for (value, workers, warns) in
+        [("abc", cpu_count(), true), ("0", cpu_count(), true), ("99999999999", cpu_count(), true), (" 3 ", 3, false)]
+    {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "an_unusable_joblib_n_jobs_is_ignored_with_one_warning_naming_it", "--nocapture"])
+            .env("JOBLIB_N_JOBS", value)
+            .env("JOBLIB_TEST_WORKERS", workers.to_string())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success() && stdout.contains("test result: ok. 1 passed"), "{value:?}: {stdout}{stderr}");
+        let warnings = stderr.matches("[Parallel] WARNING: JOBLIB_N_JOBS=").count();
+        assert_eq!(warnings, usize::from(warns), "{value:?}: {stderr}");
+    }
+}

@@ -1,8 +1,10 @@
-//! `parallel_config`: defaults for the loops started in a scope, also by library code.
+//! `parallel_config`: defaults for the loops started in a scope, also by library code; and
+//! the default `n_jobs` from the environment.
 
 use std::cell::RefCell;
+use std::sync::Once;
 
-use super::Parallel;
+use super::{Parallel, N_JOBS_VAR};
 
 thread_local! {
     static DEFAULTS: RefCell<Vec<Parallel>> = const { RefCell::new(Vec::new()) };
@@ -37,4 +39,23 @@ pub fn parallel_config<R>(defaults: Parallel, f: impl FnOnce() -> R) -> R {
     DEFAULTS.with(|d| d.borrow_mut().push(defaults));
     let _pop = Pop;
     f()
+}
+
+/// `n_jobs` as `$JOBLIB_N_JOBS` gives it, `None` when unset. A value that is not a non-zero
+/// integer of `i32` range is ignored with a warning (once per process) naming the variable.
+pub(crate) fn n_jobs_from_env() -> Option<i32> {
+    let value = std::env::var_os(N_JOBS_VAR)?;
+    let parsed = value.to_str().and_then(|v| v.trim().parse::<i32>().ok()).filter(|&n| n != 0);
+    if parsed.is_none() {
+        static WARNED: Once = Once::new();
+        WARNED.call_once(|| {
+            let message = format!(
+                "{N_JOBS_VAR}={value:?} is not a number of jobs (an integer such as 4 or -1, not 0); \
+                 ignored, every CPU is used"
+            );
+            eprintln!("[Parallel] WARNING: {message}");
+            log::warn!(target: "joblib::parallel", "{message}");
+        });
+    }
+    parsed
 }

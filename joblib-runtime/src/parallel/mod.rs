@@ -104,7 +104,7 @@ impl Parallel {
         if let Some(defaults) = config::current() {
             return defaults;
         }
-        let n_jobs = std::env::var(N_JOBS_VAR).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(-1);
+        let n_jobs = config::n_jobs_from_env().unwrap_or(-1);
         Parallel {
             n_jobs,
             backend: "threads".into(),
@@ -132,7 +132,8 @@ impl Parallel {
 
     /// The number of workers, with joblib's meaning: -1 every CPU, -2 every CPU but one, 1 runs
     /// the tasks one after the other in the caller's thread, with no thread at all. 0 is an
-    /// error when the loop runs.
+    /// error when the loop runs, and so is more than [`MAX_THREADS`] with the threads backend
+    /// (worker threads are kept for the process's life, to be reused by the next loop).
     ///
     /// ```
     /// let on_two = joblib::Parallel::new().n_jobs(2);
@@ -274,7 +275,15 @@ impl Parallel {
         if self.backend == "sequential" {
             return Ok(1);
         }
-        Ok(effective_n_jobs(self.n_jobs))
+        let workers = effective_n_jobs(self.n_jobs);
+        if workers > MAX_THREADS && self.backend == "threads" {
+            return Err(Error::Config(format!(
+                "n_jobs = {} asks for more worker threads than the threads backend starts (at most \
+                 {MAX_THREADS}); use -1 for every CPU, or fewer jobs",
+                self.n_jobs
+            )));
+        }
+        Ok(workers)
     }
 
     /// `f` applied to every item, results in input order.
@@ -641,6 +650,16 @@ fn in_blocks<T: Send, R: Send, S: Send>(
     let items = items.into_parallel().with_min_len(fixed.unwrap_or(1));
     InBlocks::new(items, &task, failure, fixed).collect_into_vec(values);
 }
+
+/// The most worker threads a loop of the threads backend starts; a larger `n_jobs` is an
+/// [`Error::Config`]. Threads beyond the CPUs help only tasks that wait (on files, the
+/// network); this many is far past where they stop helping.
+///
+/// ```
+/// let err = joblib::Parallel::new().n_jobs(100_000).map(0..2, |i| i).unwrap_err();
+/// assert!(err.to_string().contains(&joblib::MAX_THREADS.to_string()));
+/// ```
+pub const MAX_THREADS: usize = 1024;
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
 #[doc(hidden)]
