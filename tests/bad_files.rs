@@ -85,6 +85,7 @@ fn every_truncation_is_an_error() {
 fn every_flipped_byte_of_a_plain_file_is_detected_by_load() {
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = write_sample(dir.path(), Compress::None);
+    let mut mapped = 0;
     for i in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x04;
@@ -96,24 +97,83 @@ fn every_flipped_byte_of_a_plain_file_is_detected_by_load() {
         if let Ok(value) = load_mmap::<Sample>(&path) {
             assert_eq!(value.label, "sample");
             assert_eq!(value.c, vec![-1, 2, -3]);
+            mapped += 1;
         }
     }
+    // Positive control: the flips inside the arrays' bytes (350 of them) did map.
+    assert_eq!(mapped, 350, "mapped loads");
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(load::<Sample>(&path).unwrap(), sample());
 }
 
 #[test]
 fn flipped_bytes_of_a_compressed_file_never_give_a_wrong_value() {
     let dir = tempfile::tempdir().unwrap();
     let (path, bytes) = write_sample(dir.path(), Compress::Zstd(3));
+    let mut refused = 0;
     for i in 0..bytes.len() {
         for bit in [0x01, 0x80] {
             let mut bad = bytes.clone();
             bad[i] ^= bit;
             std::fs::write(&path, &bad).unwrap();
-            if let Ok(value) = load::<Sample>(&path) {
-                assert_eq!(value, sample(), "flip at byte {i} gave a wrong value");
+            match load::<Sample>(&path) {
+                Ok(value) => assert_eq!(value, sample(), "flip at byte {i} gave a wrong value"),
+                Err(_) => refused += 1,
             }
         }
     }
+    // Positive control: nearly every flip is refused (a few land where zstd ignores them).
+    assert!(refused > bytes.len(), "{refused} of {} flips refused", 2 * bytes.len());
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(load::<Sample>(&path).unwrap(), sample());
+}
+
+/// Rewrites a compressed file with its decoded index edited and compressed again, every
+/// length and checksum fixed, as a forger would.
+fn forge_compressed(path: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
+    let bytes = std::fs::read(path).unwrap();
+    let index_offset = u64_at(&bytes, 24) as usize;
+    let mut index = zstd::bulk::decompress(&bytes[index_offset..], 1 << 20).unwrap();
+    edit(&mut index);
+    let stored = zstd::bulk::compress(&index, 3).unwrap();
+    let mut header = bytes[..64].to_vec();
+    header[32..40].copy_from_slice(&(stored.len() as u64).to_le_bytes());
+    header[40..48].copy_from_slice(&(index.len() as u64).to_le_bytes());
+    header[48..56].copy_from_slice(&xxh3_64(&stored).to_le_bytes());
+    let check = xxh3_64(&header[..56]);
+    header[56..64].copy_from_slice(&check.to_le_bytes());
+    std::fs::write(path, [&header, &bytes[64..index_offset], &stored[..]].concat()).unwrap();
+}
+
+#[test]
+fn a_small_forged_compressed_file_cannot_make_load_allocate_what_it_declares() {
+    // One f64 array of 4 GiB in chunks of 1 GiB, whose four frames are one real frame of a few
+    // bytes and three empty ones: a file of about 150 bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("forged.jbl");
+    dump_with(&Array::from(vec![0.5f64; 4]), &path, Compress::Zstd(3)).unwrap();
+    forge_compressed(&path, |index| {
+        let records = 24;
+        index[records + 8..records + 16].copy_from_slice(&(4u64 << 30).to_le_bytes());
+        let table = records + 32;
+        let frame = u64_at(index, table + 8);
+        let payload = index.split_off(table + 16);
+        index.truncate(table);
+        index.extend_from_slice(&(1u64 << 30).to_le_bytes());
+        for len in [frame, 0, 0, 0] {
+            index.extend_from_slice(&len.to_le_bytes());
+        }
+        index.extend_from_slice(&payload);
+    });
+    forge_header(&path, 16, &(4u64 << 30).to_le_bytes());
+    assert!(std::fs::metadata(&path).unwrap().len() < 200);
+    let started = std::time::Instant::now();
+    for result in [load::<Array<f64>>(&path), load_mmap::<Array<f64>>(&path)] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("more than its"), "{err}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused before anything is allocated");
 }
 
 #[test]

@@ -99,6 +99,15 @@ pub(crate) fn decompress(
 /// Decompresses one frame of `width`-byte elements into `dst`, which it must fill exactly,
 /// through `shuffled` when the elements are wider than a byte.
 fn decompress_frame(src: &[u8], width: usize, dst: &mut [u8], shuffled: &mut Vec<u8>) -> io::Result<()> {
+    // The frame says how long it decodes: checked before any buffer is sized after it.
+    let declared = zstd::zstd_safe::get_frame_content_size(src).ok().flatten();
+    if declared != Some(dst.len() as u64) {
+        let declared = declared.map_or("no length".to_string(), |n| format!("{n} bytes"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("a frame declares {declared} where its chunk has {} bytes", dst.len()),
+        ));
+    }
     let fill = |target: &mut [u8]| {
         let written = zstd::bulk::Decompressor::new()?.decompress_to_buffer(src, &mut *target)?;
         if written != target.len() {

@@ -191,6 +191,10 @@ pub(crate) struct Frames {
 
 /// The largest chunk a file may declare.
 const MAX_CHUNK: u64 = 1 << 30;
+/// The most bytes one stored byte of a zstd frame can decode to: a block decodes to at most
+/// 128 KiB and takes at least 4 bytes (a 3-byte header and one byte repeated). A file whose
+/// arrays are longer than their frames can hold is refused before anything is allocated.
+const MAX_ZSTD_RATIO: u64 = (128 << 10) / 4;
 
 /// The decoded index: what the value is and where its arrays are.
 #[derive(Debug, PartialEq)]
@@ -304,6 +308,19 @@ fn decode_frames<'a>(bytes: &'a [u8], arrays: &[ArrayRecord], stored: u64) -> Re
     if lens.iter().try_fold(0u64, |sum, &len| sum.checked_add(len)) != Some(stored) {
         return corrupt("the frame lengths do not add up to the stored body");
     }
+    let mut frames = lens.as_slice();
+    for (i, array) in arrays.iter().enumerate() {
+        let (mine, rest) = frames.split_at(array.len.div_ceil(chunk) as usize);
+        frames = rest;
+        let room = mine.iter().fold(0u64, |room, &len| room.saturating_add(len.saturating_mul(MAX_ZSTD_RATIO)));
+        if array.len > room {
+            return corrupt(format!(
+                "array {i} declares {} bytes, more than its {} compressed bytes can hold",
+                array.len,
+                mine.iter().sum::<u64>()
+            ));
+        }
+    }
     Ok((Frames { chunk, lens }, payload))
 }
 
@@ -395,6 +412,10 @@ mod tests {
         assert!(decode_index(&bytes, 10, Some(64)).is_err(), "lengths do not add up");
         let zero_chunk = Frames { chunk: 0, lens: vec![] };
         assert!(decode_index(&encode_index(7, &records, Some(&zero_chunk), b""), 10, Some(0)).is_err());
+        let unbelievable = [ArrayRecord { offset: 64, len: 1 << 32, dtype: DType::U8, check: 1 }];
+        let frames = Frames { chunk: 1 << 30, lens: vec![9, 9, 9, 9] };
+        let err = decode_index(&encode_index(7, &unbelievable, Some(&frames), b""), 1 << 32, Some(36)).unwrap_err();
+        assert!(matches!(err, FormatError::Corrupt(what) if what.contains("more than its 36 compressed bytes")));
         let too_few = Frames { chunk: 4, lens: vec![63] };
         assert!(decode_index(&encode_index(7, &records, Some(&too_few), b""), 10, Some(63)).is_err());
     }
