@@ -117,6 +117,44 @@ fn a_writer_killed_mid_write_leaves_nothing_readable() {
     }
 }
 
+#[test]
+fn eviction_reclaims_what_a_killed_writer_left_and_spares_a_live_one() {
+    const TEST: &str = "eviction_reclaims_what_a_killed_writer_left_and_spares_a_live_one";
+    const N: usize = 64 << 20;
+    match role().as_deref() {
+        Some("writer") => {
+            check_ramp(&slow_ramp(2, N, 0), 2, N);
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let function = dir.path().join("joblib/processes/slow_ramp");
+            let memory = joblib::Memory::new(dir.path()).verbose(0);
+            let spawn = || child(TEST, "writer", dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+
+            // A killed writer: its temporary file goes at the next eviction, whatever the limits.
+            let mut killed = spawn().unwrap();
+            let temp = wait_for_temporary_file(&function, &mut killed);
+            killed.kill().unwrap();
+            killed.wait().unwrap();
+            assert!(temp.exists());
+            assert_eq!(memory.reduce_size_to(None, None, None), 0);
+            assert!(!temp.exists(), "reclaimed: no live writer owns {}", temp.display());
+
+            // A live writer: eviction (even to nothing) leaves its file, and it stores its result.
+            let mut live = spawn().unwrap();
+            wait_for_temporary_file(&function, &mut live);
+            memory.reduce_size_to(Some(0), Some(0), None);
+            let output = live.wait_with_output().unwrap();
+            finished(&output);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(stdout.contains("test result: ok. 1 passed"), "the child ran the test: {stdout}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            // Its file was not removed under it: the final rename would have failed with a warning.
+            assert!(!stderr.contains("WARNING"), "the live writer's store went through: {stderr}");
+        }
+    }
+}
+
 /// Waits until a file being written aside (`*.tmp`) appears in an entry of `function_dir`.
 fn wait_for_temporary_file(function_dir: &Path, writer: &mut std::process::Child) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -1,17 +1,25 @@
-//! Eviction of least recently used entries.
+//! Eviction of least recently used entries, and reclaiming what killed writers left.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::{report, store};
 
-/// Removes entries under `root`, least recently used first, until at most `bytes` bytes and
-/// `items` entries remain and none is older than `age`. Returns how many were removed.
+/// Removes what killed writers left under `root`, then entries, least recently used first,
+/// until at most `bytes` bytes and `items` entries remain and none is older than `age`. Files
+/// still being written count against `bytes` but are never removed. Returns how many entries
+/// were removed.
 pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-    let mut entries = store::entries(root);
+    let store::Scan { mut entries, leftovers } = store::scan(root);
+    let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+    for leftover in leftovers {
+        let removed = leftover.abandoned && remove(&leftover.path).is_ok();
+        if !removed {
+            total += leftover.bytes;
+        }
+    }
     entries.sort_by_key(|e| e.last_access);
     let now = SystemTime::now();
-    let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
     let mut count = entries.len();
     let mut removed = 0;
     for info in entries {
@@ -30,4 +38,71 @@ pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age:
         }
     }
     removed
+}
+
+/// Removes an abandoned file or folder; one already gone is not an error.
+fn remove(path: &Path) -> std::io::Result<()> {
+    let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            report::warning(&format!("cannot remove {}, left by a killed writer: {e}", path.display()));
+            Err(e)
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::metadata::Metadata;
+    use crate::memory::store::{cache_root, function_dir, Entry};
+    use crate::persist::{Compress, FOREIGN_STALE_AFTER};
+
+    fn file_of(path: &Path, bytes: usize, age: Duration) {
+        std::fs::write(path, vec![1u8; bytes]).unwrap();
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_gone_writers_are_removed_and_live_ones_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = function_dir(dir.path(), "c::f");
+        let stored = Entry::new(&f, 1);
+        let mut metadata = Metadata::new("c::f", "f(1)".into(), 1, Duration::ZERO);
+        stored.store(&vec![0u8; 100], Compress::None, &mut metadata).unwrap();
+        // A writer on another host, writing now: kept, and its 10 000 bytes count.
+        let writing = Entry::new(&f, 2);
+        std::fs::create_dir_all(writing.dir()).unwrap();
+        let live = writing.dir().join(".output.jbl~77.5@another-host~abc.tmp");
+        file_of(&live, 10_000, Duration::ZERO);
+        // Files of writers gone long ago: one of another host, one of an older joblib.
+        let killed = Entry::new(&f, 3);
+        std::fs::create_dir_all(killed.dir()).unwrap();
+        let old = FOREIGN_STALE_AFTER + Duration::from_secs(60);
+        let foreign = killed.dir().join(".output.jbl~77.5@another-host~def.tmp");
+        let unnamed = killed.dir().join(".metadata.json.Ab12Cd.tmp");
+        file_of(&foreign, 5_000, old);
+        file_of(&unnamed, 50, old);
+        // An output whose writer was killed before its metadata: an entry all the same.
+        let half = Entry::new(&f, 4);
+        std::fs::create_dir_all(half.dir()).unwrap();
+        crate::persist::dump(&vec![0u8; 100], half.output()).unwrap();
+
+        let root = cache_root(dir.path());
+        let half_bytes = std::fs::metadata(half.output()).unwrap().len();
+        // `stored` was used before `half` was written (file times are too coarse to tell).
+        let used = std::fs::File::options().write(true).open(stored.dir().join("metadata.json")).unwrap();
+        used.set_modified(SystemTime::now() - Duration::from_secs(10)).unwrap();
+        let limit = 10_000 + half_bytes;
+        assert_eq!(reduce(&root, Some(limit), None, None), 1, "the live file's bytes count: one entry goes");
+        assert!(!stored.output().exists() && half.output().exists(), "the least recently used one");
+        assert!(live.exists(), "a file being written is never removed");
+        assert!(!foreign.exists() && !unnamed.exists(), "abandoned files are removed");
+        let scan = store::scan(&root);
+        assert_eq!(scan.entries.len(), 1);
+        assert_eq!(reduce(&root, Some(0), None, None), 1);
+        assert!(live.exists());
+    }
 }

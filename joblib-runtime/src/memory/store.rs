@@ -199,29 +199,75 @@ pub(crate) struct EntryInfo {
     pub(crate) bytes: u64,
 }
 
-/// Every entry under `root`, found by its `metadata.json`, with its size and last access.
-/// Entries still being written (no metadata yet) are left out.
-pub(crate) fn entries(root: &Path) -> Vec<EntryInfo> {
-    let mut found = Vec::new();
+/// A file or folder written aside that no committed entry accounts for.
+#[derive(Debug)]
+pub(crate) struct Leftover {
+    pub(crate) path: PathBuf,
+    pub(crate) bytes: u64,
+    /// No live writer can own it: eviction removes it.
+    pub(crate) abandoned: bool,
+}
+
+/// What a cache folder holds.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Entries with an output (which may lack its metadata: a writer killed between the two).
+    pub(crate) entries: Vec<EntryInfo>,
+    /// Temporary files, and entry folders with neither output nor temporary file.
+    pub(crate) leftovers: Vec<Leftover>,
+}
+
+/// Every entry and leftover under `root`. Entry folders are the folders named by a key.
+pub(crate) fn scan(root: &Path) -> Scan {
+    let now = SystemTime::now();
+    let mut scan = Scan::default();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(children) = std::fs::read_dir(&dir) else { continue };
         let children: Vec<_> = children.filter_map(|c| c.ok()).collect();
-        let metadata = children.iter().find(|c| c.file_name() == METADATA);
-        match metadata.and_then(|m| m.metadata().ok()) {
-            Some(meta) => {
-                let bytes =
-                    children.iter().filter_map(|c| c.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum();
-                let last_access = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                let key = dir.file_name().and_then(|n| u128::from_str_radix(&n.to_string_lossy(), 16).ok());
-                found.push(EntryInfo { entry: Entry { dir, key: key.unwrap_or(0) }, last_access, bytes });
-            }
-            None => {
-                pending.extend(children.iter().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()))
-            }
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if dir != root && is_entry_name(&name) {
+            scan_entry(dir, &name, &children, now, &mut scan);
+        } else {
+            pending.extend(children.iter().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()));
         }
     }
-    found
+    scan
+}
+
+/// Sorts the files of one entry folder into the entry and its leftovers.
+fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: SystemTime, scan: &mut Scan) {
+    let mut bytes = 0;
+    let mut last_access = None;
+    let mut has_output = false;
+    for child in children {
+        let Ok(meta) = child.metadata() else { continue };
+        let file_name = child.file_name().to_string_lossy().into_owned();
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        if crate::persist::is_temp_name(&file_name) {
+            let abandoned = crate::persist::is_abandoned(&file_name, modified, now);
+            scan.leftovers.push(Leftover { path: child.path(), bytes: meta.len(), abandoned });
+            continue;
+        }
+        bytes += meta.len();
+        has_output |= file_name == OUTPUT;
+        // The metadata's time is the last access; an entry without metadata was last touched
+        // when its output was written.
+        if file_name == METADATA || (file_name == OUTPUT && last_access.is_none()) {
+            last_access = Some(modified);
+        }
+    }
+    let key = u128::from_str_radix(name, 16).unwrap_or(0);
+    if has_output {
+        let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
+        scan.entries.push(EntryInfo { entry: Entry { dir, key }, last_access, bytes });
+    } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
+        // Nothing is being written in it: a folder left empty (or with only metadata) by a
+        // killed writer, unless a writer just created it and is about to write.
+        let created = std::fs::metadata(&dir).and_then(|m| m.modified()).unwrap_or(now);
+        let abandoned = now.duration_since(created).is_ok_and(|age| age > crate::persist::FOREIGN_STALE_AFTER);
+        scan.leftovers.push(Leftover { path: dir, bytes, abandoned });
+    }
 }
 
 #[cfg(test)]
@@ -282,7 +328,7 @@ mod tests {
         entry.store(&vec![1u64; 100], Compress::None, &mut metadata).unwrap();
         // A call being written: no metadata yet, not listed.
         std::fs::create_dir_all(Entry::new(&f, 8).dir()).unwrap();
-        let found = entries(&cache_root(dir.path()));
+        let found = scan(&cache_root(dir.path())).entries;
         assert_eq!(found.len(), 1);
         assert!(found[0].bytes > 100);
         assert_eq!(found[0].entry.dir(), entry.dir());

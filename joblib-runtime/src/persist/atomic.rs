@@ -17,7 +17,7 @@ pub(crate) struct AtomicFile {
 
 impl AtomicFile {
     /// Creates a temporary file in the folder of `path` (the same filesystem, so the final
-    /// rename is atomic), named `.<file name>.<random>.tmp`.
+    /// rename is atomic), named after the file and its writer (see [`writer`](super::writer)).
     pub(crate) fn create(path: &Path) -> Result<Self> {
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -26,7 +26,7 @@ impl AtomicFile {
         let name = path
             .file_name()
             .ok_or_else(|| Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
-        let prefix = format!(".{}.", name.to_string_lossy());
+        let prefix = super::writer::temp_prefix(&name.to_string_lossy());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]
@@ -35,7 +35,14 @@ impl AtomicFile {
             // Like a file created by `File::create`: readable by others unless the umask says no.
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let temp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+        let temp = builder.tempfile_in(dir).map_err(|e| {
+            // Named after the target: the temporary file's random name means nothing to a user.
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => format!("the folder {} does not exist", dir.display()),
+                kind => format!("cannot create a file in {}: {}", dir.display(), std::io::Error::from(kind)),
+            };
+            Error::io(path, std::io::Error::new(e.kind(), reason))
+        })?;
         Ok(AtomicFile { temp, path: path.to_owned() })
     }
 
@@ -77,6 +84,10 @@ mod tests {
     #[test]
     fn missing_folder_is_an_error_naming_it() {
         let err = AtomicFile::create(Path::new("/nonexistent-joblib-dir/x.jbl")).err().unwrap();
-        assert!(err.to_string().contains("/nonexistent-joblib-dir"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "/nonexistent-joblib-dir/x.jbl: the folder /nonexistent-joblib-dir does not exist",
+            "names the target and the folder, not the temporary file"
+        );
     }
 }
