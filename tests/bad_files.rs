@@ -188,10 +188,42 @@ fn wrong_magic_and_other_files_are_not_joblib_files() {
         assert!(matches!(load::<Sample>(&path), Err(Error::BadMagic { .. })));
         assert!(matches!(load_mmap::<Sample>(&path), Err(Error::BadMagic { .. })));
     }
+}
+
+#[test]
+fn messages_say_what_is_wrong_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.jbl");
     std::fs::write(&path, b"").unwrap();
-    assert!(matches!(load::<Sample>(&path), Err(Error::BadMagic { .. })));
-    assert!(matches!(load_mmap::<Sample>(&path), Err(Error::BadMagic { .. })));
-    assert!(matches!(load::<Sample>(dir.path()), Err(Error::Io { .. })), "a folder");
+    for err in [load::<Sample>(&path).unwrap_err(), load_mmap::<Sample>(&path).unwrap_err()] {
+        assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+        assert!(err.to_string().ends_with("the file is empty (0 bytes)"), "{err}");
+    }
+    for err in [load::<Sample>(dir.path()).unwrap_err(), load_mmap::<Sample>(dir.path()).unwrap_err()] {
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(err.to_string().ends_with("a folder, not a joblib file"), "{err}");
+    }
+    // A damaged compressed chunk: the damage in words, zstd's own words in parentheses.
+    let (path, bytes) = write_sample(dir.path(), Compress::Zstd(3));
+    let zstd_errors = (64..96).filter(|&at| {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0xff;
+        std::fs::write(&path, &damaged).unwrap();
+        let err = load::<Sample>(&path).unwrap_err().to_string();
+        err.contains("array 0: a compressed chunk is damaged (zstd: ")
+    });
+    assert!(zstd_errors.count() > 0);
+    // Another type of value in the file: what does not match, not the decoder's jargon.
+    let (path, _) = write_sample(dir.path(), Compress::None);
+    let err = load::<(String, u8)>(&path).unwrap_err().to_string();
+    assert!(err.contains("holds a value of another type than `(alloc::string::String, u8)`"), "{err}");
+    assert!(!err.contains("PostCard") && !err.contains("end of buffer"), "{err}");
+    // A flipped bit in the version field is damage, not a file from the future.
+    let (path, mut bytes) = write_sample(dir.path(), Compress::None);
+    bytes[11] ^= 0x80;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = load::<Sample>(&path).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }) && err.to_string().contains("header checksum"), "{err}");
 }
 
 #[test]

@@ -53,7 +53,23 @@ fn big_endian_data_is_swapped_into_memory() {
 fn what_we_write_is_byte_for_byte_what_numpy_writes() {
     let dir = tempfile::tempdir().unwrap();
     type Writer = Box<dyn Fn(&Path)>;
-    let cases: [(&str, Writer); 5] = [
+    let cases: [(&str, Writer); 8] = [
+        (
+            "u1_64_axes.npy",
+            Box::new(|p| npy::save(&Array::from_shape_vec(vec![1usize; 64], vec![9u8]).unwrap(), p).unwrap()),
+        ),
+        (
+            "u1_2x1x20.npy",
+            Box::new(|p| {
+                let mut shape = vec![2usize];
+                shape.extend([1; 20]);
+                npy::save(&Array::from_shape_vec(shape, vec![0u8, 1]).unwrap(), p).unwrap()
+            }),
+        ),
+        (
+            "f64_shape_10000x1.npy",
+            Box::new(|p| npy::save(&Array::from_shape_vec([10000, 1], vec![0.0f64; 10000]).unwrap(), p).unwrap()),
+        ),
         ("f64_2x3.npy", Box::new(|p| npy::save(&npy::load::<f64>(fixture("f64_2x3.npy")).unwrap(), p).unwrap())),
         ("i2_5.npy", Box::new(|p| npy::save(&Array::from(vec![0i16, 1, 2, 100, 127]), p).unwrap())),
         ("bool_2x2.npy", Box::new(|p| npy::save(&npy::load::<bool>(fixture("bool_2x2.npy")).unwrap(), p).unwrap())),
@@ -174,4 +190,33 @@ fn lying_and_damaged_headers_are_errors_not_panics() {
     }
     let bad_bool = edited(dir.path(), "bool_2x2.npy", |b| *b.last_mut().unwrap() = 2);
     assert!(npy::load::<bool>(&bad_bool).is_err(), "2 is not a bool");
+}
+
+/// A `.npy` file of `header` (the dictionary text) and `data`, made by hand.
+fn npy_file(dir: &Path, header: &str, data: &[u8]) -> PathBuf {
+    let path = dir.join("hand.npy");
+    let mut text = header.to_string();
+    while (10 + text.len() + 1) % 64 != 0 {
+        text.push(' ');
+    }
+    text.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
+    bytes.extend_from_slice(data);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_dtype_without_byte_order_or_of_an_unsupported_kind_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = npy_file(dir.path(), "{'descr': 'f8', 'fortran_order': False, 'shape': (1,), }", &[0; 8]);
+    let err = npy::load::<f64>(&path).unwrap_err().to_string();
+    assert!(err.contains("dtype 'f8' has no byte order") && err.contains("'<f8'"), "{err}");
+    let path = npy_file(dir.path(), "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }", &[0; 16]);
+    let err = npy::load::<f64>(&path).unwrap_err().to_string();
+    assert!(err.contains("unsupported dtype '<c16'") && err.contains("f4 and f8"), "{err}");
+    let path = npy_file(dir.path(), "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", &[0; 8]);
+    assert_eq!(npy::load::<f64>(&path).unwrap()[0], 0.0, "positive control: the hand-made file reads");
 }

@@ -109,7 +109,9 @@ fn decompress_frame(src: &[u8], width: usize, dst: &mut [u8], shuffled: &mut Vec
         ));
     }
     let fill = |target: &mut [u8]| {
-        let written = zstd::bulk::Decompressor::new()?.decompress_to_buffer(src, &mut *target)?;
+        let written = zstd::bulk::Decompressor::new()?.decompress_to_buffer(src, &mut *target).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("a compressed chunk is damaged (zstd: {e})"))
+        })?;
         if written != target.len() {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "a frame decompresses to the wrong length"));
         }

@@ -32,6 +32,9 @@ use crate::error::{Error, Result};
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Where the data of a file we write starts: a multiple of this.
 const DATA_ALIGN: usize = 64;
+/// The digits numpy leaves room for in the header for the first axis to grow in place
+/// (`GROWTH_AXIS_MAX_DIGITS`).
+const GROWTH_AXIS_DIGITS: usize = 21;
 /// numpy's limit on the number of axes (`NPY_MAXDIMS`).
 const MAX_AXES: usize = 64;
 
@@ -105,6 +108,14 @@ pub fn load<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
 /// used. Files that cannot be viewed in place (big-endian data, data not aligned for `T`,
 /// `bool` elements, which must be checked) are read into memory as by [`load`].
 ///
+/// The mapping stays valid while the array (or a clone of it) is alive, also if the file is
+/// deleted or replaced by [`save`], which writes a new file and renames it over the old one.
+/// Modifying or truncating the file **in place** while it is mapped is not supported: numpy
+/// does exactly that with `np.load(path, mmap_mode="r+")` and `np.memmap`, so do not write a
+/// file from numpy in place while Rust maps it (the array would change under Rust's feet, and
+/// a truncation ends the program with `SIGBUS` when a vanished page is read). Use [`load`] for
+/// files another program may rewrite.
+///
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("x.npy");
@@ -151,8 +162,10 @@ fn header_bytes(dtype: DType, shape: &[usize]) -> Vec<u8> {
         _ => format!("({})", dims.join(", ")),
     };
     let dict = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", dtype.npy_descr());
-    // Version 1: a 2-byte header length, which 64 axes never come near.
-    let total = (10 + dict.len() + 1).next_multiple_of(DATA_ALIGN);
+    // As numpy: room for the first axis to grow to 21 digits in place, then padding to the
+    // alignment. Version 1: a 2-byte header length, which 64 axes never come near.
+    let growth = dims.first().map_or(0, |first| GROWTH_AXIS_DIGITS.saturating_sub(first.len()));
+    let total = (10 + dict.len() + growth + 1).next_multiple_of(DATA_ALIGN);
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
@@ -199,8 +212,7 @@ fn parse_header<T: Element>(path: &Path, head: &[u8], file_len: u64) -> Result<N
     if dict.fortran_order {
         return Err(bad("Fortran-order arrays are not supported; save with np.ascontiguousarray".into()));
     }
-    let (dtype, big_endian) =
-        parse_descr(&dict.descr).ok_or_else(|| bad(format!("unsupported dtype '{}'", dict.descr)))?;
+    let (dtype, big_endian) = parse_descr(&dict.descr).map_err(bad)?;
     if dtype != T::DTYPE {
         return Err(bad(format!("holds '{}' elements ({dtype:?}), not {:?}", dict.descr, T::DTYPE)));
     }
@@ -213,17 +225,29 @@ fn parse_header<T: Element>(path: &Path, head: &[u8], file_len: u64) -> Result<N
     Ok(NpyHeader { shape, big_endian: big_endian && dtype.size() > 1, data_offset: head.len() })
 }
 
-/// The element type and byte order of a numpy type string such as `<f8` or `|b1`.
-fn parse_descr(descr: &str) -> Option<(DType, bool)> {
+/// The element type and byte order of a numpy type string such as `<f8` or `|b1`, or what is
+/// wrong with it.
+fn parse_descr(descr: &str) -> std::result::Result<(DType, bool), String> {
+    let supported = "the supported ones are b1, i1 to i8, u1 to u8, f4 and f8";
     let mut chars = descr.chars();
-    let big_endian = match chars.next()? {
-        '<' | '|' | '=' => false,
-        '>' => true,
-        _ => return None,
+    let big_endian = match chars.next() {
+        Some('<' | '|' | '=') => false,
+        Some('>') => true,
+        _ => {
+            return Err(format!(
+                "dtype '{descr}' has no byte order: numpy writes '<' (little-endian), '>' (big-endian) \
+                 or '|' (single bytes) first, as in '<{descr}'"
+            ))
+        }
     };
-    let kind = chars.next()?;
-    let size: usize = chars.as_str().parse().ok()?;
-    Some((DType::from_kind_size(kind, size)?, big_endian))
+    let kind = chars.next();
+    let size = chars.as_str().parse::<usize>().ok();
+    match (kind, size) {
+        (Some(kind), Some(size)) => DType::from_kind_size(kind, size)
+            .map(|dtype| (dtype, big_endian))
+            .ok_or_else(|| format!("unsupported dtype '{descr}': {supported}")),
+        _ => Err(format!("unreadable dtype '{descr}': {supported}")),
+    }
 }
 
 /// A parser for the one Python literal a `.npy` header holds:
@@ -384,11 +408,12 @@ mod tests {
 
     #[test]
     fn descr_mapping() {
-        assert_eq!(parse_descr("<f8"), Some((DType::F64, false)));
-        assert_eq!(parse_descr(">i2"), Some((DType::I16, true)));
-        assert_eq!(parse_descr("|u1"), Some((DType::U8, false)));
-        assert_eq!(parse_descr("<c16"), None);
-        assert_eq!(parse_descr("O"), None);
-        assert_eq!(parse_descr("<U10"), None);
+        assert_eq!(parse_descr("<f8"), Ok((DType::F64, false)));
+        assert_eq!(parse_descr(">i2"), Ok((DType::I16, true)));
+        assert_eq!(parse_descr("|u1"), Ok((DType::U8, false)));
+        for bad in ["<c16", "O", "<U10", "", "<", "<f"] {
+            assert!(parse_descr(bad).is_err(), "{bad}");
+        }
+        assert!(parse_descr("f8").unwrap_err().contains("no byte order"));
     }
 }

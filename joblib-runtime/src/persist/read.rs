@@ -50,7 +50,7 @@ fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
     decoder
         .take(header.index_raw_len.saturating_add(1))
         .read_to_end(&mut raw)
-        .map_err(|e| Error::corrupt(path, format!("compressed index: {e}")))?;
+        .map_err(|e| Error::corrupt(path, format!("the compressed index is damaged (zstd: {e})")))?;
     if raw.len() as u64 != header.index_raw_len {
         return Err(Error::corrupt(path, "compressed index has the wrong length"));
     }
@@ -168,11 +168,24 @@ fn read_compressed_arrays(
         .collect()
 }
 
+/// The length of the file `metadata` describes; a folder or an empty file is an error that
+/// says so.
+fn check_file(path: &Path, metadata: &std::fs::Metadata) -> Result<u64> {
+    if metadata.is_dir() {
+        let folder = io::Error::new(io::ErrorKind::IsADirectory, "a folder, not a joblib file");
+        return Err(Error::io(path, folder));
+    }
+    if metadata.len() == 0 {
+        return Err(Error::corrupt(path, "the file is empty (0 bytes)"));
+    }
+    Ok(metadata.len())
+}
+
 /// Reads the whole value of `path` into memory, checking every checksum.
 pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     let io_err = |e| Error::io(path, e);
     let mut file = File::open(path).map_err(io_err)?;
-    let file_len = file.metadata().map_err(io_err)?.len();
+    let file_len = check_file(path, &file.metadata().map_err(io_err)?)?;
     let mut head = [0u8; HEADER_LEN];
     let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
     let header = Header::decode(&head[..n], file_len).map_err(|e| format_error(path, e))?;
@@ -210,7 +223,7 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: Ar
     let io_err = |e| Error::io(path, e);
     let file = File::open(path).map_err(io_err)?;
     let metadata = file.metadata().map_err(io_err)?;
-    if metadata.len() < HEADER_LEN as u64 {
+    if check_file(path, &metadata)? < HEADER_LEN as u64 {
         return load(path); // too short to map usefully; `load` reports what is wrong with it
     }
     // SAFETY: a mapping is only sound while no one truncates or writes the file in place.
