@@ -249,3 +249,89 @@ fn const_generics_and_impl_arguments_are_keys_too() {
     assert!(summary::is_cached((1, "a")));
     assert!(!summary::is_cached((2, "a")));
 }
+
+#[test]
+fn a_function_declared_inside_another_function_is_cached() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+    #[cached(dir = cache_dir_once("fn-local"), verbose = 0)]
+    fn cube(x: u64) -> u64 {
+        RUNS.fetch_add(1, Ordering::SeqCst);
+        x * x * x
+    }
+
+    cube::clear();
+    assert_eq!(cube(3), 27);
+    assert_eq!(cube(3), 27);
+    assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    assert!(cube::is_cached(3));
+    assert_eq!(cube::shelve(4).get().unwrap(), 64);
+    assert_ne!(cube::fingerprint(), 0);
+}
+
+/// Two types with a cached method of the same name, in one module.
+#[derive(Serialize)]
+struct Lasso(f64);
+#[derive(Serialize)]
+struct Ridge(f64);
+
+static FIT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl Lasso {
+    #[cached(dir = cache_dir_once("same-method-name"), verbose = 0)]
+    fn fit(&self, x: f64) -> f64 {
+        FIT_RUNS.fetch_add(1, Ordering::SeqCst);
+        self.0 * x
+    }
+}
+
+impl Ridge {
+    #[cached(dir = cache_dir_once("same-method-name"), verbose = 0)]
+    fn fit(&self, x: f64) -> f64 {
+        FIT_RUNS.fetch_add(1, Ordering::SeqCst);
+        self.0 + x
+    }
+}
+
+#[test]
+fn methods_of_the_same_name_on_two_types_keep_their_own_entries() {
+    let (lasso, ridge) = (Lasso(2.0), Ridge(2.0));
+    assert_eq!((lasso.fit(3.0), ridge.fit(3.0)), (6.0, 5.0));
+    Lasso::fit_clear();
+    assert!(!lasso.fit_is_cached(3.0), "cleared");
+    assert!(ridge.fit_is_cached(3.0), "clearing Lasso::fit leaves Ridge::fit");
+    let folders: Vec<String> = std::fs::read_dir(cache_dir_once("same-method-name").join("joblib/cached"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        folders.iter().any(|f| f.starts_with("Lasso-")) && folders.iter().any(|f| f.starts_with("Ridge-")),
+        "{folders:?}"
+    );
+}
+
+/// A trait whose implementation caches its method: no other item may be added to a trait
+/// impl, so the controls are left out with `controls = false`.
+trait Estimator {
+    fn score(&self, x: f64) -> f64;
+}
+
+static SCORE_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl Estimator for Lasso {
+    #[cached(dir = cache_dir_once("trait-impl"), controls = false, verbose = 0)]
+    fn score(&self, x: f64) -> f64 {
+        SCORE_RUNS.fetch_add(1, Ordering::SeqCst);
+        self.0 - x
+    }
+}
+
+#[test]
+fn a_method_of_a_trait_impl_is_cached_without_controls() {
+    let lasso = Lasso(10.0);
+    assert_eq!(lasso.score(1.0), 9.0);
+    assert_eq!(lasso.score(1.0), 9.0);
+    assert_eq!(SCORE_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(Lasso(11.0).score(1.0), 10.0);
+    assert_eq!(SCORE_RUNS.load(Ordering::SeqCst), 2);
+}

@@ -31,4 +31,30 @@ fuzz_target!(|data: &[u8]| {
         let _ = value.b.iter().map(|b| b.len()).sum::<usize>();
     }
     let _ = joblib::load::<(u32, String)>(&path);
+    // The self-describing paths of the payload decoder: any value, untagged enums, flatten.
+    let _ = joblib::load::<serde_json::Value>(&path);
+    let _ = joblib::load::<Vec<Shape>>(&path);
 });
+
+/// Shapes that read the payload through `deserialize_any`.
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(untagged)]
+pub enum Shape {
+    Plain(f64),
+    Tagged(Tagged),
+    Flat(Flat),
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(tag = "kind")]
+pub enum Tagged {
+    A { x: Array<f32> },
+    B { y: Vec<u8> },
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+pub struct Flat {
+    name: String,
+    #[serde(flatten)]
+    rest: std::collections::BTreeMap<String, i64>,
+}

@@ -3,7 +3,9 @@
 //! `::joblib::__private`, so this crate cannot be used on its own.
 
 mod cached;
+mod ctxt;
 mod fingerprint;
+mod options;
 mod parallel;
 
 use proc_macro::TokenStream;

@@ -35,20 +35,58 @@ pub struct Options {
     pub verbose: Option<u32>,
 }
 
+/// What identifies a cached function in the cache.
+pub enum Identity {
+    /// A free function: `module_path!()::name`.
+    Function(&'static str),
+    /// A method, by its name: the path of its `Self` type (given by
+    /// [`CachedFn::of_type`]) comes before it, so that methods of the same name on two types
+    /// never share entries.
+    Method(&'static str),
+}
+
 /// A `#[cached]` function: its identity, store and fingerprint, resolved on first use.
 pub struct CachedFn {
-    function: &'static str,
+    identity: Identity,
     store: Store,
     options: Options,
     fingerprint: fn() -> u128,
+    self_type: OnceLock<&'static str>,
+    function: OnceLock<String>,
     resolved: OnceLock<(Memory, u128)>,
 }
 
 impl CachedFn {
-    /// `function` is `module_path!()::name`; `fingerprint` folds the source fingerprint with
-    /// `version` and `deps`.
-    pub const fn new(function: &'static str, store: Store, options: Options, fingerprint: fn() -> u128) -> Self {
-        CachedFn { function, store, options, fingerprint, resolved: OnceLock::new() }
+    /// `fingerprint` folds the source fingerprint with `version` and `deps`.
+    pub const fn new(identity: Identity, store: Store, options: Options, fingerprint: fn() -> u128) -> Self {
+        CachedFn {
+            identity,
+            store,
+            options,
+            fingerprint,
+            self_type: OnceLock::new(),
+            function: OnceLock::new(),
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// A method's `CachedFn`, told its `Self` type (`std::any::type_name`; generic arguments
+    /// are left out of the identity, they are part of every key).
+    pub fn of_type(&self, self_type: &'static str) -> &Self {
+        self.self_type.get_or_init(|| self_type);
+        self
+    }
+
+    /// The function's identity in the cache.
+    fn function(&self) -> &str {
+        self.function.get_or_init(|| match self.identity {
+            Identity::Function(path) => path.to_string(),
+            Identity::Method(name) => {
+                let self_type = self.self_type.get().copied().unwrap_or("");
+                let without_generics = self_type.split('<').next().unwrap_or(self_type);
+                format!("{without_generics}::{name}")
+            }
+        })
     }
 
     fn resolved(&self) -> &(Memory, u128) {
@@ -74,7 +112,7 @@ impl CachedFn {
             },
             verbose: self.options.verbose.unwrap_or(base.verbose),
         };
-        Call { location: memory.location(), settings, function: self.function }
+        Call { location: memory.location(), settings, function: self.function() }
     }
 
     /// The function's fingerprint: source, `version` and `deps` together.
@@ -110,7 +148,7 @@ impl CachedFn {
 
     /// Removes every cached result of the function.
     pub fn clear(&self) {
-        crate::memory::clear_function(self.site().location, self.function);
+        crate::memory::clear_function(self.site().location, self.function());
     }
 }
 

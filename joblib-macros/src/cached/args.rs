@@ -1,10 +1,10 @@
-//! The options of `#[cached(...)]`, parsed into one typed struct; every mistake is an error at
-//! the offending token.
+//! The options of `#[cached(...)]`, turned into one typed struct. Every mistake is recorded at
+//! its token; an option with a mistake is left out, so that the rest still expands.
 
-use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
-use syn::{Expr, Ident, LitBool, LitInt, LitStr, Path, Token};
+use syn::{Expr, Ident, LitStr, Path};
+
+use crate::ctxt::Ctxt;
+use crate::options::{flag, integer, span_of, string, Opt};
 
 /// Where results are stored.
 pub(crate) enum StoreArg {
@@ -14,8 +14,7 @@ pub(crate) enum StoreArg {
     Memory(Path),
 }
 
-/// The parsed options.
-#[derive(Default)]
+/// The typed options.
 pub(crate) struct Args {
     pub(crate) store: Option<StoreArg>,
     pub(crate) ignore: Vec<Ident>,
@@ -24,113 +23,127 @@ pub(crate) struct Args {
     pub(crate) verbose: Option<u32>,
     pub(crate) deps: Vec<Path>,
     pub(crate) version: Option<LitStr>,
+    /// Whether a method gets `name_is_cached` & co. beside it (`controls = false` on a method
+    /// of a trait impl, where no other item may be).
+    pub(crate) controls: bool,
 }
 
-const OPTIONS: &str = "dir, memory, ignore, mmap_mode, compress, verbose, deps, version";
-
-impl Parse for Args {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut args = Args::default();
-        let mut seen: Vec<String> = Vec::new();
-        while !input.is_empty() {
-            let option = Ident::parse_any(input)?;
-            let name = option.to_string();
-            if seen.contains(&name) {
-                return Err(syn::Error::new(option.span(), format!("`{name}` is given twice")));
-            }
-            seen.push(name.clone());
-            match name.as_str() {
-                "dir" | "memory" if args.store.is_some() => {
-                    return Err(syn::Error::new(option.span(), "give either `dir` or `memory`, not both"));
-                }
-                "dir" => {
-                    input.parse::<Token![=]>()?;
-                    args.store = Some(StoreArg::Dir(input.parse()?));
-                }
-                "memory" => {
-                    input.parse::<Token![=]>()?;
-                    args.store = Some(StoreArg::Memory(input.parse()?));
-                }
-                "ignore" => args.ignore = parenthesized_list(input, Ident::parse_any)?,
-                "deps" => args.deps = parenthesized_list(input, Path::parse_mod_style)?,
-                "mmap_mode" => {
-                    input.parse::<Token![=]>()?;
-                    let mode: LitStr = input.parse()?;
-                    if !["r", "r+", "c"].contains(&mode.value().as_str()) {
-                        return Err(syn::Error::new(
-                            mode.span(),
-                            format!("unknown mmap_mode {:?}: expected \"r\", \"r+\" or \"c\"", mode.value()),
-                        ));
-                    }
-                    args.mmap_mode = Some(mode);
-                }
-                "compress" => {
-                    input.parse::<Token![=]>()?;
-                    args.compress = Some(parse_compress(input)?);
-                }
-                "verbose" => {
-                    input.parse::<Token![=]>()?;
-                    args.verbose = Some(input.parse::<LitInt>()?.base10_parse()?);
-                }
-                "version" => {
-                    input.parse::<Token![=]>()?;
-                    args.version = Some(input.parse()?);
-                }
-                _ => {
-                    return Err(syn::Error::new(
-                        option.span(),
-                        format!("unknown option `{name}`; the options are {OPTIONS}"),
-                    ));
-                }
-            }
-            if !input.is_empty() {
-                input.parse::<Token![,]>()?;
-            }
-        }
-        Ok(args)
-    }
-}
-
-/// `( item, item, ... )`.
-fn parenthesized_list<T>(input: ParseStream, item: fn(ParseStream) -> syn::Result<T>) -> syn::Result<Vec<T>> {
-    let content;
-    syn::parenthesized!(content in input);
-    Ok(Punctuated::<T, Token![,]>::parse_terminated_with(&content, item)?.into_iter().collect())
-}
-
-/// `compress = 0..=22` or `compress = true` (level 3) / `false` (0).
-fn parse_compress(input: ParseStream) -> syn::Result<u32> {
-    if input.peek(LitBool) {
-        let flag: LitBool = input.parse()?;
-        return Ok(if flag.value { 3 } else { 0 });
-    }
-    let level: LitInt = input.parse()?;
-    match level.base10_parse::<u32>() {
-        Ok(n) if n <= 22 => Ok(n),
-        _ => Err(syn::Error::new(level.span(), "compress takes a zstd level from 0 to 22, or true (level 3)")),
-    }
-}
+const OPTIONS: &str = "dir, memory, ignore, mmap_mode, compress, verbose, deps, version, controls";
 
 impl Args {
+    pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> Args {
+        let mut args = Args {
+            store: None,
+            ignore: Vec::new(),
+            mmap_mode: None,
+            compress: None,
+            verbose: None,
+            deps: Vec::new(),
+            version: None,
+            controls: true,
+        };
+        for option in options {
+            args.apply(ctxt, option);
+        }
+        args
+    }
+
+    fn apply(&mut self, ctxt: &Ctxt, option: &Opt) {
+        let name = option.name.to_string();
+        match name.as_str() {
+            "dir" | "memory" if self.store.is_some() => {
+                ctxt.error(option.name.span(), "give either `dir` or `memory`, not both");
+            }
+            "dir" => self.store = option.assigned(ctxt, "dir = \"cache\"").cloned().map(StoreArg::Dir),
+            "memory" => {
+                let memory = option.assigned(ctxt, "memory = MEMORY").and_then(|e| path(ctxt, e, "`memory`"));
+                self.store = memory.map(StoreArg::Memory);
+            }
+            "ignore" => {
+                let items = option.list(ctxt, "ignore(verbose)").unwrap_or_default();
+                self.ignore = items.iter().filter_map(|e| argument_name(ctxt, e)).collect();
+            }
+            "deps" => {
+                let items = option.list(ctxt, "deps(kernel, SCALE)").unwrap_or_default();
+                self.deps = items.iter().filter_map(|e| path(ctxt, e, "a dependency")).collect();
+            }
+            "mmap_mode" => {
+                let mode = option.assigned(ctxt, "mmap_mode = \"r\"").and_then(|e| string(ctxt, e, "`mmap_mode`"));
+                self.mmap_mode = mode.filter(|mode| {
+                    let known = ["r", "r+", "c"].contains(&mode.value().as_str());
+                    if !known {
+                        let message = format!("unknown mmap_mode {:?}: expected \"r\", \"r+\" or \"c\"", mode.value());
+                        ctxt.error(mode.span(), message);
+                    }
+                    known
+                });
+            }
+            "compress" => self.compress = option.assigned(ctxt, "compress = 3").and_then(|e| compress(ctxt, e)),
+            "verbose" => {
+                self.verbose = option.assigned(ctxt, "verbose = 1").and_then(|e| integer(ctxt, e, "`verbose`"));
+            }
+            "version" => {
+                self.version = option.assigned(ctxt, "version = \"2\"").and_then(|e| string(ctxt, e, "`version`"));
+            }
+            "controls" => self.controls = flag(ctxt, option).unwrap_or(true),
+            _ => ctxt.error(option.name.span(), format!("unknown option `{name}`; the options are {OPTIONS}")),
+        }
+    }
+
     /// Whether the argument `name` is left out of the key.
     pub(crate) fn ignored(&self, name: &str) -> bool {
         self.ignore.iter().any(|i| i == name)
     }
 
     /// Checks `ignore` against the function's argument names.
-    pub(crate) fn check_ignore(&self, arguments: &[String]) -> syn::Result<()> {
+    pub(crate) fn check_ignore(&self, ctxt: &Ctxt, arguments: &[String]) {
         for (i, name) in self.ignore.iter().enumerate() {
             if self.ignore[..i].contains(name) {
-                return Err(syn::Error::new(name.span(), format!("`{name}` is ignored twice")));
-            }
-            if !arguments.iter().any(|a| name == a) {
+                ctxt.error(name.span(), format!("`{name}` is ignored twice"));
+            } else if !arguments.iter().any(|a| name == a) {
                 let known = if arguments.is_empty() { "none".to_string() } else { arguments.join(", ") };
-                return Err(syn::Error::new(
-                    name.span(),
-                    format!("`ignore({name})` names no argument of this function (its arguments: {known})"),
-                ));
+                let message = format!("`ignore({name})` names no argument of this function (its arguments: {known})");
+                ctxt.error(name.span(), message);
             }
         }
-        Ok(())
     }
+}
+
+/// A path, or an error at `expr`.
+fn path(ctxt: &Ctxt, expr: &Expr, what: &str) -> Option<Path> {
+    match expr {
+        Expr::Path(p) if p.qself.is_none() => Some(p.path.clone()),
+        other => {
+            ctxt.error(span_of(other), format!("{what} is a path to an item"));
+            None
+        }
+    }
+}
+
+/// An argument's name (`self` included), or an error at `expr`.
+fn argument_name(ctxt: &Ctxt, expr: &Expr) -> Option<Ident> {
+    match path(ctxt, expr, "an ignored argument").map(|p| p.get_ident().cloned()) {
+        Some(Some(ident)) => Some(ident),
+        Some(None) => {
+            ctxt.error(span_of(expr), "an ignored argument is a name, as in `ignore(verbose)`");
+            None
+        }
+        None => None,
+    }
+}
+
+/// `compress = 0..=22`, or `true` (level 3) / `false` (0).
+fn compress(ctxt: &Ctxt, expr: &Expr) -> Option<u32> {
+    if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(flag), .. }) = expr {
+        return Some(if flag.value { 3 } else { 0 });
+    }
+    let level = match expr {
+        Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(n), .. }) => n.base10_parse::<u32>().ok(),
+        _ => None,
+    };
+    let valid = level.filter(|&n| n <= 22);
+    if valid.is_none() {
+        ctxt.error(span_of(expr), "compress takes a zstd level from 0 to 22, or true (level 3)");
+    }
+    valid
 }

@@ -1,13 +1,65 @@
-//! `#[cached]`: options in [`args`], code generation in [`expand`].
+//! `#[cached]`: options in [`args`], the function's analysis and checks in [`ast`], code
+//! generation in [`expand`] and [`controls`].
+//!
+//! Every mistake is collected with the span of its token. A mistake in the options leaves the
+//! option out and the rest expands; a function that cannot be cached (or an item that is not a
+//! function) is emitted unchanged beside the errors, with its controls' signatures, so that a
+//! mistake is one error at its token and not another at every caller.
 
 mod args;
+mod ast;
+mod controls;
 mod expand;
 
 use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::parse::Parser;
+use syn::{Item, ItemFn};
 
-/// Expands `#[cached(args)] item`, or the error that says what is wrong and where.
+use crate::ctxt::Ctxt;
+use crate::fingerprint::fingerprint;
+use crate::options::{parse_options, unique};
+use args::Args;
+use controls::Controlled;
+use expand::Site;
+
+/// Expands `#[cached(args)] item`, with every error found.
 pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
-    syn::parse2::<args::Args>(args)
-        .and_then(|args| expand::expand(args, item))
-        .unwrap_or_else(syn::Error::into_compile_error)
+    let ctxt = Ctxt::default();
+    let options = parse_options.parse2(args).unwrap_or_else(|e| {
+        ctxt.syn_error(e);
+        Vec::new()
+    });
+    let args = Args::from_options(&ctxt, &unique(&ctxt, options));
+    let func = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(func)) => func,
+        Ok(other) => {
+            let message = "`#[cached]` applies to functions and methods: their results are what is cached";
+            ctxt.error(ast::keyword_span(&other), message);
+            return quote!(#item).into_iter().chain(ctxt.into_compile_errors()).collect();
+        }
+        Err(e) => {
+            ctxt.syn_error(e);
+            return quote!(#item).into_iter().chain(ctxt.into_compile_errors()).collect();
+        }
+    };
+    let checks = Ctxt::default();
+    ast::check_signature(&checks, &func);
+    let cannot_cache = checks.has_errors();
+    let expansion = expand(&ctxt, &args, &func, cannot_cache);
+    [ctxt.into_compile_errors(), checks.into_compile_errors(), expansion].into_iter().collect()
+}
+
+/// The function and its controls; with `stub`, the function unchanged and the controls'
+/// signatures only.
+fn expand(ctxt: &Ctxt, args: &Args, func: &ItemFn, stub: bool) -> TokenStream {
+    let arguments = ast::arguments(ctxt, func, args);
+    let output = ast::output(&func.sig.output);
+    let method = ast::is_method(func);
+    let source = fingerprint(ast::without_docs(func));
+    let site = Site::new(func, args, method, source);
+    let controlled = Controlled { func, arguments: &arguments, output: &output, site: &site, args, source, stub };
+    let controls = controls::controls(&controlled);
+    let function = if stub { func.to_token_stream() } else { expand::function(func, &arguments, &output, &site) };
+    quote!(#function #controls)
 }
