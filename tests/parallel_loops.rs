@@ -180,15 +180,7 @@ fn parallel_and_cached_compose() {
 
 #[parallel]
 fn with_every_option(n: u32) -> Vec<u32> {
-    #[parallel(
-        n_jobs = 2,
-        backend = "sequential",
-        batch_size = 8,
-        pre_dispatch = "2*n_jobs",
-        verbose = 0,
-        progress,
-        timeout = 60.0
-    )]
+    #[parallel(n_jobs = 2, backend = "sequential", batch_size = 8, verbose = 0, progress, timeout = 60.0)]
     for i in 0..n {
         i + 1
     }
@@ -199,6 +191,80 @@ fn every_loop_option_is_accepted() {
     assert_eq!(with_every_option(5), vec![1, 2, 3, 4, 5]);
     let bar: Vec<u32> = parallel_for!(progress = true; for i in 0..3u32 { i });
     assert_eq!(bar, vec![0, 1, 2]);
+    // Every option in the macro's form too, `progress` as a flag.
+    let all: Vec<u32> = parallel_for!(
+        n_jobs = 2, backend = "sequential", batch_size = "auto", verbose = 0, progress, timeout = 60;
+        for i in 0..5u32 { i + 1 }
+    );
+    assert_eq!(all, vec![1, 2, 3, 4, 5]);
+}
+
+#[parallel]
+fn labelled_jumps_inside_the_body(rows: &[Vec<i32>]) -> Vec<i32> {
+    #[parallel(n_jobs = 2)]
+    for row in rows {
+        let mut first_negative = -1;
+        'scan: for (i, x) in row.iter().enumerate() {
+            if *x >= 0 {
+                continue 'scan;
+            }
+            first_negative = i as i32;
+            break 'scan;
+        }
+        let bonus = 'b: {
+            if row.is_empty() {
+                break 'b 100;
+            }
+            0
+        };
+        first_negative + bonus
+    }
+}
+
+#[test]
+fn labelled_break_and_continue_to_loops_and_blocks_inside_the_body_work() {
+    let rows = vec![vec![1, -2, 3], vec![], vec![4, 5, -6]];
+    assert_eq!(labelled_jumps_inside_the_body(&rows), vec![1, 99, 2]);
+}
+
+#[derive(Debug)]
+enum SweepError {
+    Joblib(joblib::Error),
+}
+
+impl From<joblib::Error> for SweepError {
+    fn from(error: joblib::Error) -> Self {
+        SweepError::Joblib(error)
+    }
+}
+
+#[parallel]
+fn sweep_with(n_jobs: i32) -> Result<Vec<u64>, SweepError> {
+    let values = #[parallel(n_jobs = n_jobs)]
+    for i in 0..4u64 {
+        i * 2
+    };
+    Ok(values)
+}
+
+#[parallel]
+fn sweep_without_result(n_jobs: i32) -> Vec<u64> {
+    #[parallel(n_jobs = n_jobs)]
+    for i in 0..4u64 {
+        i * 2
+    }
+}
+
+#[test]
+fn a_loop_that_cannot_run_is_an_error_where_the_function_returns_one() {
+    assert_eq!(sweep_with(2).unwrap(), vec![0, 2, 4, 6]);
+    let err = sweep_with(0).unwrap_err();
+    assert!(matches!(&err, SweepError::Joblib(joblib::Error::Config(m)) if m.contains("n_jobs")), "{err:?}");
+    assert!(matches!(sweep_with(100_000).unwrap_err(), SweepError::Joblib(joblib::Error::Config(_))));
+    // Where the function's type cannot hold it: a panic that says what to change.
+    let panic = std::panic::catch_unwind(|| sweep_without_result(0)).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("n_jobs") && message.contains("From<joblib::Error>"), "{message}");
 }
 
 /// A loop as a statement, written as rustfmt leaves it (no `;`), then a loop in the tail of a
@@ -372,8 +438,26 @@ fn results_that_cannot_fit_in_memory_are_an_error_not_an_abort() {
     .unwrap_err();
     let message = caught.downcast_ref::<String>().unwrap();
     assert!(
-        message.starts_with("invalid parallel configuration: no room for the results of 18446744073709551615 tasks"),
+        message.starts_with(
+            "a parallel loop could not run: not enough resources: no room for the results of 18446744073709551615 tasks"
+        ),
         "{message}"
     );
     assert_eq!(started.into_inner(), 0, "no task started");
+}
+
+#[parallel]
+fn a_huge_loop_in_a_fallible_function() -> Result<Vec<u64>, SweepError> {
+    Ok(
+        #[parallel(n_jobs = 2)]
+        for i in 0..u64::MAX {
+            i
+        },
+    )
+}
+
+#[test]
+fn results_that_cannot_fit_are_returned_as_an_error_where_the_function_returns_one() {
+    let err = a_huge_loop_in_a_fallible_function().unwrap_err();
+    assert!(matches!(&err, SweepError::Joblib(joblib::Error::Resources(m)) if m.contains("no room")), "{err:?}");
 }

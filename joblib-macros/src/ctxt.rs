@@ -24,7 +24,12 @@ impl Ctxt {
 
     /// Whether any mistake was recorded.
     pub(crate) fn has_errors(&self) -> bool {
-        !self.errors.borrow().is_empty()
+        self.error_count() > 0
+    }
+
+    /// How many mistakes were recorded so far.
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors.borrow().len()
     }
 
     /// Every recorded mistake as `compile_error!`s, nothing if there are none.

@@ -43,25 +43,33 @@ fn spell(tokens: TokenStream, out: &mut String) {
     }
 }
 
-/// `#[fingerprint]` on a plain function: the function unchanged, and beside it a module named
-/// after it whose `fingerprint()` is the hash of the function's tokens (doc comments left out).
+/// `#[fingerprint]` on a plain function: the function unchanged, and beside it a type named
+/// after it (as `#[cached]` does, so that it also works inside a function's body) whose
+/// `fingerprint()` is the hash of the function's tokens (doc comments left out). On a mistake,
+/// the item is emitted unchanged beside the error.
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
-    if let Some(extra) = args.into_iter().next() {
-        return syn::Error::new(extra.span(), "`#[fingerprint]` takes no options").into_compile_error();
-    }
-    let func: syn::ItemFn = match syn::parse2(item) {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(e) => return e.into_compile_error(),
+        Err(e) => return quote::quote!(#item).into_iter().chain(e.into_compile_error()).collect(),
     };
+    let options_error = args
+        .into_iter()
+        .next()
+        .map(|extra| syn::Error::new(extra.span(), "`#[fingerprint]` takes no options").into_compile_error());
     let mut undocumented = func.clone();
     undocumented.attrs.retain(|a| !a.path().is_ident("doc"));
     let source = fingerprint(quote::ToTokens::to_token_stream(&undocumented));
     let (vis, name) = (&func.vis, &func.sig.ident);
     let doc = format!("The fingerprint of [`{name}`](fn@{name}), for `#[cached(deps({name}))]`.");
     quote::quote! {
+        #options_error
         #func
         #[doc = #doc]
-        #vis mod #name {
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #name {}
+
+        #[allow(dead_code)]
+        impl #name {
             /// The hash of the function's tokens: signature and body, not doc comments or
             /// formatting.
             pub fn fingerprint() -> u128 {

@@ -105,6 +105,10 @@ pub enum Error {
     /// unparsable `pre_dispatch`).
     #[error("invalid parallel configuration: {0}")]
     Config(String),
+    /// The machine could not provide what a call needs: memory for the results of a loop or
+    /// for an array being loaded, worker threads.
+    #[error("not enough resources: {0}")]
+    Resources(String),
     /// An array's shape does not match its number of elements.
     #[error("shape {shape:?} holds {expected} elements, but {actual} were given")]
     Shape {

@@ -3,12 +3,14 @@
 
 use std::cell::Cell;
 use std::fmt::{self, Debug, Write as _};
+use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::memory::{json_summary, lookup, shelve, summary_of, Call, Settings};
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
@@ -420,5 +422,80 @@ pub fn with_input<R>(kept: impl InputText, task: impl FnOnce() -> R) -> R {
             message: crate::parallel::panic_message(panic.as_ref()),
             input: kept.text(),
         })),
+    }
+}
+
+/// A loop's failure in a function returning `Result<T, E>`: the loop's own failure (it could
+/// not run: no room for its results, `n_jobs` evaluating to 0, no worker threads) is
+/// `(&&LoopFailure::<E>::new(error)).returned()`, `E::from(error)` where
+/// `E: From<joblib::Error>`; it panics elsewhere, and a task's panic or timeout always panics
+/// (autoref specialization).
+pub struct LoopFailure<E> {
+    error: Cell<Option<Error>>,
+    error_type: PhantomData<E>,
+}
+
+impl<E> LoopFailure<E> {
+    /// Wraps the loop's error.
+    pub fn new(error: Error) -> Self {
+        LoopFailure { error: Cell::new(Some(error)), error_type: PhantomData }
+    }
+
+    fn take(&self) -> Error {
+        self.error.take().unwrap_or_else(|| Error::Config("a loop's failure was taken twice".into()))
+    }
+}
+
+/// Returns the failure as the function's error.
+pub trait ReturnFailure<E> {
+    /// The function's error.
+    fn returned(&self) -> E;
+}
+
+impl<E: From<Error>> ReturnFailure<E> for &LoopFailure<E> {
+    fn returned(&self) -> E {
+        match self.take() {
+            // A task's panic or timeout panics in the caller, as a plain loop's would.
+            task @ Error::Task { .. } => loop_failed(task),
+            error => E::from(error),
+        }
+    }
+}
+
+/// Panics with the failure, where the function's error cannot hold it.
+pub trait PanicFailure<E> {
+    /// Never returns.
+    fn returned(&self) -> E;
+}
+
+impl<E> PanicFailure<E> for LoopFailure<E> {
+    fn returned(&self) -> E {
+        loop_failed(self.take())
+    }
+}
+
+/// A loop's failure that is not returned: a task's panic or timeout (with its index and
+/// message), or the loop's own failure, with what to change to get it as an error.
+pub fn loop_failed(error: Error) -> ! {
+    match error {
+        Error::Task { .. } => panic!("{error}"),
+        error => panic!(
+            "a parallel loop could not run: {error} (a function returning `Result<T, E>` with \
+             `E: From<joblib::Error>` gets this as an error instead of a panic)"
+        ),
+    }
+}
+
+/// `timeout = seconds` of a loop: a positive number of seconds (a float, or an integer
+/// literal).
+///
+/// # Panics
+///
+/// If `seconds` is not positive or not finite (a literal is checked at compile time).
+pub fn seconds(seconds: impl Into<f64>) -> std::time::Duration {
+    let seconds = seconds.into();
+    match std::time::Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if seconds > 0.0 => duration,
+        _ => panic!("a parallel loop's timeout is a positive number of seconds, not {seconds}"),
     }
 }

@@ -1,11 +1,15 @@
-//! The options of a parallel loop, `#[parallel(n_jobs = 2, verbose = 5)]`: the builder's.
+//! The options of a parallel loop, `#[parallel(n_jobs = 2, progress)]` or
+//! `parallel_for!(n_jobs = 2, progress; for ...)`: the builder's, each checked where it is a
+//! literal. Every mistake is recorded at its token and the option left out.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::{Parse, ParseStream};
-use syn::{Expr, Ident, LitInt, LitStr, Token};
+use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
-const OPTIONS: &str = "n_jobs, backend, batch_size, pre_dispatch, verbose, progress, timeout";
+use crate::ctxt::Ctxt;
+use crate::options::{flag, integer, span_of, string, Opt};
+
+const OPTIONS: &str = "n_jobs, backend, batch_size, verbose, progress, timeout";
 
 /// The options, as the builder calls that apply them.
 #[derive(Default)]
@@ -13,82 +17,132 @@ pub(crate) struct LoopArgs {
     calls: Vec<TokenStream>,
 }
 
-impl Parse for LoopArgs {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut args = LoopArgs::default();
-        let mut seen: Vec<String> = Vec::new();
-        while !input.is_empty() && !input.peek(Token![;]) {
-            let option: Ident = input.parse()?;
-            let name = option.to_string();
-            if seen.contains(&name) {
-                return Err(syn::Error::new(option.span(), format!("`{name}` is given twice")));
-            }
-            seen.push(name.clone());
-            if name == "progress" && !input.peek(Token![=]) {
-                args.calls.push(quote!(.progress(true)));
-                if !input.is_empty() && !input.peek(Token![;]) {
-                    input.parse::<Token![,]>()?;
-                }
-                continue;
-            }
-            input.parse::<Token![=]>()?;
-            let call = match name.as_str() {
-                "backend" => {
-                    let backend: LitStr = input.parse()?;
-                    quote!(.backend(#backend))
-                }
-                "progress" => {
-                    let on: syn::LitBool = input.parse()?;
-                    quote!(.progress(#on))
-                }
-                "n_jobs" => {
-                    let n: Expr = input.parse()?;
-                    quote!(.n_jobs(#n))
-                }
-                "verbose" => {
-                    let n: LitInt = input.parse()?;
-                    quote!(.verbose(#n))
-                }
-                "timeout" => {
-                    let seconds: Expr = input.parse()?;
-                    quote!(.timeout(::std::time::Duration::from_secs_f64(#seconds)))
-                }
-                "pre_dispatch" => {
-                    let expression: LitStr = input.parse()?;
-                    quote!(.pre_dispatch(#expression))
-                }
-                "batch_size" => {
-                    if input.peek(LitStr) {
-                        let auto: LitStr = input.parse()?;
-                        if auto.value() != "auto" {
-                            return Err(syn::Error::new(auto.span(), "batch_size is \"auto\" or a number"));
-                        }
-                        quote!(.batch_size(::joblib::__private::BatchSize::Auto))
-                    } else {
-                        let n: LitInt = input.parse()?;
-                        quote!(.batch_size(::joblib::__private::BatchSize::Fixed(#n)))
-                    }
-                }
-                _ => {
-                    return Err(syn::Error::new(
-                        option.span(),
-                        format!("unknown option `{name}` of a parallel loop; the options are {OPTIONS}"),
-                    ))
-                }
-            };
-            args.calls.push(call);
-            if !input.is_empty() && !input.peek(Token![;]) {
-                input.parse::<Token![,]>()?;
-            }
-        }
-        Ok(args)
-    }
-}
-
 impl LoopArgs {
+    pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> LoopArgs {
+        let calls = options.iter().filter_map(|option| call(ctxt, option)).collect();
+        LoopArgs { calls }
+    }
+
     /// `Parallel::new()` with the options applied.
     pub(crate) fn builder(&self) -> TokenStream {
         let calls = &self.calls;
         quote!(::joblib::__private::Parallel::new() #(#calls)*)
+    }
+}
+
+/// The builder call of one option, or `None` (and an error) if it is wrong.
+fn call(ctxt: &Ctxt, option: &Opt) -> Option<TokenStream> {
+    let name = option.name.to_string();
+    match name.as_str() {
+        "progress" => flag(ctxt, option).map(|on| quote!(.progress(#on))),
+        "n_jobs" => {
+            let n = option.assigned(ctxt, "n_jobs = 4")?;
+            if literal_number(n) == Some(0.0) {
+                let message = "n_jobs = 0 has no meaning: 1 runs in the caller's thread, -1 on every CPU";
+                ctxt.error(span_of(n), message);
+                return None;
+            }
+            Some(quote!(.n_jobs(#n)))
+        }
+        "backend" => {
+            let backend = option.assigned(ctxt, "backend = \"threads\"").and_then(|e| string(ctxt, e, "`backend`"))?;
+            Some(quote!(.backend(#backend)))
+        }
+        "verbose" => {
+            let level: u32 = option.assigned(ctxt, "verbose = 5").and_then(|e| integer(ctxt, e, "`verbose`"))?;
+            Some(quote!(.verbose(#level)))
+        }
+        "timeout" => {
+            let seconds = option.assigned(ctxt, "timeout = 60")?;
+            if literal_number(seconds).is_some_and(|s| s.is_nan() || s <= 0.0) || is_nan_path(seconds) {
+                ctxt.error(span_of(seconds), "a timeout is a positive number of seconds");
+                return None;
+            }
+            Some(quote!(.timeout(::joblib::__private::seconds(#seconds))))
+        }
+        "batch_size" => batch_size(ctxt, option.assigned(ctxt, "batch_size = \"auto\"")?),
+        "pre_dispatch" => {
+            let message = "`pre_dispatch` bounds how far a lazy input is pulled ahead of its consumer; a parallel \
+                           loop splits or collects its input first, so it has no use here (`Parallel::imap` takes it)";
+            ctxt.error(option.name.span(), message);
+            None
+        }
+        _ => {
+            let message = format!("unknown option `{name}` of a parallel loop; the options are {OPTIONS}");
+            ctxt.error(option.name.span(), message);
+            None
+        }
+    }
+}
+
+/// `batch_size = "auto"` or a number of tasks, at least 1.
+fn batch_size(ctxt: &Ctxt, value: &Expr) -> Option<TokenStream> {
+    if let Expr::Lit(ExprLit { lit: Lit::Str(auto), .. }) = value {
+        if auto.value() == "auto" {
+            return Some(quote!(.batch_size(::joblib::__private::BatchSize::Auto)));
+        }
+    }
+    match integer::<usize>(ctxt, value, "`batch_size` (\"auto\" or a number of tasks)") {
+        Some(0) => {
+            ctxt.error(span_of(value), "a batch holds at least one task");
+            None
+        }
+        Some(n) => Some(quote!(.batch_size(::joblib::__private::BatchSize::Fixed(#n)))),
+        None => None,
+    }
+}
+
+/// The value of a number literal, negated or not.
+fn literal_number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit { lit: Lit::Int(n), .. }) => n.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit { lit: Lit::Float(n), .. }) => n.base10_parse::<f64>().ok(),
+        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => literal_number(expr).map(|n| -n),
+        Expr::Paren(inner) => literal_number(&inner.expr),
+        _ => None,
+    }
+}
+
+/// Whether `expr` is `f64::NAN` (or `f32::NAN`).
+fn is_nan_path(expr: &Expr) -> bool {
+    matches!(expr, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "NAN"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{parse_options, unique};
+    use syn::parse::Parser;
+
+    fn check(text: &str) -> (String, String) {
+        let ctxt = Ctxt::default();
+        let options = parse_options.parse_str(text).unwrap();
+        let args = LoopArgs::from_options(&ctxt, &unique(&ctxt, options));
+        (args.builder().to_string(), ctxt.into_compile_errors().to_string())
+    }
+
+    #[test]
+    fn literal_values_are_checked() {
+        for (bad, message) in [
+            ("n_jobs = 0", "n_jobs = 0 has no meaning"),
+            ("timeout = -1.5", "positive number of seconds"),
+            ("timeout = 0", "positive number of seconds"),
+            ("timeout = f64::NAN", "positive number of seconds"),
+            ("batch_size = 0", "at least one task"),
+            ("batch_size = \"big\"", "batch_size"),
+            ("pre_dispatch = \"2*n_jobs\"", "no use here"),
+            ("progress = 1", "`true` or `false`"),
+            ("jobs = 2", "unknown option `jobs`"),
+        ] {
+            let (_, errors) = check(bad);
+            assert!(errors.contains(message), "{bad}: {errors}");
+        }
+        let (builder, errors) = check("n_jobs = -1, timeout = 2.5, batch_size = 8, progress, verbose = 3");
+        assert!(errors.is_empty(), "{errors}");
+        for call in ["n_jobs (- 1)", "seconds (2.5)", "Fixed (8usize)", "progress (true)", "verbose (3u32)"] {
+            assert!(builder.contains(call), "{call}: {builder}");
+        }
+        let (_, errors) = check("n_jobs = k, timeout = t");
+        assert!(errors.is_empty(), "expressions are checked when the loop runs: {errors}");
     }
 }

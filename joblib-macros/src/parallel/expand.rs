@@ -1,8 +1,11 @@
 //! Rewriting `#[parallel] for pat in expr { body }` into a call of the runtime.
 //!
 //! The loop's value is the `Vec` of the body's values in input order. The body runs in a
-//! closure on worker threads, so `break`, `return` and labels are errors; `?` ends the loop at
-//! the first error and returns that error from the enclosing function, as in a plain loop.
+//! closure on worker threads, so jumps out of it are errors ([`check`](super::check)); `?`
+//! ends the loop at the first error and returns that error from the enclosing function, as in
+//! a plain loop. A loop that cannot run at all (no room for its results, `n_jobs` evaluating
+//! to 0, ...) returns its `joblib::Error` from a function whose `-> Result<T, E>` has
+//! `E: From<joblib::Error>`, and panics with that error's message elsewhere.
 //! `continue` ends an item's iteration where the body's type has a value for a skipped item:
 //! `()`, or `None` of an `Option` (`__private::Skipped`); elsewhere it is a type error at the
 //! `continue`.
@@ -12,21 +15,31 @@ use quote::quote;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
-use syn::{Attribute, Expr, ExprForLoop};
+use syn::{Attribute, Expr, ExprForLoop, Type};
 
 use super::args::LoopArgs;
+use super::check::check_body;
+use crate::ctxt::Ctxt;
+use crate::options::{parse_options, unique};
 
 /// Whether `attr` is `#[parallel]` or `#[parallel(...)]` (also as `#[joblib::parallel]`).
 fn is_parallel(attr: &Attribute) -> bool {
     attr.path().segments.last().is_some_and(|s| s.ident == "parallel")
 }
 
-/// Rewrites every marked loop inside a function body, collecting every mistake.
-pub(crate) struct Rewriter {
-    pub(crate) errors: Vec<syn::Error>,
+/// Rewrites every marked loop inside a function body, recording every mistake; a loop with a
+/// mistake becomes a plain loop collecting its values, so that the function keeps its types.
+pub(crate) struct Rewriter<'a> {
+    pub(crate) ctxt: &'a Ctxt,
+    /// The `E` of the function's `-> Result<T, E>`: a loop that cannot run returns its
+    /// `joblib::Error` as one where `E: From<joblib::Error>`.
+    pub(crate) error_type: Option<Type>,
+    /// How many closures and nested items enclose the current point (a `return` there would
+    /// not leave the function).
+    pub(crate) nested: usize,
 }
 
-impl VisitMut for Rewriter {
+impl VisitMut for Rewriter<'_> {
     /// A marked loop in statement position is a statement as a plain `for` is (rustfmt removes
     /// its `;`): its value is dropped. In the tail of a block its value is the block's, the
     /// `Vec` or `()` as the block's type asks (a plain `for` there is a `()` tail).
@@ -51,6 +64,12 @@ impl VisitMut for Rewriter {
     }
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if matches!(expr, Expr::Closure(_) | Expr::Async(_)) {
+            self.nested += 1;
+            syn::visit_mut::visit_expr_mut(self, expr);
+            self.nested -= 1;
+            return;
+        }
         let marked = expr_attrs(expr).and_then(|attrs| attrs.iter().position(is_parallel));
         let Some(position) = marked else {
             return syn::visit_mut::visit_expr_mut(self, expr);
@@ -58,25 +77,66 @@ impl VisitMut for Rewriter {
         let attr = expr_attrs_mut(expr).map(|attrs| attrs.remove(position));
         let Some(attr) = attr else { return };
         let Expr::ForLoop(for_loop) = expr else {
-            self.errors
-                .push(syn::Error::new(first_token_span(expr), "`#[parallel]` marks `for` loops: this is not one"));
-            return;
+            self.ctxt.error(first_token_span(expr), "`#[parallel]` marks `for` loops: this is not one");
+            return syn::visit_mut::visit_expr_mut(self, expr);
         };
-        let args = match &attr.meta {
-            syn::Meta::Path(_) => Ok(LoopArgs::default()),
-            _ => attr.parse_args::<LoopArgs>(),
-        };
-        match args.and_then(|args| check_body(for_loop).map(|()| args)) {
-            Ok(args) => {
-                // Whether `?` is used, before inner marked loops (part of this loop's body)
-                // are rewritten into code that hides their `?`.
-                let fallible = uses_try(for_loop);
-                syn::visit_mut::visit_expr_for_loop_mut(self, for_loop);
-                *expr = Expr::Verbatim(expand_loop(for_loop, &args, fallible));
-            }
-            Err(e) => self.errors.push(e),
-        }
+        *expr = Expr::Verbatim(self.rewrite(for_loop, &attr));
     }
+
+    fn visit_item_mut(&mut self, item: &mut syn::Item) {
+        self.nested += 1;
+        syn::visit_mut::visit_item_mut(self, item);
+        self.nested -= 1;
+    }
+}
+
+impl Rewriter<'_> {
+    /// The code of one marked loop: the runtime call, or a plain loop beside the errors.
+    fn rewrite(&mut self, for_loop: &mut ExprForLoop, attr: &Attribute) -> TokenStream {
+        let before = self.ctxt.error_count();
+        let options = match &attr.meta {
+            syn::Meta::Path(_) => Vec::new(),
+            _ => attr.parse_args_with(parse_options).unwrap_or_else(|e| {
+                self.ctxt.syn_error(e);
+                Vec::new()
+            }),
+        };
+        let args = LoopArgs::from_options(self.ctxt, &unique(self.ctxt, options));
+        check_body(self.ctxt, for_loop);
+        let valid = self.ctxt.error_count() == before;
+        // Whether `?` is used, before inner marked loops (part of this loop's body) are
+        // rewritten into code that hides their `?`.
+        let fallible = uses_try(for_loop);
+        syn::visit_mut::visit_expr_for_loop_mut(self, for_loop);
+        if !valid {
+            return sequential(for_loop);
+        }
+        let failed = match (&self.error_type, self.nested) {
+            (Some(error_type), 0) => quote! {
+                #[allow(unused_imports)]
+                use ::joblib::__private::{PanicFailure as _, ReturnFailure as _};
+                return ::core::result::Result::Err(
+                    (&&::joblib::__private::LoopFailure::<#error_type>::new(failure)).returned(),
+                )
+            },
+            _ => quote!(::joblib::__private::loop_failed(failure)),
+        };
+        expand_loop(for_loop, &args, fallible, failed)
+    }
+}
+
+/// A marked loop with a mistake, as a plain loop that collects its body's values: the errors
+/// are the only ones the user sees.
+pub(crate) fn sequential(for_loop: &ExprForLoop) -> TokenStream {
+    let ExprForLoop { pat, expr, body, .. } = for_loop;
+    quote! {{
+        let mut __joblib_values = ::std::vec::Vec::new();
+        for #pat in #expr {
+            #[allow(unused_braces)]
+            __joblib_values.push(#body);
+        }
+        __joblib_values
+    }}
 }
 
 fn expr_attrs(expr: &Expr) -> Option<&Vec<Attribute>> {
@@ -116,84 +176,6 @@ fn expr_attrs_mut(expr: &mut Expr) -> Option<&mut Vec<Attribute>> {
 /// The span of the first token of `expr` once its attributes are gone (`while`, `loop`, ...).
 fn first_token_span(expr: &Expr) -> Span {
     quote::ToTokens::to_token_stream(expr).into_iter().next().map_or_else(|| expr.span(), |t| t.span())
-}
-
-/// Refuses what a parallel loop cannot do, at the offending token.
-pub(crate) fn check_body(for_loop: &ExprForLoop) -> syn::Result<()> {
-    if let Some(label) = &for_loop.label {
-        return Err(syn::Error::new(
-            label.name.span(),
-            "a parallel loop cannot have a label: its iterations run on other threads, nothing can jump to it",
-        ));
-    }
-    let mut finder = Forbidden { found: None, loops: 0 };
-    finder.visit_block(&for_loop.body);
-    finder.found.map_or(Ok(()), Err)
-}
-
-/// Finds `break`, `continue` and `return` that would leave a parallel loop's body.
-struct Forbidden {
-    found: Option<syn::Error>,
-    /// How many plain loops inside the body enclose the current point.
-    loops: usize,
-}
-
-impl Forbidden {
-    fn refuse(&mut self, span: Span, message: &str) {
-        if self.found.is_none() {
-            self.found = Some(syn::Error::new(span, message));
-        }
-    }
-}
-
-impl<'ast> Visit<'ast> for Forbidden {
-    fn visit_expr_break(&mut self, e: &'ast syn::ExprBreak) {
-        if self.loops == 0 || e.label.is_some() {
-            self.refuse(
-                e.break_token.span,
-                "`break` cannot leave a parallel loop: every iteration runs; compute the items you need first",
-            );
-        }
-        syn::visit::visit_expr_break(self, e);
-    }
-    fn visit_expr_continue(&mut self, e: &'ast syn::ExprContinue) {
-        if e.label.is_some() {
-            self.refuse(
-                e.continue_token.span,
-                "a labelled `continue` cannot cross a parallel loop: its iterations run on other threads",
-            );
-        }
-    }
-    fn visit_expr_return(&mut self, e: &'ast syn::ExprReturn) {
-        self.refuse(
-            e.return_token.span,
-            "`return` cannot leave a parallel loop from one of its iterations; use `?` to stop at an error",
-        );
-    }
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {
-        // A closure's `return` and loops are its own.
-    }
-    fn visit_item(&mut self, _: &'ast syn::Item) {
-        // Nested items are not part of the body's control flow.
-    }
-    fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
-    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
-        self.within_loop(|this| syn::visit::visit_expr_for_loop(this, e));
-    }
-    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
-        self.within_loop(|this| syn::visit::visit_expr_while(this, e));
-    }
-    fn visit_expr_loop(&mut self, e: &'ast syn::ExprLoop) {
-        self.within_loop(|this| syn::visit::visit_expr_loop(this, e));
-    }
-}
-
-impl Forbidden {
-    fn within_loop(&mut self, visit: impl FnOnce(&mut Self)) {
-        self.loops += 1;
-        visit(self);
-        self.loops -= 1;
-    }
 }
 
 /// Turns each `continue` of the parallel loop itself (not of a loop inside its body, a closure
@@ -244,7 +226,7 @@ pub(crate) fn uses_try(for_loop: &ExprForLoop) -> bool {
 }
 
 /// The runtime call that replaces the loop.
-pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool) -> TokenStream {
+pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool, failed: TokenStream) -> TokenStream {
     let ExprForLoop { pat, expr, body, .. } = for_loop;
     let mut body = body.clone();
     SkipContinue { loops: 0 }.visit_block_mut(&mut body);
@@ -281,7 +263,7 @@ pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: boo
             ::core::result::Result::Ok(values) => values,
             #task_arm
             ::core::result::Result::Err(::joblib::__private::Stop::Failed(failure)) => {
-                ::core::panic!("{}", failure)
+                #failed
             }
         }
     }

@@ -381,7 +381,7 @@ impl Parallel {
         } else {
             jobs::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks))
                 .and_then(|values| values)
-                .map_err(Error::Config)
+                .map_err(Error::Resources)
         };
         progress.finish(failure.is_stopped());
         match (failure.into_inner(), finished) {

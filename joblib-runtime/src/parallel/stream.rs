@@ -197,7 +197,7 @@ impl<R: Send + 'static> Stream<R> {
             match worker {
                 Ok(worker) => spawned.push(worker),
                 Err(e) => {
-                    refused = Some(Error::Config(format!("cannot start worker threads: {e}")));
+                    refused = Some(Error::Resources(format!("cannot start worker threads: {e}")));
                     break;
                 }
             }

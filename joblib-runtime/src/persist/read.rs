@@ -59,10 +59,9 @@ fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
 
 /// A buffer for `record`'s bytes, or an error if this machine cannot hold them.
 fn buffer_for(path: &Path, record: &ArrayRecord) -> Result<AlignedBuf> {
-    usize::try_from(record.len)
-        .ok()
-        .and_then(AlignedBuf::try_zeroed)
-        .ok_or_else(|| Error::corrupt(path, format!("an array of {} bytes does not fit in memory", record.len)))
+    usize::try_from(record.len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
+        Error::Resources(format!("{}: an array of {} bytes does not fit in memory", path.display(), record.len))
+    })
 }
 
 /// Checks `buf` against the checksum `check` of array `i`, computed beforehand or now.
