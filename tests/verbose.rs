@@ -1,6 +1,8 @@
 //! joblib's messages on stderr, checked in a child process (this binary again, with
 //! `JOBLIB_TEST_ROLE` set) whose stderr the test reads.
 
+mod common;
+
 use std::process::Command;
 
 use joblib::cached;
@@ -32,7 +34,7 @@ fn messages_follow_joblib() {
         .env("JOBLIB_TEST_DIR", dir.path())
         .output()
         .unwrap();
-    assert!(output.status.success());
+    common::assert_ran_one_test(&output, "verbose child");
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     let calling = lines.iter().position(|l| *l == "[Memory] Calling verbose::talkative...").expect(&stderr);
