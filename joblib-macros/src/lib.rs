@@ -33,9 +33,11 @@ use proc_macro::TokenStream;
 ///
 /// Options: `dir = EXPR`, `memory = PATH` (a static `Memory`), `ignore(arg, ...)`,
 /// `mmap_mode = "r" | "r+" | "c"`, `compress = 0..=22 | true`, `verbose = N`,
-/// `deps(fn_or_CONST, ...)`, `version = "..."`. The companion module named after the function
-/// has `is_cached`, `shelve`, `clear` and `fingerprint`; on methods they are `name_is_cached`,
-/// `name_shelve` and `name_clear` beside the method. The README has the whole story.
+/// `deps(fn_or_CONST, ...)`, `version = "..."`, `controls = false`. The type named after the
+/// function has the controls `is_cached`, `shelve`, `clear` and `fingerprint`; on methods they
+/// are `name_is_cached`, `name_shelve` and `name_clear` beside the method (`controls = false`
+/// leaves them out, as a method of a trait impl needs). Every mistake is a compile error at its
+/// token, and the function is still emitted beside the errors. The README has the whole story.
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     cached::cached(args.into(), item.into()).into()
@@ -90,9 +92,12 @@ pub fn fingerprint(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # }
 /// ```
 ///
-/// Loop options: `n_jobs`, `batch_size`, `pre_dispatch`, `verbose`, `timeout` (seconds), as
-/// `Parallel`'s. `break`, `return` and labels are compile errors: the iterations run on other
-/// threads. `continue` ends an item's iteration where the body gives `()` or an `Option` (the
+/// Loop options: `n_jobs`, `backend`, `batch_size`, `verbose`, `progress`, `timeout`
+/// (seconds), as `Parallel`'s; literal values are checked at compile time. `break`, `return` and
+/// labelled `continue` that would leave the body, and a label on the loop, are compile errors:
+/// the iterations run on other threads (jumps to loops and blocks inside the body are fine).
+/// A loop that cannot run (`n_jobs` evaluating to 0, no room for its results) returns its
+/// `joblib::Error` from a function returning `Result<T, E>` with `E: From<joblib::Error>`. `continue` ends an item's iteration where the body gives `()` or an `Option` (the
 /// skipped item's value is `None`, so the `Vec` keeps one value per item); with any other body
 /// type it is a compile error at the `continue`. A panic or a timeout in an iteration panics in
 /// the caller with the task's index and message.
@@ -107,7 +112,8 @@ pub fn parallel(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A parallel `for` loop where no function attribute is wanted:
 /// `parallel_for!(for x in xs { x * 2.0 })`, options first if any:
-/// `parallel_for!(n_jobs = 2; for ...)`.
+/// `parallel_for!(n_jobs = 2, progress; for ...)`. A loop that cannot run panics with the
+/// reason (the macro cannot see its function's return type).
 ///
 /// It cannot be called `parallel!`: Rust has one namespace for all macros, and `parallel` is the
 /// attribute.
