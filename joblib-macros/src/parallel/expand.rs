@@ -245,7 +245,7 @@ pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: boo
         )
     };
     quote! {
-        match #builder.run_loop({
+        match ::joblib::__private::run_loop(&#builder, {
             #[allow(unused_imports)]
             use ::joblib::__private::{InputCollected as _, InputInPlace as _};
             (&&::joblib::__private::LoopInput::new(#expr)).input()

@@ -103,7 +103,20 @@ impl DType {
 }
 
 mod sealed {
-    pub trait Sealed {}
+    /// What the crate needs of an element type and users never call: sealed, so that only
+    /// the types the file formats know are elements.
+    pub trait Sealed: Sized {
+        /// The serde name of an `Array` of this type (the element type is part of the hash).
+        const ARRAY_NAME: &'static str;
+        /// Views little-endian bytes as elements without a copy, where every bit pattern is
+        /// valid and `bytes` is aligned and sized for it.
+        fn view(bytes: &[u8]) -> Option<&[Self]>;
+        /// Copies little-endian bytes into elements, checking every value; `None` if `bytes`
+        /// is not a whole number of valid elements.
+        fn decode(bytes: &[u8]) -> Option<Vec<Self>>;
+        /// The raw bytes of `values`.
+        fn bytes(values: &[Self]) -> &[u8];
+    }
 }
 
 /// A plain number that can be an [`Array`](super::Array) element: `f32`, `f64`, `i8` to `i64`,
@@ -118,27 +131,14 @@ mod sealed {
 pub trait Element: Copy + Debug + PartialEq + Send + Sync + 'static + sealed::Sealed {
     /// This type's tag in files.
     const DTYPE: DType;
-    /// The serde name of an `Array` of this type (the element type is part of the hash).
-    #[doc(hidden)]
-    const ARRAY_NAME: &'static str;
-    /// Views little-endian bytes as elements without a copy, where every bit pattern is valid
-    /// and `bytes` is aligned and sized for it.
-    #[doc(hidden)]
-    fn view(bytes: &[u8]) -> Option<&[Self]>;
-    /// Copies little-endian bytes into elements, checking every value; `None` if `bytes` is not
-    /// a whole number of valid elements.
-    #[doc(hidden)]
-    fn decode(bytes: &[u8]) -> Option<Vec<Self>>;
-    /// The raw bytes of `values`.
-    #[doc(hidden)]
-    fn bytes(values: &[Self]) -> &[u8];
 }
 
 macro_rules! numbers {
     ($($t:ty => $d:ident),*) => {$(
-        impl sealed::Sealed for $t {}
         impl Element for $t {
             const DTYPE: DType = DType::$d;
+        }
+        impl sealed::Sealed for $t {
             const ARRAY_NAME: &'static str = concat!("joblib::Array<", stringify!($t), ">");
             fn view(bytes: &[u8]) -> Option<&[Self]> {
                 bytemuck::try_cast_slice(bytes).ok()
@@ -156,9 +156,11 @@ macro_rules! numbers {
 numbers!(i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 => U8, u16 => U16, u32 => U32,
          u64 => U64, f32 => F32, f64 => F64);
 
-impl sealed::Sealed for bool {}
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
+}
+
+impl sealed::Sealed for bool {
     const ARRAY_NAME: &'static str = "joblib::Array<bool>";
     /// Never: a byte other than 0 or 1 is not a `bool`, so bool arrays are always checked and
     /// copied, never mapped.
@@ -185,6 +187,7 @@ compile_error!("joblib's file formats are little-endian; big-endian targets are 
 
 #[cfg(test)]
 mod tests {
+    use super::sealed::Sealed;
     use super::*;
 
     #[test]

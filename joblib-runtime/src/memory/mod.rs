@@ -156,10 +156,7 @@ impl Memory {
     /// # let _ = memory;
     /// ```
     pub fn compress(mut self, level: u32) -> Self {
-        self.compress = match level {
-            0 => Compress::None,
-            level => Compress::Zstd(level.min(22) as i32),
-        };
+        self.compress = Compress::from_level(level);
         self
     }
 
@@ -274,4 +271,16 @@ pub(crate) struct Settings {
     pub(crate) mmap_mode: Option<MmapMode>,
     pub(crate) compress: Compress,
     pub(crate) verbose: u32,
+}
+
+impl Settings {
+    /// These settings with a function's own options (`#[cached(mmap_mode, compress,
+    /// verbose)]`) where it gives them.
+    pub(crate) fn overridden(self, mmap_mode: Option<MmapMode>, compress: Option<u32>, verbose: Option<u32>) -> Self {
+        Settings {
+            mmap_mode: mmap_mode.or(self.mmap_mode),
+            compress: compress.map_or(self.compress, Compress::from_level),
+            verbose: verbose.unwrap_or(self.verbose),
+        }
+    }
 }

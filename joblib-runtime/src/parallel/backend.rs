@@ -5,6 +5,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use super::failure::FirstFailure;
+use super::BatchSize;
+use crate::error::{Error, Result};
+
 /// A unit of work a backend runs: a batch of consecutive tasks of a loop, which stores its own
 /// results. It may borrow from the loop's caller: a backend runs every job before `run`
 /// returns.
@@ -85,4 +89,56 @@ impl<T> Slots<T> {
     pub(crate) fn into_values(self) -> Vec<Option<T>> {
         self.0.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
     }
+}
+/// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
+/// order. After a failure (recorded in `failure` by `run`), no job starts another task.
+pub(super) fn run_on_backend<T: Send, R: Send, S: Send>(
+    backend: &dyn Backend,
+    workers: usize,
+    batch_size: BatchSize,
+    items: Vec<T>,
+    failure: &FirstFailure<S>,
+    run: &(dyn Fn((usize, T)) -> Option<R> + Sync),
+) -> Result<Vec<R>> {
+    let total = items.len();
+    let size = match batch_size {
+        BatchSize::Fixed(n) => n.max(1),
+        BatchSize::Auto => (total / (4 * workers.max(1))).max(1),
+    };
+    let mut batches: Vec<(usize, Vec<T>)> = Vec::new();
+    let mut items = items.into_iter().enumerate().peekable();
+    while let Some(&(start, _)) = items.peek() {
+        batches.push((start, items.by_ref().take(size).map(|(_, item)| item).collect()));
+    }
+    let slots = Slots::new(batches.len());
+    let jobs: Vec<Job<'_>> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(slot, (start, batch))| {
+            let slots = &slots;
+            Box::new(move || {
+                let mut results = Vec::with_capacity(batch.len());
+                for (offset, item) in batch.into_iter().enumerate() {
+                    if failure.is_stopped() {
+                        return; // a task failed elsewhere: the rest do not start
+                    }
+                    match run((start + offset, item)) {
+                        Some(value) => results.push(value),
+                        None => return,
+                    }
+                }
+                slots.put(slot, results);
+            }) as Job<'_>
+        })
+        .collect();
+    backend.run(workers, jobs);
+    let mut results = Vec::with_capacity(total);
+    for slot in slots.into_values() {
+        match slot {
+            Some(values) => results.extend(values),
+            None if failure.is_stopped() => break, // the caller reports the failure
+            None => return Err(Error::Config("the parallel backend did not run every job".into())),
+        }
+    }
+    Ok(results)
 }

@@ -14,7 +14,7 @@ use rayon::iter::plumbing::{bridge, Consumer, Folder, Producer, ProducerCallback
 use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 
 use super::batching::next_auto_size;
-use super::cancel;
+use super::engine::cancel;
 use super::failure::FirstFailure;
 
 /// The largest auto block. A block lasts about the auto batching target whatever its size,

@@ -6,7 +6,6 @@ use std::ops::{Range, RangeInclusive};
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 
 /// The items of a loop: how many there are, and their two ways of being run.
-#[doc(hidden)]
 pub trait Input: Send {
     /// What a task gets.
     type Item: Send;
@@ -19,7 +18,6 @@ pub trait Input: Send {
 }
 
 /// An input collected into a `Vec`.
-#[doc(hidden)]
 pub struct Collected<T>(Vec<T>);
 
 impl<T> Collected<T> {
@@ -47,12 +45,10 @@ impl<T: Send> Input for Collected<T> {
 
 /// An input shared out among the workers where it lies: an integer range, or a borrowed
 /// slice, `Vec` or array.
-#[doc(hidden)]
 pub struct InPlace<S>(pub S);
 
 /// The integers whose ranges are split where they lie. Item `i` of a range is its start plus
 /// `i`, so a range is split as the `usize` range of its positions.
-#[doc(hidden)]
 pub trait SplitInt: Copy + Send + Sync {
     /// `self + i`, in the type's own (wrapping) arithmetic: position `i` of
     /// `i64::MIN..i64::MAX` is beyond `i64::MAX` as an `i64`.

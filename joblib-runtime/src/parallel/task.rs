@@ -123,9 +123,21 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     }
 }
 
-/// A task's panic, passed on with the `Debug` text of the task's input (see
-/// `__private::with_input`).
-pub(crate) struct DescribedPanic {
-    pub(crate) message: String,
-    pub(crate) input: Option<String>,
+/// A task's panic, passed on with the `Debug` text of the task's input (see [`described`]).
+struct DescribedPanic {
+    message: String,
+    input: Option<String>,
+}
+
+/// Runs `task`; if it panics, the panic goes on with the description of the task's input that
+/// `input` gives, which the loop's error then carries (`#[parallel]` loops know their input's
+/// type; the builder does not).
+pub(crate) fn described<R>(input: impl FnOnce() -> Option<String>, task: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(Box::new(DescribedPanic {
+            message: panic_message(panic.as_ref()),
+            input: input(),
+        })),
+    }
 }

@@ -72,6 +72,15 @@ pub enum Compress {
 }
 
 impl Compress {
+    /// Compression at a zstd `level` as `Memory::compress` and `#[cached(compress)]` take it:
+    /// 0 is none, higher levels are clamped to 22.
+    pub(crate) fn from_level(level: u32) -> Self {
+        match level {
+            0 => Compress::None,
+            level => Compress::Zstd(level.min(22) as i32),
+        }
+    }
+
     /// The zstd level to use, if any.
     fn zstd_level(self) -> Option<i32> {
         match self {

@@ -1,0 +1,231 @@
+//! [`Parallel`], the builder: a loop's configuration with joblib's parameters, and the number
+//! of workers it means.
+
+use std::time::Duration;
+
+use super::batching::Batcher;
+use super::{config, effective_n_jobs, BatchSize, MAX_THREADS};
+use crate::error::{Error, Result};
+
+/// A parallel loop's configuration, as joblib's `Parallel`.
+///
+/// ```
+/// use joblib::Parallel;
+///
+/// let squares = Parallel::new().n_jobs(2).map(0..100u64, |i| i * i)?;
+/// assert_eq!(squares[99], 9801);
+/// # Ok::<(), joblib::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Parallel {
+    pub(super) n_jobs: i32,
+    pub(super) backend: String,
+    pub(super) batch_size: BatchSize,
+    pub(super) pre_dispatch: String,
+    pub(super) verbose: u32,
+    pub(super) progress: bool,
+    pub(super) timeout: Option<Duration>,
+}
+
+impl Default for Parallel {
+    fn default() -> Self {
+        Parallel::new()
+    }
+}
+
+impl Parallel {
+    /// A loop on every CPU (or `$JOBLIB_N_JOBS`), adaptive batches, silent, no timeout.
+    ///
+    /// Python joblib's default is one job; here the default is every CPU, because a Rust loop
+    /// that asks for `Parallel` wants parallelism. `n_jobs(1)` gives joblib's default.
+    ///
+    /// ```
+    /// let loop_ = joblib::Parallel::new();
+    /// # let _ = loop_;
+    /// ```
+    pub fn new() -> Self {
+        if let Some(defaults) = config::current() {
+            return defaults;
+        }
+        let n_jobs = config::n_jobs_from_env().unwrap_or(-1);
+        Parallel {
+            n_jobs,
+            backend: "threads".into(),
+            batch_size: BatchSize::Auto,
+            pre_dispatch: "2*n_jobs".into(),
+            verbose: 0,
+            progress: false,
+            timeout: None,
+        }
+    }
+
+    /// What runs the tasks: `"threads"` (the default: a pool of worker threads),
+    /// `"sequential"` (the caller's thread, whatever `n_jobs` says), or a backend registered
+    /// with [`register_parallel_backend`]. An unknown name is an error when the loop runs.
+    ///
+    /// ```
+    /// let in_order = joblib::Parallel::new().backend("sequential").map(0..3, |i| i)?;
+    /// assert_eq!(in_order, vec![0, 1, 2]);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn backend(mut self, name: &str) -> Self {
+        self.backend = name.to_string();
+        self
+    }
+
+    /// The number of workers, with joblib's meaning: -1 every CPU, -2 every CPU but one, 1 runs
+    /// the tasks one after the other in the caller's thread, with no thread at all. 0 is an
+    /// error when the loop runs, and so is more than [`MAX_THREADS`] with the threads backend
+    /// (worker threads are kept for the process's life, to be reused by the next loop).
+    ///
+    /// ```
+    /// let on_two = joblib::Parallel::new().n_jobs(2);
+    /// # let _ = on_two;
+    /// ```
+    pub fn n_jobs(mut self, n_jobs: i32) -> Self {
+        self.n_jobs = n_jobs;
+        self
+    }
+
+    /// How tasks are grouped into batches.
+    ///
+    /// ```
+    /// let coarse = joblib::Parallel::new().batch_size(joblib::BatchSize::Fixed(1000));
+    /// # let _ = coarse;
+    /// ```
+    pub fn batch_size(mut self, batch_size: BatchSize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// How many batches [`imap`](Self::imap) and [`imap_unordered`](Self::imap_unordered)
+    /// keep in flight ahead of the consumer, as a joblib expression: a number, `"n_jobs"`,
+    /// `"k*n_jobs"` (the default is `"2*n_jobs"`) or `"all"`. As in joblib, it counts batches:
+    /// see [`max_pulled_ahead`](Self::max_pulled_ahead) for the bound in items.
+    ///
+    /// ```
+    /// let deep = joblib::Parallel::new().pre_dispatch("3*n_jobs");
+    /// assert_eq!(deep.n_jobs(2).look_ahead()?, 6);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn pre_dispatch(mut self, expression: &str) -> Self {
+        self.pre_dispatch = expression.to_string();
+        self
+    }
+
+    /// The number of batches kept in flight ahead of the consumer, from `pre_dispatch`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if `pre_dispatch` is not one of the forms it accepts, or for
+    /// `n_jobs(0)`.
+    pub fn look_ahead(&self) -> Result<usize> {
+        let workers = self.workers()?;
+        let expression: String = self.pre_dispatch.chars().filter(|c| !c.is_whitespace()).collect();
+        let refused = || {
+            Error::Config(format!("pre_dispatch {:?}: expected a number, \"k*n_jobs\" or \"all\"", self.pre_dispatch))
+        };
+        let amount = match expression.as_str() {
+            "all" => usize::MAX,
+            "n_jobs" => workers,
+            other => match other.split_once('*') {
+                Some((k, "n_jobs")) | Some(("n_jobs", k)) => {
+                    let k: f64 = k.parse().map_err(|_| refused())?;
+                    (k * workers as f64).ceil() as usize
+                }
+                Some(_) => return Err(refused()),
+                None => other.parse().map_err(|_| refused())?,
+            },
+        };
+        if amount == 0 {
+            return Err(refused());
+        }
+        Ok(amount)
+    }
+
+    /// The most items a stream ([`imap`](Self::imap), [`imap_unordered`](Self::imap_unordered))
+    /// ever pulls from its input ahead of the consumer, results waiting to be taken included:
+    /// [`look_ahead`](Self::look_ahead) batches of the largest batch size (the fixed size, or
+    /// 1024 with auto batching).
+    ///
+    /// ```
+    /// use joblib::{BatchSize, Parallel};
+    /// let one_at_a_time = Parallel::new().n_jobs(2).batch_size(BatchSize::Fixed(1));
+    /// assert_eq!(one_at_a_time.max_pulled_ahead()?, 4); // "2*n_jobs" batches of 1
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`look_ahead`](Self::look_ahead).
+    pub fn max_pulled_ahead(&self) -> Result<usize> {
+        Ok(self.look_ahead()?.saturating_mul(Batcher::new(self.batch_size).max_size()))
+    }
+
+    /// Progress messages on stderr in joblib's format: none at 0, more often as it grows,
+    /// every task above 10.
+    ///
+    /// ```
+    /// let chatty = joblib::Parallel::new().verbose(5);
+    /// # let _ = chatty;
+    /// ```
+    pub fn verbose(mut self, verbose: u32) -> Self {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Draws a progress bar (indicatif) on stderr while the loop runs, instead of `verbose`'s
+    /// lines. It draws nothing when stderr is not a terminal.
+    ///
+    /// ```
+    /// let done = joblib::Parallel::new().progress(true).map(0..100, |i| i + 1)?;
+    /// assert_eq!(done.len(), 100);
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// A task that runs longer than `timeout` fails the loop with a
+    /// [`TaskFailure::Timeout`] error. Threads cannot be interrupted: the task runs to its end,
+    /// its result is discarded, and no task starts after it.
+    ///
+    /// ```
+    /// let bounded = joblib::Parallel::new().timeout(std::time::Duration::from_secs(60));
+    /// # let _ = bounded;
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The number of workers this loop uses.
+    ///
+    /// ```
+    /// assert_eq!(joblib::Parallel::new().n_jobs(3).workers()?, 3);
+    /// assert!(joblib::Parallel::new().n_jobs(0).workers().is_err());
+    /// # Ok::<(), joblib::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for `n_jobs(0)`.
+    pub fn workers(&self) -> Result<usize> {
+        if self.n_jobs == 0 {
+            return Err(Error::Config("n_jobs == 0 has no meaning; use 1 for sequential or -1 for every CPU".into()));
+        }
+        if self.backend == "sequential" {
+            return Ok(1);
+        }
+        let workers = effective_n_jobs(self.n_jobs);
+        if workers > MAX_THREADS && self.backend == "threads" {
+            return Err(Error::Config(format!(
+                "n_jobs = {} asks for more worker threads than the threads backend starts (at most \
+                 {MAX_THREADS}); use -1 for every CPU, or fewer jobs",
+                self.n_jobs
+            )));
+        }
+        Ok(workers)
+    }
+}

@@ -1,0 +1,191 @@
+//! What the code of `#[cached]` calls: the function's registration (`CachedFn`), its shelved
+//! results, fingerprints, and the bounds that report an unusable argument or result type.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::hash::digest;
+use crate::memory::{lookup, shelve, Cacheable, Call, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
+
+/// Where a cached function's results go.
+pub enum Store {
+    /// `Memory::from_env()`.
+    Default,
+    /// `dir = EXPR`.
+    Dir(fn() -> PathBuf),
+    /// `memory = PATH`.
+    Memory(fn() -> &'static Memory),
+}
+
+/// The options of `#[cached]` that override the memory's.
+pub struct Options {
+    /// `mmap_mode = "r" | "r+" | "c"`.
+    pub mmap_mode: Option<MmapMode>,
+    /// `compress = N | true`.
+    pub compress: Option<u32>,
+    /// `verbose = N`.
+    pub verbose: Option<u32>,
+}
+
+/// What identifies a cached function in the cache.
+pub enum Identity {
+    /// A free function: `module_path!()::name`.
+    Function(&'static str),
+    /// A method, by its name: the path of its `Self` type (given by
+    /// [`CachedFn::of_type`]) comes before it, so that methods of the same name on two types
+    /// never share entries.
+    Method(&'static str),
+}
+
+/// A `#[cached]` function: its identity, store and fingerprint, resolved on first use.
+pub struct CachedFn {
+    identity: Identity,
+    store: Store,
+    options: Options,
+    fingerprint: fn() -> u128,
+    self_type: OnceLock<&'static str>,
+    function: OnceLock<String>,
+    resolved: OnceLock<(Memory, u128)>,
+}
+
+impl CachedFn {
+    /// `fingerprint` folds the source fingerprint with `version` and `deps`.
+    pub const fn new(identity: Identity, store: Store, options: Options, fingerprint: fn() -> u128) -> Self {
+        CachedFn {
+            identity,
+            store,
+            options,
+            fingerprint,
+            self_type: OnceLock::new(),
+            function: OnceLock::new(),
+            resolved: OnceLock::new(),
+        }
+    }
+
+    /// A method's `CachedFn`, told its `Self` type (`std::any::type_name`; generic arguments
+    /// are left out of the identity, they are part of every key).
+    pub fn of_type(&self, self_type: &'static str) -> &Self {
+        self.self_type.get_or_init(|| self_type);
+        self
+    }
+
+    /// The function's identity in the cache.
+    fn function(&self) -> &str {
+        self.function.get_or_init(|| match self.identity {
+            Identity::Function(path) => path.to_string(),
+            Identity::Method(name) => {
+                let self_type = self.self_type.get().copied().unwrap_or("");
+                let without_generics = self_type.split('<').next().unwrap_or(self_type);
+                format!("{without_generics}::{name}")
+            }
+        })
+    }
+
+    fn resolved(&self) -> &(Memory, u128) {
+        self.resolved.get_or_init(|| {
+            let memory = match &self.store {
+                Store::Default => Memory::from_env(),
+                Store::Dir(dir) => Memory::new(dir()),
+                Store::Memory(memory) => memory().clone(),
+            };
+            (memory, (self.fingerprint)())
+        })
+    }
+
+    fn site(&self) -> Call<'_> {
+        let memory = &self.resolved().0;
+        let options = &self.options;
+        let settings = memory.settings().overridden(options.mmap_mode, options.compress, options.verbose);
+        Call { location: memory.location(), settings, function: self.function() }
+    }
+
+    /// The function's fingerprint: source, `version` and `deps` together.
+    pub fn fingerprint(&self) -> u128 {
+        self.resolved().1
+    }
+
+    /// The key of a call: fingerprint, the names of the generic types, and the arguments
+    /// that are not ignored.
+    pub fn key<A: Serialize + ?Sized>(&self, generics: &[&str], args: &A) -> Result<u128, String> {
+        digest(&(self.fingerprint(), generics, args))
+    }
+
+    /// The stored result of the call with `key`, or a [`Miss`] that computes it.
+    pub fn lookup<C: Cacheable>(&self, key: Result<u128, String>) -> Result<C, Miss<'_>> {
+        lookup(self.site(), key)
+    }
+
+    /// Whether the call with `key` is cached.
+    pub fn is_cached(&self, key: Result<u128, String>) -> bool {
+        let site = self.site();
+        site.location.is_some() && site.entry(key).is_some_and(|e| e.exists())
+    }
+
+    /// A shelved call; `compute` is the cached function itself.
+    pub fn shelve<C: Cacheable>(
+        &self,
+        key: Result<u128, String>,
+        compute: impl FnOnce() -> C,
+    ) -> Result<MemorizedResult<C::Stored>, C> {
+        shelve(self.site(), key, compute)
+    }
+
+    /// Removes every cached result of the function.
+    pub fn clear(&self) {
+        crate::memory::clear_function(self.site().location, self.function());
+    }
+}
+
+/// A shelved result of a function whose whole return value is stored.
+pub fn shelved<R: Serialize + DeserializeOwned>(shelved: Result<MemorizedResult<R>, Whole<R>>) -> MemorizedResult<R> {
+    shelved.unwrap_or_else(|Whole(value)| MemorizedResult::in_memory(value))
+}
+
+/// A shelved result of a function returning `Result`: the error, if it failed.
+pub fn shelved_ok<T: Serialize + DeserializeOwned, E>(
+    shelved: Result<MemorizedResult<T>, OkOnly<T, E>>,
+) -> Result<MemorizedResult<T>, E> {
+    shelved.or_else(|OkOnly(result)| result.map(MemorizedResult::in_memory))
+}
+
+/// Folds a source fingerprint with a version string and the fingerprints of dependencies.
+pub fn fold(source: u128, version: &str, deps: &[u128]) -> u128 {
+    digest(&(source, version, deps)).unwrap_or(source)
+}
+
+/// The fingerprint of a constant named in `deps`: the hash of its value.
+pub fn value_fingerprint<T: Serialize + ?Sized>(value: &T) -> u128 {
+    digest(value).unwrap_or(0)
+}
+
+/// Arguments of cached functions are hashed into the cache key.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a cache key: it does not implement `serde::Serialize`",
+    label = "this argument is hashed into the cache key",
+    note = "derive `serde::Serialize` for it, or leave the argument out of the key with `ignore(...)`"
+)]
+pub trait CacheKey {}
+impl<T: Serialize + ?Sized> CacheKey for T {}
+
+/// Checks, where the macro puts the call, that an argument can be hashed.
+pub fn assert_key<T: CacheKey + ?Sized>() {}
+
+/// What cached functions return is stored in the cache.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in the cache: it must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "this type is stored in the cache",
+    note = "derive both for it; a function returning `Result` stores only its `Ok` value"
+)]
+pub trait CacheValue {}
+impl<T: Serialize + DeserializeOwned> CacheValue for T {}
+
+/// Checks, where the macro puts the call, that a return type can be stored.
+pub fn assert_value<T: CacheValue>() {}
+
+/// The name of a generic type, part of the key of a generic function's calls.
+pub fn type_name<T: ?Sized>() -> &'static str {
+    std::any::type_name::<T>()
+}
