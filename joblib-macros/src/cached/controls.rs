@@ -36,81 +36,130 @@ fn docs(name: &Ident) -> [String; 3] {
     ]
 }
 
+/// The tokens both kinds of controls are made of.
+struct Parts {
+    inputs: Vec<TokenStream>,
+    names: Vec<Ident>,
+    turbofish: TokenStream,
+    shelve_type: TokenStream,
+    docs: [String; 3],
+    registration: TokenStream,
+    is_cached: TokenStream,
+    clear: TokenStream,
+    fingerprint: TokenStream,
+    /// The key, the shelving call and the wrapper of the computed value, for `shelve`.
+    shelve: (TokenStream, TokenStream, TokenStream),
+    cached: TokenStream,
+    stub: bool,
+}
+
+impl Parts {
+    fn new(c: &Controlled) -> Parts {
+        let stored = &c.output.stored;
+        let (shelve_type, shelved, wrap) = if c.output.ok_only {
+            let ty = shelved_result_type(&c.output.ty, stored);
+            (quote!(#ty), quote!(::joblib::__private::shelved_ok), quote!(::joblib::__private::OkOnly))
+        } else {
+            (
+                quote!(::joblib::__private::MemorizedResult<#stored>),
+                quote!(::joblib::__private::shelved),
+                quote!(::joblib::__private::Whole),
+            )
+        };
+        let key = key_expr(c.func, c.arguments, c.site);
+        let cached = c.site.cached.clone();
+        let body = |real: TokenStream| if c.stub { quote!(::core::unimplemented!()) } else { real };
+        Parts {
+            inputs: typed_inputs(c.arguments),
+            names: c.arguments.iter().filter(|a| a.ty.is_some()).map(|a| a.name.clone()).collect(),
+            turbofish: turbofish(c.func, c.arguments),
+            shelve_type,
+            docs: docs(&c.func.sig.ident),
+            registration: body(registration(c.func, c.args, c.source, c.site.method)),
+            is_cached: body(quote!(#cached.is_cached(#key))),
+            clear: body(quote!(#cached.clear())),
+            fingerprint: body(quote!(Self::__cached().fingerprint())),
+            shelve: (key, shelved, wrap),
+            cached,
+            stub: c.stub,
+        }
+    }
+
+    /// The body of `shelve`, where `call` calls the function.
+    fn shelve_body(&self, call: TokenStream) -> TokenStream {
+        if self.stub {
+            return quote!(::core::unimplemented!());
+        }
+        let ((key, shelved, wrap), cached) = (&self.shelve, &self.cached);
+        quote! {
+            let __joblib_key = #key;
+            #shelved(#cached.shelve(__joblib_key, move || #wrap(#call)))
+        }
+    }
+}
+
 /// The controls, or nothing with `controls = false`.
 pub(crate) fn controls(c: &Controlled) -> TokenStream {
     if !c.args.controls {
         return quote!();
     }
-    let sig = &c.func.sig;
-    let name = &sig.ident;
-    let vis = &c.func.vis;
-    let generics = &sig.generics;
-    let where_clause = &sig.generics.where_clause;
-    let receiver = sig.receiver().map(|r| quote!(#r,));
-    let inputs = typed_inputs(c.arguments);
-    let names: Vec<&Ident> = c.arguments.iter().filter(|a| a.ty.is_some()).map(|a| &a.name).collect();
-    let turbofish = turbofish(c.func, c.arguments);
-    let stored = &c.output.stored;
-    let (shelve_type, shelved, wrap) = if c.output.ok_only {
-        let ty = shelved_result_type(&c.output.ty, stored);
-        (quote!(#ty), quote!(::joblib::__private::shelved_ok), quote!(::joblib::__private::OkOnly))
-    } else {
-        (
-            quote!(::joblib::__private::MemorizedResult<#stored>),
-            quote!(::joblib::__private::shelved),
-            quote!(::joblib::__private::Whole),
-        )
-    };
-    let [doc_is_cached, doc_shelve, doc_clear] = docs(name);
-    let key = key_expr(c.func, c.arguments, c.site);
-    let cached = &c.site.cached;
-    let registration = registration(c.func, c.args, c.source, c.site.method);
-    let body = |real: TokenStream| if c.stub { quote!(::core::unimplemented!()) } else { real };
-    let registration = body(registration);
-    let is_cached_body = body(quote!(#cached.is_cached(#key)));
-    let clear_body = body(quote!(#cached.clear()));
-    let fingerprint_body = body(quote!(Self::__cached().fingerprint()));
-
+    let parts = Parts::new(c);
     if c.site.method {
-        let accessor = format_ident!("__joblib_cached_{}", name);
-        let is_cached = format_ident!("{}_is_cached", name);
-        let shelve = format_ident!("{}_shelve", name);
-        let clear = format_ident!("{}_clear", name);
-        let call = match sig.receiver() {
-            Some(_) => quote!(self.#name #turbofish(#(#names),*)),
-            None => quote!(Self::#name #turbofish(#(#names),*)),
-        };
-        let shelve_body = body(quote! {
-            let __joblib_key = #key;
-            #shelved(#cached.shelve(__joblib_key, move || #wrap(#call)))
-        });
-        return quote! {
-            #[doc(hidden)]
-            fn #accessor() -> &'static ::joblib::__private::CachedFn {
-                #registration
-            }
-            #[doc = #doc_is_cached]
-            #[allow(unused_variables)]
-            #vis fn #is_cached #generics (#receiver #(#inputs),*) -> bool #where_clause {
-                #is_cached_body
-            }
-            #[doc = #doc_shelve]
-            #[allow(unused_variables)]
-            #vis fn #shelve #generics (#receiver #(#inputs),*) -> #shelve_type #where_clause {
-                #shelve_body
-            }
-            #[doc = #doc_clear]
-            #vis fn #clear() {
-                #clear_body
-            }
-        };
+        method_controls(c, &parts)
+    } else {
+        type_controls(c, &parts)
     }
+}
 
-    let source = c.source;
-    let shelve_body = body(quote! {
-        let __joblib_key = #key;
-        #shelved(#cached.shelve(__joblib_key, move || #wrap(#name #turbofish(#(#names),*))))
-    });
+/// `name_is_cached`, `name_shelve`, `name_clear` and the hidden accessor, beside a method.
+fn method_controls(c: &Controlled, p: &Parts) -> TokenStream {
+    let sig = &c.func.sig;
+    let (name, vis, generics, where_clause) = (&sig.ident, &c.func.vis, &sig.generics, &sig.generics.where_clause);
+    let receiver = sig.receiver().map(|r| quote!(#r,));
+    let accessor = format_ident!("__joblib_cached_{}", name);
+    let is_cached = format_ident!("{}_is_cached", name);
+    let shelve = format_ident!("{}_shelve", name);
+    let clear = format_ident!("{}_clear", name);
+    let (names, turbofish) = (&p.names, &p.turbofish);
+    let call = match sig.receiver() {
+        Some(_) => quote!(self.#name #turbofish(#(#names),*)),
+        None => quote!(Self::#name #turbofish(#(#names),*)),
+    };
+    let shelve_body = p.shelve_body(call);
+    let ([doc_is_cached, doc_shelve, doc_clear], inputs) = (&p.docs, &p.inputs);
+    let (registration, is_cached_body, clear_body, shelve_type) =
+        (&p.registration, &p.is_cached, &p.clear, &p.shelve_type);
+    quote! {
+        #[doc(hidden)]
+        fn #accessor() -> &'static ::joblib::__private::CachedFn {
+            #registration
+        }
+        #[doc = #doc_is_cached]
+        #[allow(unused_variables)]
+        #vis fn #is_cached #generics (#receiver #(#inputs),*) -> bool #where_clause {
+            #is_cached_body
+        }
+        #[doc = #doc_shelve]
+        #[allow(unused_variables)]
+        #vis fn #shelve #generics (#receiver #(#inputs),*) -> #shelve_type #where_clause {
+            #shelve_body
+        }
+        #[doc = #doc_clear]
+        #vis fn #clear() {
+            #clear_body
+        }
+    }
+}
+
+/// The type named after a free function, whose associated items are its controls.
+fn type_controls(c: &Controlled, p: &Parts) -> TokenStream {
+    let sig = &c.func.sig;
+    let (name, vis, generics, where_clause) = (&sig.ident, &c.func.vis, &sig.generics, &sig.generics.where_clause);
+    let (names, turbofish, source) = (&p.names, &p.turbofish, c.source);
+    let shelve_body = p.shelve_body(quote!(#name #turbofish(#(#names),*)));
+    let ([doc_is_cached, doc_shelve, doc_clear], inputs) = (&p.docs, &p.inputs);
+    let (registration, is_cached_body, clear_body) = (&p.registration, &p.is_cached, &p.clear);
+    let (fingerprint_body, shelve_type) = (&p.fingerprint, &p.shelve_type);
     let type_doc = format!("Cache controls of [`{name}`](fn@{name}), generated by `#[cached]`.");
     quote! {
         #[doc = #type_doc]
