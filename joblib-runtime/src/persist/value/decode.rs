@@ -2,41 +2,21 @@
 //! `deserialize_any`, which is what internally tagged and untagged enums, `flatten` and
 //! self-describing types such as `serde_json::Value` need.
 
-use std::fmt::Display;
-
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, Deserialize, DeserializeSeed, Visitor};
 
-use super::tag;
+use super::{tag, ValueError};
 
 /// The deepest nesting the decoder follows; deeper input (only a forged file has it, or a
 /// value no stack could have held while it was serialized) is an error, not a stack overflow.
 pub(crate) const MAX_DEPTH: u32 = 128;
 
-/// Why a payload does not decode.
-#[derive(Debug)]
-pub(crate) struct DecodeError(pub(crate) String);
-
-impl Display for DecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-impl de::Error for DecodeError {
-    fn custom<T: Display>(msg: T) -> Self {
-        DecodeError(msg.to_string())
-    }
-}
-
-fn fail<T>(what: impl Into<String>) -> Result<T, DecodeError> {
-    Err(DecodeError(what.into()))
+fn fail<T>(what: impl Into<String>) -> Result<T, ValueError> {
+    Err(ValueError(what.into()))
 }
 
 /// Decodes a whole payload as `T`.
-pub(crate) fn from_bytes<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, DecodeError> {
+pub(crate) fn from_bytes<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, ValueError> {
     let mut decoder = Decoder { input: bytes, depth: 0 };
     let value = T::deserialize(&mut decoder)?;
     if !decoder.input.is_empty() {
@@ -77,7 +57,7 @@ fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// Visits the number of type `tag` stored in `bytes`. 128-bit integers that fit in 64 bits
 /// are visited as such, because serde cannot buffer 128-bit integers (in untagged enums, for
 /// instance) and every 128-bit visitor takes 64-bit values.
-fn visit_number<'de, V: Visitor<'de>>(tag: u8, bytes: &[u8], visitor: V) -> Result<V::Value, DecodeError> {
+fn visit_number<'de, V: Visitor<'de>>(tag: u8, bytes: &[u8], visitor: V) -> Result<V::Value, ValueError> {
     match tag {
         tag::I8 => visitor.visit_i8(i8::from_le_bytes(le(bytes))),
         tag::I16 => visitor.visit_i16(i16::from_le_bytes(le(bytes))),
@@ -108,15 +88,15 @@ fn visit_number<'de, V: Visitor<'de>>(tag: u8, bytes: &[u8], visitor: V) -> Resu
 }
 
 /// The failure to visit a 128-bit integer beyond 64 bits, with the likely reason.
-fn wide_integer(e: DecodeError) -> DecodeError {
-    DecodeError(format!(
+fn wide_integer(e: ValueError) -> ValueError {
+    ValueError(format!(
         "{e} (serde cannot buffer integers beyond 64 bits, which untagged and internally tagged \
          enums and #[serde(flatten)] do)"
     ))
 }
 
 impl<'de> Decoder<'de> {
-    fn take(&mut self, n: usize) -> Result<&'de [u8], DecodeError> {
+    fn take(&mut self, n: usize) -> Result<&'de [u8], ValueError> {
         if n > self.input.len() {
             return fail("the stored value ends in the middle of a value");
         }
@@ -125,18 +105,18 @@ impl<'de> Decoder<'de> {
         Ok(head)
     }
 
-    fn byte(&mut self) -> Result<u8, DecodeError> {
+    fn byte(&mut self) -> Result<u8, ValueError> {
         Ok(self.take(1)?[0])
     }
 
-    fn peek(&self) -> Result<u8, DecodeError> {
+    fn peek(&self) -> Result<u8, ValueError> {
         match self.input.first() {
             Some(&b) => Ok(b),
             None => fail("the stored value ends in the middle of a value"),
         }
     }
 
-    fn varint(&mut self) -> Result<u64, DecodeError> {
+    fn varint(&mut self) -> Result<u64, ValueError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -152,33 +132,33 @@ impl<'de> Decoder<'de> {
     }
 
     /// A length of bytes that follow, which must be there.
-    fn checked_len(&self, len: u64) -> Result<usize, DecodeError> {
+    fn checked_len(&self, len: u64) -> Result<usize, ValueError> {
         match usize::try_from(len) {
             Ok(len) if len <= self.input.len() => Ok(len),
             _ => fail(format!("a length of {len} bytes runs past the end of the stored value")),
         }
     }
 
-    fn str(&mut self, len: u64) -> Result<&'de str, DecodeError> {
+    fn str(&mut self, len: u64) -> Result<&'de str, ValueError> {
         let len = self.checked_len(len)?;
         std::str::from_utf8(self.take(len)?).or_else(|_| fail("a stored string is not UTF-8"))
     }
 
-    fn variant_name(&mut self) -> Result<&'de str, DecodeError> {
+    fn variant_name(&mut self) -> Result<&'de str, ValueError> {
         let _index = self.varint()?;
         let len = self.varint()?;
         self.str(len)
     }
 
     /// The next field name of a struct, `None` at its end.
-    fn field_name(&mut self) -> Result<Option<&'de str>, DecodeError> {
+    fn field_name(&mut self) -> Result<Option<&'de str>, ValueError> {
         match self.varint()? {
             0 => Ok(None),
             n => self.str(n - 1).map(Some),
         }
     }
 
-    fn nested<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R, DecodeError>) -> Result<R, DecodeError> {
+    fn nested<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R, ValueError>) -> Result<R, ValueError> {
         if self.depth >= MAX_DEPTH {
             return fail(format!("the stored value is nested more than {MAX_DEPTH} levels deep"));
         }
@@ -188,7 +168,7 @@ impl<'de> Decoder<'de> {
         result
     }
 
-    fn read_seq<V: Visitor<'de>>(&mut self, hint: u64, visitor: V) -> Result<V::Value, DecodeError> {
+    fn read_seq<V: Visitor<'de>>(&mut self, hint: u64, visitor: V) -> Result<V::Value, ValueError> {
         self.nested(|decoder| {
             let mut seq = SeqReader { decoder, hint, run: None, ended: false };
             let value = visitor.visit_seq(&mut seq)?;
@@ -197,7 +177,7 @@ impl<'de> Decoder<'de> {
         })
     }
 
-    fn read_map<V: Visitor<'de>>(&mut self, entries: Entries, hint: u64, visitor: V) -> Result<V::Value, DecodeError> {
+    fn read_map<V: Visitor<'de>>(&mut self, entries: Entries, hint: u64, visitor: V) -> Result<V::Value, ValueError> {
         self.nested(|decoder| {
             let mut map = MapReader { decoder, entries, hint, ended: false };
             let value = visitor.visit_map(&mut map)?;
@@ -207,7 +187,7 @@ impl<'de> Decoder<'de> {
     }
 
     /// The value whose tag was just read.
-    fn value<V: Visitor<'de>>(&mut self, tag: u8, visitor: V) -> Result<V::Value, DecodeError> {
+    fn value<V: Visitor<'de>>(&mut self, tag: u8, visitor: V) -> Result<V::Value, ValueError> {
         if let Some(width) = tag::number_width(tag) {
             let bytes = self.take(width)?;
             return visit_number(tag, bytes, visitor);
@@ -266,18 +246,18 @@ impl<'de> Decoder<'de> {
 }
 
 impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
     fn is_human_readable(&self) -> bool {
         false
     }
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         let tag = self.byte()?;
         self.value(tag, visitor)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self.peek()? {
             tag::NONE => {
                 self.byte()?;
@@ -296,7 +276,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         self,
         _name: &'static str,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, ValueError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -305,7 +285,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         _name: &'static str,
         _variants: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, ValueError> {
         let tag = self.byte()?;
         match tag {
             tag::UNIT_VARIANT | tag::NEWTYPE_VARIANT | tag::TUPLE_VARIANT | tag::STRUCT_VARIANT => {
@@ -343,7 +323,7 @@ struct SeqReader<'a, 'de> {
 
 impl SeqReader<'_, '_> {
     /// Checks that the type read every element.
-    fn finish(&mut self) -> Result<(), DecodeError> {
+    fn finish(&mut self) -> Result<(), ValueError> {
         if self.ended {
             return Ok(());
         }
@@ -355,7 +335,7 @@ impl SeqReader<'_, '_> {
         Ok(())
     }
 
-    fn start_run(&mut self) -> Result<(), DecodeError> {
+    fn start_run(&mut self) -> Result<(), ValueError> {
         let tag = self.decoder.byte()?;
         let Some(width) = tag::number_width(tag) else {
             return fail(format!("a run of values with tag {tag:#04x}, which is not a number"));
@@ -370,9 +350,9 @@ impl SeqReader<'_, '_> {
 }
 
 impl<'de> de::SeqAccess<'de> for SeqReader<'_, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DecodeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, ValueError> {
         if self.ended {
             return Ok(None);
         }
@@ -415,7 +395,7 @@ struct MapReader<'a, 'de> {
 
 impl MapReader<'_, '_> {
     /// Checks that the type read every entry.
-    fn finish(&mut self) -> Result<(), DecodeError> {
+    fn finish(&mut self) -> Result<(), ValueError> {
         if self.ended {
             return Ok(());
         }
@@ -431,9 +411,9 @@ impl MapReader<'_, '_> {
 }
 
 impl<'de> de::MapAccess<'de> for MapReader<'_, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ValueError> {
         if self.ended {
             return Ok(None);
         }
@@ -454,7 +434,7 @@ impl<'de> de::MapAccess<'de> for MapReader<'_, 'de> {
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ValueError> {
         seed.deserialize(&mut *self.decoder)
     }
 
@@ -476,16 +456,16 @@ struct VariantAsMap<'a, 'de> {
 }
 
 impl<'de> de::MapAccess<'de> for VariantAsMap<'_, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DecodeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, ValueError> {
         match self.name.take() {
             Some(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
             None => Ok(None),
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DecodeError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, ValueError> {
         if self.content_read {
             return fail("the content of a variant is read twice");
         }
@@ -510,13 +490,13 @@ struct Rest<'a, 'de> {
 }
 
 impl<'de> de::Deserializer<'de> for Rest<'_, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
     fn is_human_readable(&self) -> bool {
         false
     }
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self.entries {
             None => self.decoder.read_seq(0, visitor),
             Some(entries) => self.decoder.read_map(entries, 0, visitor),
@@ -537,7 +517,7 @@ struct EnumReader<'a, 'de> {
 }
 
 impl EnumReader<'_, '_> {
-    fn expect(&self, tag: u8) -> Result<(), DecodeError> {
+    fn expect(&self, tag: u8) -> Result<(), ValueError> {
         if self.tag != tag {
             return fail(format!(
                 "variant {:?} is stored as {}, the type reads it as {}",
@@ -551,28 +531,28 @@ impl EnumReader<'_, '_> {
 }
 
 impl<'a, 'de> de::EnumAccess<'de> for EnumReader<'a, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
     type Variant = Self;
 
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), DecodeError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), ValueError> {
         let variant = seed.deserialize(BorrowedStrDeserializer::new(self.name))?;
         Ok((variant, self))
     }
 }
 
 impl<'de> de::VariantAccess<'de> for EnumReader<'_, 'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
-    fn unit_variant(self) -> Result<(), DecodeError> {
+    fn unit_variant(self) -> Result<(), ValueError> {
         self.expect(tag::UNIT_VARIANT)
     }
 
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, DecodeError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, ValueError> {
         self.expect(tag::NEWTYPE_VARIANT)?;
         seed.deserialize(&mut *self.decoder)
     }
 
-    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, DecodeError> {
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, ValueError> {
         self.expect(tag::TUPLE_VARIANT)?;
         self.decoder.read_seq(len as u64, visitor)
     }
@@ -581,7 +561,7 @@ impl<'de> de::VariantAccess<'de> for EnumReader<'_, 'de> {
         self,
         _fields: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, ValueError> {
         self.expect(tag::STRUCT_VARIANT)?;
         self.decoder.read_map(Entries::Fields, 0, visitor)
     }
@@ -594,17 +574,17 @@ struct RunElement<'de> {
 }
 
 impl<'de> de::Deserializer<'de> for RunElement<'de> {
-    type Error = DecodeError;
+    type Error = ValueError;
 
     fn is_human_readable(&self) -> bool {
         false
     }
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         visit_number(self.tag, self.bytes, visitor)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         visitor.visit_some(self)
     }
 
@@ -612,7 +592,7 @@ impl<'de> de::Deserializer<'de> for RunElement<'de> {
         self,
         _name: &'static str,
         visitor: V,
-    ) -> Result<V::Value, DecodeError> {
+    ) -> Result<V::Value, ValueError> {
         visitor.visit_newtype_struct(self)
     }
 

@@ -1,31 +1,11 @@
 //! The serializer of the payload encoding described in [`value`](super).
 
-use std::fmt::Display;
-
 use serde::ser::{self, Serialize};
 
-use super::tag;
-
-/// A failure reported by a `Serialize` implementation.
-#[derive(Debug)]
-pub(crate) struct EncodeError(pub(crate) String);
-
-impl Display for EncodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for EncodeError {}
-
-impl ser::Error for EncodeError {
-    fn custom<T: Display>(msg: T) -> Self {
-        EncodeError(msg.to_string())
-    }
-}
+use super::{tag, ValueError};
 
 /// The encoding of `value`.
-pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
+pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ValueError> {
     let mut encoder = Encoder { out: Vec::new(), run: None, element: false };
     value.serialize(&mut encoder)?;
     encoder.close_run();
@@ -116,7 +96,7 @@ impl Encoder {
 
 macro_rules! numbers {
     ($($method:ident: $ty:ty => $tag:ident,)*) => {$(
-        fn $method(self, v: $ty) -> Result<(), EncodeError> {
+        fn $method(self, v: $ty) -> Result<(), ValueError> {
             self.number(tag::$tag, &v.to_le_bytes());
             Ok(())
         }
@@ -125,7 +105,7 @@ macro_rules! numbers {
 
 impl<'a> ser::Serializer for &'a mut Encoder {
     type Ok = ();
-    type Error = EncodeError;
+    type Error = ValueError;
     type SerializeSeq = Compound<'a>;
     type SerializeTuple = Compound<'a>;
     type SerializeTupleStruct = Compound<'a>;
@@ -146,56 +126,52 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         serialize_f32: f32 => F32, serialize_f64: f64 => F64,
     }
 
-    fn serialize_bool(self, v: bool) -> Result<(), EncodeError> {
+    fn serialize_bool(self, v: bool) -> Result<(), ValueError> {
         self.start(if v { tag::TRUE } else { tag::FALSE });
         Ok(())
     }
 
-    fn serialize_char(self, v: char) -> Result<(), EncodeError> {
+    fn serialize_char(self, v: char) -> Result<(), ValueError> {
         self.start(tag::CHAR);
         self.out.extend_from_slice(&u32::from(v).to_le_bytes());
         Ok(())
     }
 
-    fn serialize_str(self, v: &str) -> Result<(), EncodeError> {
+    fn serialize_str(self, v: &str) -> Result<(), ValueError> {
         self.bytes(tag::STR, v.as_bytes());
         Ok(())
     }
 
-    fn serialize_bytes(self, v: &[u8]) -> Result<(), EncodeError> {
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), ValueError> {
         self.bytes(tag::BYTES, v);
         Ok(())
     }
 
-    fn serialize_none(self) -> Result<(), EncodeError> {
+    fn serialize_none(self) -> Result<(), ValueError> {
         self.start(tag::NONE);
         Ok(())
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), ValueError> {
         self.start(tag::SOME);
         value.serialize(self)
     }
 
-    fn serialize_unit(self) -> Result<(), EncodeError> {
+    fn serialize_unit(self) -> Result<(), ValueError> {
         self.start(tag::UNIT);
         Ok(())
     }
 
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), EncodeError> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), ValueError> {
         self.serialize_unit()
     }
 
-    fn serialize_unit_variant(self, _name: &'static str, index: u32, variant: &'static str) -> Result<(), EncodeError> {
+    fn serialize_unit_variant(self, _name: &'static str, index: u32, variant: &'static str) -> Result<(), ValueError> {
         self.variant(tag::UNIT_VARIANT, index, variant);
         Ok(())
     }
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<(), ValueError> {
         value.serialize(self)
     }
 
@@ -205,24 +181,24 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         index: u32,
         variant: &'static str,
         value: &T,
-    ) -> Result<(), EncodeError> {
+    ) -> Result<(), ValueError> {
         self.variant(tag::NEWTYPE_VARIANT, index, variant);
         value.serialize(self)
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, ValueError> {
         self.start(tag::SEQ);
         self.varint(len.unwrap_or(0) as u64);
         Ok(Compound { encoder: self, runs: true })
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, ValueError> {
         self.start(tag::SEQ);
         self.varint(len as u64);
         Ok(Compound { encoder: self, runs: false })
     }
 
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'a>, ValueError> {
         self.serialize_tuple(len)
     }
 
@@ -232,18 +208,18 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a>, EncodeError> {
+    ) -> Result<Compound<'a>, ValueError> {
         self.variant(tag::TUPLE_VARIANT, index, variant);
         Ok(Compound { encoder: self, runs: false })
     }
 
-    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a>, ValueError> {
         self.start(tag::MAP);
         self.varint(len.unwrap_or(0) as u64);
         Ok(Compound { encoder: self, runs: false })
     }
 
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>, EncodeError> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'a>, ValueError> {
         self.start(tag::STRUCT);
         Ok(Compound { encoder: self, runs: false })
     }
@@ -254,7 +230,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         index: u32,
         variant: &'static str,
         _len: usize,
-    ) -> Result<Compound<'a>, EncodeError> {
+    ) -> Result<Compound<'a>, ValueError> {
         self.variant(tag::STRUCT_VARIANT, index, variant);
         Ok(Compound { encoder: self, runs: false })
     }
@@ -267,100 +243,79 @@ pub(crate) struct Compound<'a> {
 }
 
 impl Compound<'_> {
-    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
         self.encoder.element = self.runs;
         value.serialize(&mut *self.encoder)?;
         self.encoder.element = false;
         Ok(())
     }
 
-    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), EncodeError> {
+    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), ValueError> {
         self.encoder.field_name(name);
         value.serialize(&mut *self.encoder)
     }
 
-    fn finish(self) -> Result<(), EncodeError> {
+    fn finish(self) -> Result<(), ValueError> {
         self.encoder.end();
         Ok(())
     }
 }
 
-impl ser::SerializeSeq for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
+/// The serde traits of sequences and tuples: each element through [`Compound::element`].
+macro_rules! elements {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = ValueError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), ValueError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
-    type Error = EncodeError;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), EncodeError> {
+    type Error = ValueError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ValueError> {
         self.element(key)
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
         self.element(value)
     }
-    fn end(self) -> Result<(), EncodeError> {
+    fn end(self) -> Result<(), ValueError> {
         self.finish()
     }
 }
 
-impl ser::SerializeStruct for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
+/// The serde traits of structs: each field through [`Compound::field`].
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Compound<'_> {
+            type Ok = ();
+            type Error = ValueError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), ValueError> {
+                self.field(key, value)
+            }
+            fn end(self) -> Result<(), ValueError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Compound<'_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), EncodeError> {
-        self.field(key, value)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);

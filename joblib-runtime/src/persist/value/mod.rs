@@ -29,8 +29,34 @@
 mod decode;
 mod encode;
 
+use std::fmt::Display;
+
 pub(crate) use decode::from_bytes;
 pub(crate) use encode::to_bytes;
+
+/// Why a value does not encode (its `Serialize` failed) or a payload does not decode.
+#[derive(Debug)]
+pub(crate) struct ValueError(pub(crate) String);
+
+impl Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+impl serde::ser::Error for ValueError {
+    fn custom<T: Display>(msg: T) -> Self {
+        ValueError(msg.to_string())
+    }
+}
+
+impl serde::de::Error for ValueError {
+    fn custom<T: Display>(msg: T) -> Self {
+        ValueError(msg.to_string())
+    }
+}
 
 /// The tags of the encoding.
 mod tag {
