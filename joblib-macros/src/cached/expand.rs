@@ -96,37 +96,35 @@ fn describe_expr(func: &ItemFn, arguments: &[Argument]) -> TokenStream {
     quote!(::std::format!("{}({})", #name, [#(#parts),*].join(", ")))
 }
 
-/// Compile-time checks that every hashed argument and the stored value can be serialized,
-/// each reported at the type that fails.
-fn assertions(arguments: &[Argument], output: &Output) -> TokenStream {
+/// Compile-time checks that every hashed argument can be serialized, each reported at its
+/// type. (The stored type is required once, by the lookup spanned at the return type.)
+fn assertions(arguments: &[Argument]) -> TokenStream {
     let keys = arguments.iter().filter(|a| !a.ignored).map(|a| match &a.ty {
         Some(Type::ImplTrait(_)) => quote!(),
         Some(ty) => quote_spanned!(ty.span()=> ::joblib::__private::assert_key::<#ty>();),
         None => quote_spanned!(a.name.span()=> ::joblib::__private::assert_key::<Self>();),
     });
-    let stored = &output.stored;
-    let value = quote_spanned!(stored.span()=> ::joblib::__private::assert_value::<#stored>(););
-    quote!(#(#keys)* #value)
+    quote!(#(#keys)*)
 }
 
 /// The function itself, its body run only on a cache miss.
 pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, site: &Site) -> TokenStream {
     let ItemFn { attrs, vis, sig, block, .. } = func;
-    let assertions = assertions(arguments, output);
+    let assertions = assertions(arguments);
     let key = key_expr(func, arguments, site);
     let describe = describe_expr(func, arguments);
     let ret = &output.ty;
     let stored = &output.stored;
+    let span = ret.span();
     let (cacheable, wrap) = if output.ok_only {
-        (quote!(::joblib::__private::OkOnly<#stored, _>), quote!(::joblib::__private::OkOnly))
+        (quote_spanned!(span=> ::joblib::__private::OkOnly<#stored, _>), quote!(::joblib::__private::OkOnly))
     } else {
-        (quote!(::joblib::__private::Whole<#ret>), quote!(::joblib::__private::Whole))
+        (quote_spanned!(span=> ::joblib::__private::Whole<#ret>), quote!(::joblib::__private::Whole))
     };
-    // Errors about the key point at the arguments, those about the stored type at the return
-    // type.
+    // Errors about the key point at the arguments; the one about the stored type at the return
+    // type, where the lookup (the only use that requires its serde traits) is spanned.
     let key = quote_spanned!(sig.paren_token.span.join()=> let __joblib_key = #key;);
-    let lookup = quote_spanned!(ret.span()=> __joblib_cached.lookup::<#cacheable>(__joblib_key));
-    let compute = quote_spanned!(ret.span()=> __joblib_miss.compute);
+    let lookup = quote_spanned!(span=> __joblib_cached.lookup::<#cacheable>(__joblib_key));
     let cached = &site.cached;
     let in_body = &site.in_body;
     quote! {
@@ -139,7 +137,7 @@ pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, s
             match #lookup {
                 ::core::result::Result::Ok(__joblib_hit) => __joblib_hit.0,
                 ::core::result::Result::Err(__joblib_miss) => {
-                    #compute(#describe, move || #wrap((move || -> #ret #block)())).0
+                    __joblib_miss.compute(#describe, move || #wrap((move || -> #ret #block)())).0
                 }
             }
         }

@@ -14,8 +14,9 @@ use super::{function_dir, report, Entry, MemorizedResult, Settings};
 /// What a function returns, and the part of it that is stored: all of it, or only the value
 /// of an `Ok`.
 pub trait Cacheable: Sized {
-    /// What goes in the cache.
-    type Stored: Serialize + DeserializeOwned;
+    /// What goes in the cache. (Its serde bounds are required where it is stored and loaded,
+    /// once, so that a type missing them is one error at the function's return type.)
+    type Stored;
     /// The part to store, if any.
     fn stored(&self) -> Option<&Self::Stored>;
     /// The return value rebuilt from a stored one.
@@ -28,7 +29,7 @@ pub trait Cacheable: Sized {
 #[derive(Debug)]
 pub struct Whole<R>(pub R);
 
-impl<R: Serialize + DeserializeOwned> Cacheable for Whole<R> {
+impl<R> Cacheable for Whole<R> {
     type Stored = R;
     fn stored(&self) -> Option<&R> {
         Some(&self.0)
@@ -45,7 +46,7 @@ impl<R: Serialize + DeserializeOwned> Cacheable for Whole<R> {
 #[derive(Debug)]
 pub struct OkOnly<T, E>(pub Result<T, E>);
 
-impl<T: Serialize + DeserializeOwned, E> Cacheable for OkOnly<T, E> {
+impl<T, E> Cacheable for OkOnly<T, E> {
     type Stored = T;
     fn stored(&self) -> Option<&T> {
         self.0.as_ref().ok()
@@ -145,39 +146,56 @@ pub(crate) struct Computed<C> {
 
 /// The first half of a cached call: the stored result if there is one, else a [`Miss`] that
 /// computes and stores it. Split in two so that generated code can describe the arguments
-/// (borrowing them) before the computation takes them.
-pub(crate) fn lookup<'a, C: Cacheable>(call: Call<'a>, key: Result<u128, String>) -> Result<C, Miss<'a>> {
+/// (borrowing them) before the computation takes them. The stored type's serde bounds are
+/// required here only: the miss carries what storing needs.
+pub(crate) fn lookup<'a, C>(call: Call<'a>, key: Result<u128, String>) -> Result<C, Miss<'a, C>>
+where
+    C: Cacheable,
+    C::Stored: Serialize + DeserializeOwned,
+{
     let entry = call.entry(key);
     match entry.as_ref().and_then(|entry| call.lookup::<C::Stored>(entry)) {
         Some(stored) => Ok(C::restore(stored)),
-        None => Err(Miss { call, entry }),
+        None => Err(Miss {
+            call,
+            entry,
+            store: |call, entry, stored, describe, took| call.store(entry, stored, describe, took),
+        }),
     }
 }
 
+/// How a miss stores a computed value.
+type Store<S> = fn(&Call<'_>, &Entry, &S, String, Duration) -> bool;
+
 /// A call whose result is not cached.
-pub struct Miss<'a> {
+pub struct Miss<'a, C: Cacheable> {
     call: Call<'a>,
     entry: Option<Entry>,
+    store: Store<C::Stored>,
 }
 
-impl Miss<'_> {
+impl<C: Cacheable> Miss<'_, C> {
     /// Computes the result of the call described by `describe`, stores it and returns it.
-    pub fn compute<C: Cacheable>(self, describe: String, compute: impl FnOnce() -> C) -> C {
+    pub fn compute(self, describe: String, compute: impl FnOnce() -> C) -> C {
         let computed = self.call.compute(|| describe, compute);
         if let (Some(entry), Some(stored)) = (&self.entry, computed.value.stored()) {
-            self.call.store(entry, stored, computed.call, computed.took);
+            (self.store)(&self.call, entry, stored, computed.call, computed.took);
         }
         computed.value
     }
 }
 
 /// A cached call: the stored result for `key` if there is one, else `compute()`, stored.
-pub(crate) fn cached_call<C: Cacheable>(
+pub(crate) fn cached_call<C>(
     call: Call<'_>,
     key: Result<u128, String>,
     describe: impl FnOnce() -> String,
     compute: impl FnOnce() -> C,
-) -> C {
+) -> C
+where
+    C: Cacheable,
+    C::Stored: Serialize + DeserializeOwned,
+{
     match lookup(call, key) {
         Ok(value) => value,
         Err(miss) => miss.compute(describe(), compute),

@@ -130,29 +130,13 @@ pub struct MemorizedResult<R> {
     unstored: Mutex<Option<R>>,
 }
 
-impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
+impl<R> MemorizedResult<R> {
     pub(crate) fn stored(entry: Entry, mmap_mode: Option<MmapMode>) -> Self {
         MemorizedResult { entry: Some(entry), mmap_mode, unstored: Mutex::new(None) }
     }
 
     pub(crate) fn in_memory(value: R) -> Self {
         MemorizedResult { entry: None, mmap_mode: None, unstored: Mutex::new(Some(value)) }
-    }
-
-    /// The result, read from the cache (mapped if the memory maps).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotCached`] if the entry was cleared or evicted (or a result the cache could
-    /// not hold was already taken), or the error of reading it.
-    pub fn get(&self) -> Result<R> {
-        if let Some(value) = self.unstored.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Ok(value);
-        }
-        let Some(entry) = &self.entry else {
-            return Err(Error::NotCached { path: "(not stored)".into() });
-        };
-        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.dir().to_path_buf() })
     }
 
     /// Removes the result from the cache.
@@ -168,5 +152,23 @@ impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
     /// The entry's folder in the cache, if the result is stored.
     pub fn path(&self) -> Option<&Path> {
         self.entry.as_ref().map(|e| e.dir())
+    }
+}
+
+impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
+    /// The result, read from the cache (mapped if the memory maps).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotCached`] if the entry was cleared or evicted (or a result the cache could
+    /// not hold was already taken), or the error of reading it.
+    pub fn get(&self) -> Result<R> {
+        if let Some(value) = self.unstored.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Ok(value);
+        }
+        let Some(entry) = &self.entry else {
+            return Err(Error::NotCached { path: "(not stored)".into() });
+        };
+        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.dir().to_path_buf() })
     }
 }

@@ -114,7 +114,11 @@ impl CachedFn {
     }
 
     /// The stored result of the call with `key`, or a [`Miss`] that computes it.
-    pub fn lookup<C: Cacheable>(&self, key: Result<u128, String>) -> Result<C, Miss<'_>> {
+    pub fn lookup<C>(&self, key: Result<u128, String>) -> Result<C, Miss<'_, C>>
+    where
+        C: Cacheable,
+        C::Stored: CacheValue,
+    {
         lookup(self.site(), key)
     }
 
@@ -140,14 +144,12 @@ impl CachedFn {
 }
 
 /// A shelved result of a function whose whole return value is stored.
-pub fn shelved<R: Serialize + DeserializeOwned>(shelved: Result<MemorizedResult<R>, Whole<R>>) -> MemorizedResult<R> {
+pub fn shelved<R>(shelved: Result<MemorizedResult<R>, Whole<R>>) -> MemorizedResult<R> {
     shelved.unwrap_or_else(|Whole(value)| MemorizedResult::in_memory(value))
 }
 
 /// A shelved result of a function returning `Result`: the error, if it failed.
-pub fn shelved_ok<T: Serialize + DeserializeOwned, E>(
-    shelved: Result<MemorizedResult<T>, OkOnly<T, E>>,
-) -> Result<MemorizedResult<T>, E> {
+pub fn shelved_ok<T, E>(shelved: Result<MemorizedResult<T>, OkOnly<T, E>>) -> Result<MemorizedResult<T>, E> {
     shelved.or_else(|OkOnly(result)| result.map(MemorizedResult::in_memory))
 }
 
@@ -179,11 +181,8 @@ pub fn assert_key<T: CacheKey + ?Sized>() {}
     label = "this type is stored in the cache",
     note = "derive both for it; a function returning `Result` stores only its `Ok` value"
 )]
-pub trait CacheValue {}
+pub trait CacheValue: Serialize + DeserializeOwned {}
 impl<T: Serialize + DeserializeOwned> CacheValue for T {}
-
-/// Checks, where the macro puts the call, that a return type can be stored.
-pub fn assert_value<T: CacheValue>() {}
 
 /// The name of a generic type, part of the key of a generic function's calls.
 pub fn type_name<T: ?Sized>() -> &'static str {
