@@ -230,3 +230,41 @@ fn hostile_input_is_an_error_not_a_crash() {
     huge.extend([tag::RUN, tag::U8, 3, 0, 0, 0, 1, 2, 3, tag::END]);
     assert_eq!(from_bytes::<Vec<u8>>(&huge).unwrap(), vec![1, 2, 3]);
 }
+
+#[derive(Serialize, Deserialize, PartialEq, Debug, PartialOrd, Ord, Eq, Clone)]
+enum Key {
+    A,
+    B(u8),
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(transparent)]
+struct Wrapped(Vec<u16>);
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Renamed {
+    learning_rate: f64,
+    #[serde(rename = "n")]
+    count: u8,
+}
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Unit;
+
+#[test]
+fn odd_serde_types_round_trip() {
+    use std::net::IpAddr;
+    use std::time::Duration;
+    round_trip(BTreeMap::from([(Key::A, vec![Some(1i128), None]), (Key::B(3), vec![])]));
+    round_trip((Wrapped(vec![1, 2]), Unit, Some(()), [1.5f64, 2.5, 3.5], (7u8,)));
+    round_trip(Renamed { learning_rate: 0.1, count: 3 });
+    round_trip(vec![Ok::<u8, String>(1), Err("e".into())]);
+    round_trip((Duration::from_millis(1500), std::path::PathBuf::from("/a/b"), "x".parse::<IpAddr>().ok()));
+    round_trip("::1".parse::<IpAddr>().unwrap());
+    round_trip(vec![Box::<[u8]>::from(&b"ab"[..])]);
+    round_trip(HashMap::<String, Vec<f32>>::from([("k".into(), vec![f32::MIN, f32::MAX])]));
+    round_trip(vec![vec![vec![0u64; 3]; 2]; 2]);
+    // A type whose Deserialize reads another shape than was written is an error, not garbage.
+    assert!(from_bytes::<Renamed>(&to_bytes(&Inner { lr: 1.0, steps: 2 }).unwrap()).is_err());
+}
