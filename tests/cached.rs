@@ -335,3 +335,34 @@ fn a_method_of_a_trait_impl_is_cached_without_controls() {
     assert_eq!(Lasso(11.0).score(1.0), 10.0);
     assert_eq!(SCORE_RUNS.load(Ordering::SeqCst), 2);
 }
+
+/// A generic type's cached method: one identity whatever `T` (generic arguments are part of
+/// every key).
+#[derive(Serialize)]
+struct Scaled<T> {
+    factor: T,
+}
+
+static SCALED_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+impl<T: Serialize + Copy + Into<f64>> Scaled<T> {
+    #[cached(dir = cache_dir_once("generic-impl"), verbose = 0)]
+    fn apply(&self, x: f64) -> f64 {
+        SCALED_RUNS.fetch_add(1, Ordering::SeqCst);
+        self.factor.into() * x
+    }
+}
+
+#[test]
+fn methods_of_generic_types_key_on_the_concrete_type() {
+    assert_eq!(Scaled { factor: 2.0f64 }.apply(3.0), 6.0);
+    assert_eq!(Scaled { factor: 2.0f32 }.apply(3.0), 6.0, "another concrete type, another entry");
+    assert_eq!(Scaled { factor: 2.0f64 }.apply(3.0), 6.0);
+    assert_eq!(SCALED_RUNS.load(Ordering::SeqCst), 2);
+    let folders: Vec<String> = std::fs::read_dir(cache_dir_once("generic-impl").join("joblib/cached"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders.len(), 1, "one folder for the method, its generic arguments in the keys: {folders:?}");
+    assert!(folders[0].starts_with("Scaled-"), "{folders:?}");
+}
