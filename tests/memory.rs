@@ -247,3 +247,54 @@ fn a_damaged_array_is_never_returned_by_a_mapped_hit() {
     std::fs::write(&output, &bytes).unwrap();
     assert!(matches!(shelved.get(), Err(joblib::Error::Corrupt { .. })));
 }
+
+/// Every file under `dir`: its path, length, modification time, and content if small.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for child in std::fs::read_dir(&folder).unwrap() {
+            let child = child.unwrap();
+            let meta = child.metadata().unwrap();
+            if meta.is_dir() {
+                pending.push(child.path());
+            } else {
+                let content = if meta.len() < 4096 { std::fs::read(child.path()).unwrap() } else { Vec::new() };
+                files.push((child.path(), meta.len(), meta.modified().unwrap(), content));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn a_hit_writes_nothing() {
+    for mmap_mode in [None, Some(MmapMode::ReadOnly)] {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = match mmap_mode {
+            Some(mode) => memory(dir.path()).mmap_mode(mode),
+            None => memory(dir.path()),
+        };
+        let runs = Cell::new(0);
+        let f = memory.cache("f", |x: &u64| {
+            runs.set(runs.get() + 1);
+            Array::from(vec![*x; 100])
+        });
+        for x in 0..20 {
+            f.call(&x);
+        }
+        // Entries last used a day ago, as on any rerun of a sweep.
+        let day_ago = std::time::SystemTime::now() - Duration::from_secs(86_400);
+        for (path, ..) in snapshot(dir.path()) {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_times(std::fs::FileTimes::new().set_accessed(day_ago).set_modified(day_ago)).unwrap();
+        }
+        let before = snapshot(dir.path());
+        for x in 0..20 {
+            assert_eq!(f.call(&x)[99], x);
+        }
+        assert_eq!(runs.get(), 20, "{mmap_mode:?}: every call after the first round is a hit");
+        assert!(snapshot(dir.path()) == before, "{mmap_mode:?}: hits changed no file, wrote no new one");
+    }
+}

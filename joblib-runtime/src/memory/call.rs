@@ -97,7 +97,6 @@ impl Call<'_> {
         let start = Instant::now();
         match entry.load::<S>(self.settings.mmap_mode) {
             Ok(Some(value)) => {
-                entry.touch();
                 report::loaded(self.settings.verbose, self.name(), entry.dir(), start.elapsed());
                 Some(value)
             }

@@ -93,8 +93,11 @@ mod tests {
         let root = cache_root(dir.path());
         let half_bytes = std::fs::metadata(half.output()).unwrap().len();
         // `stored` was used before `half` was written (file times are too coarse to tell).
-        let used = std::fs::File::options().write(true).open(stored.dir().join("metadata.json")).unwrap();
-        used.set_modified(SystemTime::now() - Duration::from_secs(10)).unwrap();
+        let earlier = SystemTime::now() - Duration::from_secs(10);
+        for file in ["metadata.json", "output.jbl"] {
+            let used = std::fs::File::options().write(true).open(stored.dir().join(file)).unwrap();
+            used.set_times(std::fs::FileTimes::new().set_accessed(earlier).set_modified(earlier)).unwrap();
+        }
         let limit = 10_000 + half_bytes;
         assert_eq!(reduce(&root, Some(limit), None, None), 1, "the live file's bytes count: one entry goes");
         assert!(!stored.output().exists() && half.output().exists(), "the least recently used one");

@@ -22,7 +22,8 @@ pub(crate) struct Metadata {
     pub(crate) duration_seconds: f64,
     /// When the entry was written, in seconds since the Unix epoch.
     pub(crate) created: f64,
-    /// When the entry was last read or written, in seconds since the Unix epoch.
+    /// When the entry was written, in seconds since the Unix epoch: hits write nothing, the
+    /// output's access time on the filesystem is the last access.
     pub(crate) last_access: f64,
     /// The size of `output.jbl` in bytes.
     pub(crate) output_bytes: u64,

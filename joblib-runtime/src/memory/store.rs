@@ -7,11 +7,14 @@
 //!
 //! `<key>` is 32 hex digits: the hash of everything that identifies a call (the function's
 //! fingerprint, its generic types and its arguments). Both files are written aside and renamed
-//! into place, so a reader sees a whole file or none. The modification time of
-//! `metadata.json` is the entry's last access, refreshed by hits at most once a second.
+//! into place, so a reader sees a whole file or none. A hit writes nothing: the entry's last
+//! access is the later of its files' modification times (when it was stored) and its
+//! output's access time, which the filesystem sets when the output is read (as Python joblib
+//! uses it; with `relatime`, the Linux default, at most once a day after the first read; with
+//! `noatime`, never, and eviction is by creation time).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,8 +28,6 @@ use crate::persist::{self, ArrayChecks, Compress, FileStamp};
 const CACHE_SUBDIR: &str = "joblib";
 const OUTPUT: &str = "output.jbl";
 const METADATA: &str = "metadata.json";
-/// A hit refreshes the last access only when it is older than this.
-const ACCESS_RESOLUTION: Duration = Duration::from_secs(1);
 
 /// The cache folder under a location.
 pub(crate) fn cache_root(location: &Path) -> PathBuf {
@@ -103,8 +104,8 @@ impl Entry {
         let output = self.output();
         let loaded = match mmap_mode {
             Some(_) => {
-                let stored = self.read_metadata().and_then(|m| m.output_stamp);
-                persist::load_mmap_checked(&output, ArrayChecks::FirstMap { stored })
+                let stored = || self.read_metadata().and_then(|m| m.output_stamp);
+                persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored))
             }
             None => persist::load(&output),
         };
@@ -139,26 +140,6 @@ impl Entry {
         serde_json::to_writer_pretty(target.file(), metadata)
             .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         target.commit()
-    }
-
-    /// Records an access now, unless the last one is recent: a stat on most hits, a small
-    /// rewrite at most once a second.
-    pub(crate) fn touch(&self) {
-        let path = self.metadata();
-        let now = SystemTime::now();
-        let recent = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age < ACCESS_RESOLUTION));
-        if recent {
-            return;
-        }
-        let refreshed = self.read_metadata().map(|mut metadata| {
-            metadata.last_access = super::metadata::unix_seconds(now);
-            self.write_metadata(&metadata)
-        });
-        if let Some(Err(e)) = refreshed {
-            log::debug!(target: "joblib::memory", "cannot record the access to {}: {e}", self.dir.display());
-        }
     }
 
     /// Removes the entry's folder; an entry already gone is not an error.
@@ -251,10 +232,11 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
         }
         bytes += meta.len();
         has_output |= file_name == OUTPUT;
-        // The metadata's time is the last access; an entry without metadata was last touched
-        // when its output was written.
-        if file_name == METADATA || (file_name == OUTPUT && last_access.is_none()) {
-            last_access = Some(modified);
+        // The last access: when the entry was stored or last read, whichever is later (reads
+        // set the output's access time, as the filesystem keeps it).
+        if file_name == METADATA || file_name == OUTPUT {
+            let accessed = meta.accessed().unwrap_or(modified).max(modified);
+            last_access = last_access.max(Some(accessed));
         }
     }
     let key = u128::from_str_radix(name, 16).unwrap_or(0);
@@ -324,7 +306,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = function_dir(dir.path(), "c::f");
         let entry = Entry::new(&f, 7);
-        let mut metadata = Metadata::new("c::f", "f(1)".into(), 7, Duration::from_millis(5));
+        let mut metadata = Metadata::new("c::f", "f(1)".into(), 7, std::time::Duration::from_millis(5));
         entry.store(&vec![1u64; 100], Compress::None, &mut metadata).unwrap();
         // A call being written: no metadata yet, not listed.
         std::fs::create_dir_all(Entry::new(&f, 8).dir()).unwrap();

@@ -204,16 +204,14 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 /// Whether a mapped load checks the arrays' checksums.
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub(crate) enum ArrayChecks {
+#[derive(Clone, Copy)]
+pub(crate) enum ArrayChecks<'a> {
     /// Header and index only: the arrays' bytes are not read.
     Skip,
     /// Every array's checksum, the first time this process maps this version of the file,
-    /// unless the file still has the stamp `stored` (recorded when it was written).
-    FirstMap {
-        /// The file's stamp when it was written, if known.
-        stored: Option<verified::FileStamp>,
-    },
+    /// unless the file still has the stamp it had when it was written, which this gives (asked
+    /// only for a file with arrays not verified yet).
+    FirstMap(&'a dyn Fn() -> Option<verified::FileStamp>),
 }
 
 /// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
@@ -242,11 +240,12 @@ pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: Ar
     check_index(path, &header, stored)?;
     let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
     let id = verified::FileId::of(&metadata);
-    let untouched =
-        |stored: Option<verified::FileStamp>| stored.is_some() && stored == verified::FileStamp::of(&metadata);
     let check = match checks {
-        ArrayChecks::Skip => false,
-        ArrayChecks::FirstMap { stored } => !untouched(stored) && !verified::is_verified(id),
+        ArrayChecks::FirstMap(stored) if !index.arrays.is_empty() && !verified::is_verified(id) => {
+            let stamp = verified::FileStamp::of(&metadata);
+            stamp.is_none() || stamp != stored()
+        }
+        _ => false,
     };
     if check {
         for (i, record) in index.arrays.iter().enumerate() {
