@@ -298,3 +298,38 @@ fn a_hit_writes_nothing() {
         assert!(snapshot(dir.path()) == before, "{mmap_mode:?}: hits changed no file, wrote no new one");
     }
 }
+
+#[test]
+fn repeated_hits_come_from_memory_until_the_entry_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    let memory = memory(dir.path()).mmap_mode(MmapMode::ReadOnly);
+    let f = memory.cache("held", |x: &u64| {
+        runs.set(runs.get() + 1);
+        Array::from(vec![*x; 1 << 16])
+    });
+    f.call(&1);
+    let (a, b) = (f.call(&1), f.call(&1));
+    assert!(a.is_mapped() && b.is_mapped());
+    assert_eq!(a.as_ptr(), b.as_ptr(), "a repeated mapped hit is not mapped again");
+    assert_eq!(runs.get(), 1);
+    // Another process clears the cache: the entry's file is gone, so this one computes again.
+    std::fs::remove_dir_all(dir.path().join("joblib")).unwrap();
+    assert_eq!(f.call(&1)[0], 1);
+    assert_eq!(runs.get(), 2, "a held entry whose file is gone is not answered from memory");
+    // This process clears it: gone from memory too.
+    f.call(&1);
+    f.clear();
+    f.call(&1);
+    assert_eq!(runs.get(), 3);
+    // Plain (unmapped) small entries too.
+    let plain = self::memory(dir.path()).cache("held-plain", |x: &u64| {
+        runs.set(runs.get() + 1);
+        x * 2
+    });
+    assert_eq!((plain.call(&5), plain.call(&5), plain.call(&5)), (10, 10, 10));
+    assert_eq!(runs.get(), 4);
+    plain.clear();
+    assert_eq!(plain.call(&5), 10);
+    assert_eq!(runs.get(), 5);
+}

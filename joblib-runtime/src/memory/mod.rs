@@ -8,6 +8,7 @@ mod call;
 mod evict;
 mod func;
 mod metadata;
+mod recent;
 mod report;
 mod store;
 

@@ -22,7 +22,10 @@ use serde::Serialize;
 use super::metadata::Metadata;
 use super::MmapMode;
 use crate::error::{Error, Result};
-use crate::persist::{self, ArrayChecks, Compress, FileStamp};
+use std::sync::Arc;
+
+use super::recent;
+use crate::persist::{self, ArrayChecks, Compress, FileStamp, Hold, Whole};
 
 /// The subfolder of a location that holds the cache, as in Python joblib.
 const CACHE_SUBDIR: &str = "joblib";
@@ -99,16 +102,29 @@ impl Entry {
         self.output().is_file()
     }
 
-    /// The stored value, `None` if there is none, an error if it cannot be read as `R`.
+    /// The stored value, `None` if there is none, an error if it cannot be read as `R`. A
+    /// repeated hit is answered by the in-process layer ([`recent`](super::recent)).
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
-        let loaded = match mmap_mode {
-            Some(_) => {
-                let stored = || self.read_metadata().and_then(|m| m.output_stamp);
-                persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored))
-            }
-            None => persist::load(&output),
+        let held = recent::get(&output).filter(|whole| whole.unchanged(&output));
+        if let Some(value) = held.and_then(|whole| whole.decode(&output).ok()) {
+            return Ok(Some(value));
+        }
+        let stored = || self.read_metadata().and_then(|m| m.output_stamp);
+        let hold = match mmap_mode {
+            Some(_) => Hold::Map(ArrayChecks::FirstMap(&stored)),
+            None => Hold::Read { max_len: recent::MAX_FILE },
         };
+        let loaded = Whole::open(&output, hold).and_then(|whole| match whole {
+            Some(whole) => {
+                let value = whole.decode(&output)?;
+                recent::put(&output, Arc::new(whole));
+                Ok(value)
+            }
+            // Compressed or large: loaded as it is, not held.
+            None if mmap_mode.is_some() => persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored)),
+            None => persist::load(&output),
+        });
         match loaded {
             Ok(value) => Ok(Some(value)),
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -118,6 +134,7 @@ impl Entry {
 
     /// Stores `value` and its metadata; returns the size of the output file.
     pub(crate) fn store<R: Serialize>(&self, value: &R, compress: Compress, metadata: &mut Metadata) -> Result<u64> {
+        recent::forget_under(&self.dir);
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let output = self.output();
         persist::dump_with(value, &output, compress)?;
@@ -148,8 +165,10 @@ impl Entry {
     }
 }
 
-/// Removes a folder and everything in it; one already gone is not an error.
+/// Removes a folder and everything in it (and what this process holds of it); one already
+/// gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
+    recent::forget_under(dir);
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
         _ => Ok(()),
@@ -158,6 +177,7 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
 
 /// Removes every entry folder in a function's folder, and nothing else.
 pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
+    recent::forget_under(function_dir);
     let children = match std::fs::read_dir(function_dir) {
         Ok(children) => children,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -17,6 +17,7 @@ mod atomic;
 pub(crate) use atomic::AtomicFile;
 pub(crate) use read::{load_mmap as load_mmap_checked, ArrayChecks};
 pub(crate) use verified::FileStamp;
+pub(crate) use whole::{Hold, Whole};
 pub(crate) use writer::{is_abandoned, is_temp_name, FOREIGN_STALE_AFTER};
 mod chunks;
 pub mod format;
@@ -25,6 +26,7 @@ mod read;
 mod shuffle;
 mod value;
 mod verified;
+mod whole;
 mod write;
 mod writer;
 

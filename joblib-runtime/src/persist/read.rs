@@ -16,12 +16,13 @@ use super::chunks;
 use super::format::{
     checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN, VERSION_POSTCARD,
 };
+use super::whole::{Hold, Whole};
 use super::{read_up_to, value, verified};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
 use crate::hash::structure_digest;
 
-fn format_error(path: &Path, err: FormatError) -> Error {
+pub(super) fn format_error(path: &Path, err: FormatError) -> Error {
     match err {
         FormatError::BadMagic => Error::BadMagic { path: path.to_owned() },
         FormatError::Version(found) => {
@@ -32,7 +33,7 @@ fn format_error(path: &Path, err: FormatError) -> Error {
 }
 
 /// Checks the stored index against the header's checksum.
-fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result<()> {
+pub(super) fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result<()> {
     if !checksum_ok(xxh3_64(stored), header.index_check) {
         return Err(Error::corrupt(path, "index checksum mismatch"));
     }
@@ -169,7 +170,7 @@ fn read_compressed_arrays(
 
 /// The length of the file `metadata` describes; a folder or an empty file is an error that
 /// says so.
-fn check_file(path: &Path, metadata: &std::fs::Metadata) -> Result<u64> {
+pub(super) fn check_file(path: &Path, metadata: &std::fs::Metadata) -> Result<u64> {
     if metadata.is_dir() {
         let folder = io::Error::new(io::ErrorKind::IsADirectory, "a folder, not a joblib file");
         return Err(Error::io(path, folder));
@@ -217,51 +218,10 @@ pub(crate) enum ArrayChecks<'a> {
 /// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
 /// files are loaded with [`load`].
 pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: ArrayChecks) -> Result<T> {
-    let io_err = |e| Error::io(path, e);
-    let file = File::open(path).map_err(io_err)?;
-    let metadata = file.metadata().map_err(io_err)?;
-    if check_file(path, &metadata)? < HEADER_LEN as u64 {
-        return load(path); // too short to map usefully; `load` reports what is wrong with it
+    match Whole::open(path, Hold::Map(checks))? {
+        Some(whole) => whole.decode(path),
+        None => load(path),
     }
-    // SAFETY: a mapping is only sound while no one truncates or writes the file in place.
-    // joblib never does: every file is written aside and renamed over the old one, so the inode
-    // mapped here is never modified by joblib; modifying it by other means is documented as
-    // unsupported on `load_mmap`. Every read below is bounds-checked against the mapping's
-    // length, so a file that lies about its lengths gives an error, not an out-of-bounds read.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-    let backing = Arc::new(Backing::Map(map));
-    let bytes = backing.bytes();
-    let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
-    if header.compressed() {
-        drop(backing);
-        return load(path);
-    }
-    let stored = &bytes[header.index_offset as usize..];
-    check_index(path, &header, stored)?;
-    let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
-    let id = verified::FileId::of(&metadata);
-    let check = match checks {
-        ArrayChecks::FirstMap(stored) if !index.arrays.is_empty() && !verified::is_verified(id) => {
-            let stamp = verified::FileStamp::of(&metadata);
-            stamp.is_none() || stamp != stored()
-        }
-        _ => false,
-    };
-    if check {
-        for (i, record) in index.arrays.iter().enumerate() {
-            let array = &bytes[record.offset as usize..record.end() as usize];
-            if !checksum_ok(xxh3_64(array), record.check) {
-                return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
-            }
-        }
-        verified::mark_verified(id);
-    }
-    let arrays = index
-        .arrays
-        .iter()
-        .map(|r| (r.dtype, SharedBytes { backing: backing.clone(), range: r.offset as usize..r.end() as usize }))
-        .collect();
-    decode_value(path, header.version, &index, arrays)
 }
 
 /// The arrays of one file.
@@ -310,7 +270,7 @@ fn decode_postcard<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
 
 /// Decodes the payload with `arrays` as its array table and checks the result has the stored
 /// structure.
-fn decode_value<T: Serialize + DeserializeOwned>(
+pub(super) fn decode_value<T: Serialize + DeserializeOwned>(
     path: &Path,
     version: u32,
     index: &Index<'_>,

@@ -1,0 +1,83 @@
+//! The entries this process used lately, held whole in memory (small files) or mapped
+//! (`mmap_mode`): a repeated hit checks with one `stat` that the entry's file is still the
+//! version held, then decodes its value from memory, and a mapped array is not mapped again.
+//! A held entry goes when this process clears, evicts or stores it; an entry whose file changed
+//! on disk (another process's `clear` or store, damage) is read from disk again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::persist::Whole;
+
+/// The most entries held.
+const MAX_ENTRIES: usize = 4096;
+/// The most bytes of files read into memory held at once (mappings are not counted).
+const MAX_BYTES: usize = 64 << 20;
+/// The largest file read whole into memory to be held; larger ones are loaded as they are.
+pub(crate) const MAX_FILE: u64 = 1 << 20;
+
+#[derive(Default)]
+struct Recent {
+    /// Each entry's output, with its place in the order of use.
+    held: HashMap<PathBuf, (u64, Arc<Whole>)>,
+    /// Outputs by their last use, oldest first.
+    order: BTreeMap<u64, PathBuf>,
+    next: u64,
+    bytes: usize,
+}
+
+static RECENT: Mutex<Option<Recent>> = Mutex::new(None);
+
+fn with<R>(f: impl FnOnce(&mut Recent) -> R) -> R {
+    let mut recent = RECENT.lock().unwrap_or_else(PoisonError::into_inner);
+    f(recent.get_or_insert_with(Recent::default))
+}
+
+/// The held file of the output at `path`, if any (now the most recently used).
+pub(crate) fn get(path: &Path) -> Option<Arc<Whole>> {
+    with(|recent| {
+        let next = recent.next;
+        let (used, whole) = recent.held.get_mut(path)?;
+        recent.order.remove(used);
+        *used = next;
+        recent.order.insert(next, path.to_path_buf());
+        recent.next += 1;
+        Some(whole.clone())
+    })
+}
+
+/// Holds `whole`, the output at `path`, dropping the least recently used beyond the bounds.
+pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
+    with(|recent| {
+        recent.remove(path);
+        let used = recent.next;
+        recent.next += 1;
+        recent.bytes += whole.held_bytes();
+        recent.held.insert(path.to_path_buf(), (used, whole));
+        recent.order.insert(used, path.to_path_buf());
+        while recent.held.len() > MAX_ENTRIES || recent.bytes > MAX_BYTES {
+            let Some((_, oldest)) = recent.order.pop_first() else { break };
+            recent.remove(&oldest);
+        }
+    })
+}
+
+/// Forgets every held output under `dir` (an entry, a function's folder, a whole cache).
+pub(crate) fn forget_under(dir: &Path) {
+    with(|recent| {
+        let gone: Vec<PathBuf> = recent.held.keys().filter(|p| p.starts_with(dir)).cloned().collect();
+        for path in gone {
+            recent.remove(&path);
+        }
+    })
+}
+
+impl Recent {
+    fn remove(&mut self, path: &Path) {
+        if let Some((used, whole)) = self.held.remove(path) {
+            self.order.remove(&used);
+            self.bytes -= whole.held_bytes();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! A joblib file held whole, mapped or read into one aligned buffer, with its header, index
+//! and array checksums checked once: its value can then be decoded from it any number of
+//! times, every array pointing into it. Mapped loads use it, and so does the cache's
+//! in-process layer, which keeps recently used entries this way.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::format::{checksum_ok, decode_index, Header, HEADER_LEN};
+use super::read::{check_file, check_index, decode_value, format_error, ArrayChecks};
+use super::verified;
+use crate::array::{AlignedBuf, Backing, SharedBytes};
+use crate::error::{Error, Result};
+
+/// How to hold a file.
+#[derive(Clone, Copy)]
+pub(crate) enum Hold<'a> {
+    /// Mapped, with these checks of the arrays.
+    Map(ArrayChecks<'a>),
+    /// Read into memory if it has at most this many bytes, every checksum checked.
+    Read { max_len: u64 },
+}
+
+/// A whole, checked joblib file.
+pub(crate) struct Whole {
+    backing: Arc<Backing>,
+    /// The file's identity when it was checked.
+    id: Option<verified::FileId>,
+}
+
+impl Whole {
+    /// Holds the file at `path` as `hold` says; `None` when it cannot be held whole (compressed,
+    /// shorter than a header, or larger than `max_len`): load it with `load`, which says what
+    /// is wrong with a short file.
+    pub(crate) fn open(path: &Path, hold: Hold) -> Result<Option<Whole>> {
+        let io_err = |e| Error::io(path, e);
+        let mut file = File::open(path).map_err(io_err)?;
+        let metadata = file.metadata().map_err(io_err)?;
+        let len = check_file(path, &metadata)?;
+        if len < HEADER_LEN as u64 || matches!(hold, Hold::Read { max_len } if len > max_len) {
+            return Ok(None);
+        }
+        let backing = match hold {
+            // SAFETY: a mapping is only sound while no one truncates or writes the file in
+            // place. joblib never does: every file is written aside and renamed over the old
+            // one, so the inode mapped here is never modified by joblib; modifying it by other
+            // means is documented as unsupported on `load_mmap`. Every read below is
+            // bounds-checked against the mapping's length, so a file that lies about its
+            // lengths gives an error, not an out-of-bounds read.
+            Hold::Map(_) => Backing::Map(unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?),
+            Hold::Read { .. } => {
+                let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
+                    Error::Resources(format!("{}: a file of {len} bytes does not fit in memory", path.display()))
+                })?;
+                file.read_exact(buf.as_bytes_mut()).map_err(io_err)?;
+                Backing::Buffer(buf)
+            }
+        };
+        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata) };
+        let bytes = whole.backing.bytes();
+        let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
+        if header.compressed() {
+            return Ok(None);
+        }
+        let stored = &bytes[header.index_offset as usize..];
+        check_index(path, &header, stored)?;
+        let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
+        let id = verified::FileId::of(&metadata);
+        let check = match hold {
+            Hold::Read { .. } => true,
+            Hold::Map(ArrayChecks::FirstMap(stored)) if !index.arrays.is_empty() && !verified::is_verified(id) => {
+                let stamp = verified::FileStamp::of(&metadata);
+                stamp.is_none() || stamp != stored()
+            }
+            Hold::Map(_) => false,
+        };
+        if check {
+            for (i, record) in index.arrays.iter().enumerate() {
+                let array = &bytes[record.offset as usize..record.end() as usize];
+                if !checksum_ok(xxh3_64(array), record.check) {
+                    return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
+                }
+            }
+            if matches!(hold, Hold::Map(_)) {
+                verified::mark_verified(id);
+            }
+        }
+        Ok(Some(whole))
+    }
+
+    /// The value of the file (at `path`, for messages), its arrays pointing into it.
+    pub(crate) fn decode<T: Serialize + DeserializeOwned>(&self, path: &Path) -> Result<T> {
+        let bytes = self.backing.bytes();
+        let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
+        let index = decode_index(&bytes[header.index_offset as usize..], header.body_len, None)
+            .map_err(|e| format_error(path, e))?;
+        let arrays = index
+            .arrays
+            .iter()
+            .map(|r| {
+                let range = r.offset as usize..r.end() as usize;
+                (r.dtype, SharedBytes { backing: self.backing.clone(), range })
+            })
+            .collect();
+        decode_value(path, header.version, &index, arrays)
+    }
+
+    /// Whether the file at `path` is still the version held: not written in place, replaced or
+    /// removed since (one `stat`). A held file that is not is read again, so that whatever
+    /// happened to it on disk (damage, another process's `clear`) is seen.
+    pub(crate) fn unchanged(&self, path: &Path) -> bool {
+        self.id.is_some() && std::fs::metadata(path).ok().and_then(|m| verified::FileId::of(&m)) == self.id
+    }
+
+    /// The bytes of memory it holds (a mapping holds none of its own).
+    pub(crate) fn held_bytes(&self) -> usize {
+        if self.backing.is_mapped() {
+            0
+        } else {
+            self.backing.bytes().len()
+        }
+    }
+}
