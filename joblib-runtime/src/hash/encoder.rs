@@ -122,6 +122,7 @@ impl Encoder {
         }
     }
 
+    #[inline(always)]
     pub(super) fn reset(&mut self) {
         self.len = 0;
         self.stream = None;
@@ -256,12 +257,14 @@ impl Spare {
 
 impl Deref for Spare {
     type Target = Encoder;
+    #[inline(always)]
     fn deref(&self) -> &Encoder {
         self.0.as_deref().expect("a spare holds its encoder until dropped")
     }
 }
 
 impl DerefMut for Spare {
+    #[inline(always)]
     fn deref_mut(&mut self) -> &mut Encoder {
         self.0.as_deref_mut().expect("a spare holds its encoder until dropped")
     }
@@ -280,6 +283,22 @@ impl Drop for Spare {
     }
 }
 
+/// Whether two encodings are equal; the short ones (a scalar's structure is one byte) are
+/// compared without a call to `memcmp`, which dominated the structure of long sequences.
+#[inline(always)]
+fn same_short(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() <= 16 {
+        let (mut x, mut y) = ([0u8; 16], [0u8; 16]);
+        x[..a.len()].copy_from_slice(a);
+        y[..b.len()].copy_from_slice(b);
+        return u128::from_ne_bytes(x) == u128::from_ne_bytes(y);
+    }
+    a == b
+}
+
 /// The distinct structures of a sequence's elements.
 struct ShapeSet {
     element: Spare,
@@ -287,6 +306,10 @@ struct ShapeSet {
     previous: Vec<u8>,
     previous_digest: u128,
     digests: Vec<u128>,
+    /// Whether the elements so far were scalars (numbers, `bool`, `char`), whose structure
+    /// is their tag alone, as [`ScalarProbe`] gives it: the elements of a `Vec<f64>` then
+    /// cost one call each instead of a round trip through an encoder.
+    scalars: bool,
 }
 
 impl ShapeSet {
@@ -296,15 +319,34 @@ impl ShapeSet {
             previous: Vec::new(),
             previous_digest: 0,
             digests: Vec::new(),
+            scalars: true,
         })
     }
 
+    #[inline]
     fn add<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), EncodeError> {
-        self.element.reset();
-        value.serialize(&mut *self.element)?;
-        let element = &mut self.element;
-        let repeated =
-            element.stream.is_none() && !self.digests.is_empty() && element.buf[..element.len] == self.previous;
+        if self.scalars {
+            match value.serialize(ScalarProbe) {
+                Ok(Scalar { tag, .. }) => {
+                    if self.digests.is_empty() || self.previous != [tag] {
+                        // The structure of a scalar is its tag, as the encoder writes it.
+                        self.previous = vec![tag];
+                        self.previous_digest = xxh3_128(&[tag]);
+                        if !self.digests.contains(&self.previous_digest) {
+                            self.digests.push(self.previous_digest);
+                        }
+                    }
+                    return Ok(());
+                }
+                Err(_) => self.scalars = false,
+            }
+        }
+        let element: &mut Encoder = &mut self.element;
+        element.reset();
+        value.serialize(&mut *element)?;
+        let repeated = element.stream.is_none()
+            && !self.digests.is_empty()
+            && same_short(&element.buf[..element.len], &self.previous);
         if !repeated {
             self.previous.clear();
             if element.stream.is_none() {

@@ -41,13 +41,13 @@ pub(super) fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result
 }
 
 /// Checks the stored index against its checksum and decodes it when compressed.
-fn index_bytes(path: &Path, header: &Header, stored: &[u8]) -> Result<Vec<u8>> {
-    check_index(path, header, stored)?;
+fn index_bytes(path: &Path, header: &Header, stored: Vec<u8>) -> Result<Vec<u8>> {
+    check_index(path, header, &stored)?;
     if !header.compressed() {
-        return Ok(stored.to_vec());
+        return Ok(stored);
     }
     let mut raw = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(stored).map_err(|e| Error::io(path, e))?;
+    let decoder = zstd::stream::read::Decoder::new(stored.as_slice()).map_err(|e| Error::io(path, e))?;
     decoder
         .take(header.index_raw_len.saturating_add(1))
         .read_to_end(&mut raw)
@@ -193,7 +193,7 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     let mut stored = vec![0u8; header.index_len as usize];
     file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
     file.read_exact(&mut stored).map_err(io_err)?;
-    let raw = index_bytes(path, &header, &stored)?;
+    let raw = index_bytes(path, &header, stored)?;
     let stored_body_len = header.compressed().then(|| header.index_offset - HEADER_LEN as u64);
     let index = decode_index(&raw, header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
 

@@ -114,30 +114,36 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
     }
     let payload = payload.map_err(|e| Error::Serialize { path: path.to_owned(), what: e.to_string() })?;
 
-    let (index, stored_index) = match &storage {
+    // The index as stored, in parts written one after the other (a plain index is its fixed
+    // part, then the payload, which is not copied), and its decoded length.
+    let (parts, index_raw_len): ([Vec<u8>; 2], usize) = match &storage {
         Storage::Plain => {
-            let index = encode_index(structure, &records, None, &payload);
-            (index.clone(), index)
+            let fixed = encode_index(structure, &records, None, &[]);
+            let len = fixed.len() + payload.len();
+            ([fixed, payload], len)
         }
         Storage::Zstd { level, frames } => {
             let frames = Frames { chunk: chunks::CHUNK as u64, lens: frames.clone() };
             let index = encode_index(structure, &records, Some(&frames), &payload);
-            let stored = zstd::bulk::compress(&index, *level).map_err(io_err)?;
-            (index, stored)
+            ([zstd::bulk::compress(&index, *level).map_err(io_err)?, Vec::new()], index.len())
         }
     };
     out.flush().map_err(io_err)?;
     let index_offset = out.get_mut().stream_position().map_err(io_err)?;
-    out.write_all(&stored_index).map_err(io_err)?;
+    let mut check = xxhash_rust::xxh3::Xxh3Default::new();
+    for part in &parts {
+        out.write_all(part).map_err(io_err)?;
+        check.update(part);
+    }
     let mut file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
     let header = Header {
         version: VERSION,
         flags: if level.is_some() { FLAG_ZSTD } else { 0 },
         body_len: pos - HEADER_LEN as u64,
         index_offset,
-        index_len: stored_index.len() as u64,
-        index_raw_len: index.len() as u64,
-        index_check: xxh3_64(&stored_index),
+        index_len: parts.iter().map(|p| p.len() as u64).sum(),
+        index_raw_len: index_raw_len as u64,
+        index_check: check.digest(),
     };
     file.seek(SeekFrom::Start(0)).map_err(io_err)?;
     file.write_all(&header.encode()).map_err(io_err)?;

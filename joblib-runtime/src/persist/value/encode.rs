@@ -188,6 +188,8 @@ impl<'a> ser::Serializer for &'a mut Encoder {
 
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, ValueError> {
         self.start(tag::SEQ);
+        // Room for the elements at a byte each at least (a run of numbers takes their width).
+        self.out.reserve(len.unwrap_or(0));
         self.varint(len.unwrap_or(0) as u64);
         Ok(Compound { encoder: self, runs: true })
     }
