@@ -57,6 +57,7 @@ fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
 /// Visits the number of type `tag` stored in `bytes`. 128-bit integers that fit in 64 bits
 /// are visited as such, because serde cannot buffer 128-bit integers (in untagged enums, for
 /// instance) and every 128-bit visitor takes 64-bit values.
+#[inline]
 fn visit_number<'de, V: Visitor<'de>>(tag: u8, bytes: &[u8], visitor: V) -> Result<V::Value, ValueError> {
     match tag {
         tag::I8 => visitor.visit_i8(i8::from_le_bytes(le(bytes))),
@@ -96,6 +97,7 @@ fn wide_integer(e: ValueError) -> ValueError {
 }
 
 impl<'de> Decoder<'de> {
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<&'de [u8], ValueError> {
         if n > self.input.len() {
             return fail("the stored value ends in the middle of a value");
@@ -352,6 +354,7 @@ impl SeqReader<'_, '_> {
 impl<'de> de::SeqAccess<'de> for SeqReader<'_, 'de> {
     type Error = ValueError;
 
+    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, ValueError> {
         if self.ended {
             return Ok(None);
@@ -580,6 +583,7 @@ impl<'de> de::Deserializer<'de> for RunElement<'de> {
         false
     }
 
+    #[inline(always)]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         visit_number(self.tag, self.bytes, visitor)
     }

@@ -51,6 +51,7 @@ impl Encoder {
     }
 
     /// A number: an element of a sequence joins a run of its type, anything else is tagged.
+    #[inline(always)]
     fn number(&mut self, tag: u8, bytes: &[u8]) {
         if std::mem::take(&mut self.element) {
             match &mut self.run {
@@ -96,6 +97,7 @@ impl Encoder {
 
 macro_rules! numbers {
     ($($method:ident: $ty:ty => $tag:ident,)*) => {$(
+        #[inline(always)]
         fn $method(self, v: $ty) -> Result<(), ValueError> {
             self.number(tag::$tag, &v.to_le_bytes());
             Ok(())
@@ -245,6 +247,7 @@ pub(crate) struct Compound<'a> {
 }
 
 impl Compound<'_> {
+    #[inline(always)]
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
         self.encoder.element = self.runs;
         value.serialize(&mut *self.encoder)?;
