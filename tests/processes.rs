@@ -150,6 +150,94 @@ fn eviction_reclaims_what_a_killed_writer_left_and_spares_a_live_one() {
     }
 }
 
+/// The value of key `k` of the hammered functions: a whole, checkable array.
+fn hammer_value(k: u64) -> Array<u64> {
+    Array::from((0..(k % 7) * 5000 + 1).map(|i| k * 1_000_000 + i).collect::<Vec<_>>())
+}
+
+#[cached(dir = test_dir(), verbose = 0)]
+fn hammered_plain(k: u64) -> Array<u64> {
+    hammer_value(k)
+}
+
+#[cached(dir = test_dir(), mmap_mode = "r", verbose = 0)]
+fn hammered_mapped(k: u64) -> Array<u64> {
+    hammer_value(k)
+}
+
+#[test]
+fn processes_hammering_one_cache_never_see_a_wrong_value_or_an_error() {
+    const TEST: &str = "processes_hammering_one_cache_never_see_a_wrong_value_or_an_error";
+    const KEYS: u64 = 3000;
+    match role().as_deref() {
+        Some("hammer") => {
+            let seconds: u64 = std::env::var("JOBLIB_TEST_SECONDS").unwrap().parse().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            // A key sequence of its own per process (a small LCG), hits and stores mixed.
+            let mut state = u64::from(std::process::id());
+            let mut calls = 0u64;
+            let mut called = std::collections::BTreeSet::new();
+            while Instant::now() < deadline {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let k = (state >> 33) % KEYS;
+                let plain = calls % 2 == 0;
+                let value = if plain { hammered_plain(k) } else { hammered_mapped(k) };
+                assert_eq!(value, hammer_value(k), "key {k}");
+                called.insert((plain, k));
+                calls += 1;
+            }
+            // Nothing clears the cache: every call left its entry.
+            for &(plain, k) in &called {
+                let cached = if plain { hammered_plain::is_cached(k) } else { hammered_mapped::is_cached(k) };
+                assert!(cached, "key {k} (plain: {plain}) was lost");
+            }
+            println!("hammer calls: {calls}");
+        }
+        Some("checker") => {
+            let cached = (0..KEYS).filter(|&k| hammered_plain::is_cached(k)).count();
+            for k in 0..KEYS {
+                if hammered_plain::is_cached(k) {
+                    assert_eq!(hammered_plain(k), hammer_value(k));
+                }
+                if hammered_mapped::is_cached(k) {
+                    assert_eq!(hammered_mapped(k), hammer_value(k));
+                }
+            }
+            println!("cached keys: {cached}");
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let seconds = if std::env::var_os("CI").is_some() { 20 } else { 8 };
+            let hammers: Vec<_> = (0..8)
+                .map(|_| {
+                    child(TEST, "hammer", dir.path())
+                        .env("JOBLIB_TEST_SECONDS", seconds.to_string())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            let mut total = 0u64;
+            for hammer in hammers {
+                let output = hammer.wait_with_output().unwrap();
+                finished(&output);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(!stderr.contains("WARNING"), "no reader or writer error: {stderr}");
+                let stdout = String::from_utf8_lossy(&output.stdout);
+                let calls = stdout.split("hammer calls: ").nth(1).and_then(|rest| rest.split_whitespace().next());
+                total += calls.expect("the hammer reports its calls").parse::<u64>().unwrap();
+            }
+            assert!(total > 1000, "{total} calls");
+            let output = run_child(TEST, "checker", dir.path());
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let cached = stdout.split("cached keys: ").nth(1).and_then(|rest| rest.split_whitespace().next());
+            let cached: u64 = cached.expect("the checker reports the cached keys").parse().unwrap();
+            assert!(cached > 100, "entries were stored and none was lost: {cached}");
+        }
+    }
+}
+
 /// Waits until a file being written aside (`*.tmp`) appears in an entry of `function_dir`.
 fn wait_for_temporary_file(function_dir: &Path, writer: &mut std::process::Child) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(120);
