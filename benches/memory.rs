@@ -6,12 +6,15 @@
 //! ```
 
 mod common;
+#[path = "common/date_back.rs"]
+mod date_back;
 #[path = "common/settle.rs"]
 mod settle;
 
 use settle::settle;
 
 use common::{median, time};
+use date_back::date_back;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -183,20 +186,6 @@ fn main() {
         bare.as_secs_f64() * 1e3,
         ratios
     );
-}
-
-/// Sets the access and modification times of every file under `dir` a day back.
-fn date_back(dir: &std::path::Path) {
-    let day_ago = std::time::SystemTime::now() - Duration::from_secs(86_400);
-    let times = std::fs::FileTimes::new().set_accessed(day_ago).set_modified(day_ago);
-    for child in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = child.path();
-        if path.is_dir() {
-            date_back(&path);
-        } else if let Ok(file) = std::fs::File::options().write(true).open(&path) {
-            let _ = file.set_times(times);
-        }
-    }
 }
 
 /// The little-endian bytes of `values` (the baseline writes what the cache stores).

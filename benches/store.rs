@@ -6,13 +6,16 @@
 //! ```
 
 mod common;
+#[path = "common/date_back.rs"]
+mod date_back;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use cached::{ConcurrentCached, DiskCache};
 use common::{median, time};
+use date_back::date_back;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("joblib-bench-store")
@@ -30,20 +33,6 @@ fn disk_usage(dir: &Path) -> u64 {
         }
     }
     total
-}
-
-/// Sets the times of every file under `dir` a day back: entries last used long ago.
-fn date_back(dir: &Path) {
-    let day_ago = SystemTime::now() - Duration::from_secs(86_400);
-    let times = std::fs::FileTimes::new().set_accessed(day_ago).set_modified(day_ago);
-    for child in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = child.path();
-        if path.is_dir() {
-            date_back(&path);
-        } else if let Ok(file) = std::fs::File::options().write(true).open(&path) {
-            let _ = file.set_times(times);
-        }
-    }
 }
 
 /// The median time per call of `call` over `keys`, in rounds, each after `before`.
