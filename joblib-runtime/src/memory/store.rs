@@ -153,9 +153,10 @@ impl Entry {
 
     fn write_metadata(&self, metadata: &Metadata) -> Result<()> {
         let path = self.metadata();
+        // Rendered first, then written with one call (not one per JSON token).
+        let json = serde_json::to_vec_pretty(metadata).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
         let target = persist::AtomicFile::create(&path)?;
-        serde_json::to_writer_pretty(target.file(), metadata)
-            .map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        std::io::Write::write_all(&mut target.file(), &json).map_err(|e| Error::io(&path, e))?;
         target.commit()
     }
 
