@@ -1,5 +1,5 @@
 //! Memoization in a few lines: a slow function, cached on disk with `#[cached]`, called twice
-//! with the same arguments and once with others; then the controls of its companion module.
+//! with the same arguments and once with others; then its controls (`f::is_cached` & co.).
 //!
 //! ```text
 //! cargo run --release --example memoize            # computes, then loads

@@ -43,7 +43,7 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     cached::cached(args.into(), item.into()).into()
 }
 
-/// Gives a plain function a fingerprint (a module named after it with `fingerprint()`), so
+/// Gives a plain function a fingerprint (a type named after it with `fingerprint()`), so
 /// that `#[cached(deps(f))]` functions are invalidated when its source changes.
 ///
 /// ```
