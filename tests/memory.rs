@@ -39,6 +39,9 @@ fn a_corrupted_entry_is_recomputed_and_replaced() {
     ] {
         let mut bytes = std::fs::read(&output).unwrap();
         damage(&mut bytes);
+        // Later than the last check by more than a coarse timestamp tick (some kernels keep
+        // file times to a few milliseconds).
+        std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&output, bytes).unwrap();
         let before = runs.get();
         assert_eq!(f.call(&3), Array::from(vec![3u64; 1000]), "never a wrong value");
@@ -234,6 +237,7 @@ fn a_damaged_array_is_never_returned_by_a_mapped_hit() {
     // One bit of the first element (at byte 64, the start of the body), written in place.
     let mut bytes = std::fs::read(&output).unwrap();
     bytes[64 + 7] ^= 0x40;
+    std::thread::sleep(Duration::from_millis(20)); // past a coarse timestamp tick
     std::fs::write(&output, &bytes).unwrap();
     let again = f.call(&5.0);
     assert_eq!(again, Array::from(vec![5.0; 1000]), "never the damaged value");
@@ -244,6 +248,7 @@ fn a_damaged_array_is_never_returned_by_a_mapped_hit() {
     let shelved = f.shelve(&5.0);
     let mut bytes = std::fs::read(&output).unwrap();
     bytes[64 + 3] ^= 1;
+    std::thread::sleep(Duration::from_millis(20));
     std::fs::write(&output, &bytes).unwrap();
     assert!(matches!(shelved.get(), Err(joblib::Error::Corrupt { .. })));
 }
