@@ -61,7 +61,8 @@ impl Parallel {
 
     /// What runs the tasks: `"threads"` (the default: a pool of worker threads),
     /// `"sequential"` (the caller's thread, whatever `n_jobs` says), or a backend registered
-    /// with [`register_parallel_backend`]. An unknown name is an error when the loop runs.
+    /// with [`register_parallel_backend`](crate::register_parallel_backend). An unknown name is
+    /// an error when the loop runs.
     ///
     /// ```
     /// let in_order = joblib::Parallel::new().backend("sequential").map(0..3, |i| i)?;
@@ -188,7 +189,7 @@ impl Parallel {
     }
 
     /// A task that runs longer than `timeout` fails the loop with a
-    /// [`TaskFailure::Timeout`] error. Threads cannot be interrupted: the task runs to its end,
+    /// [`TaskFailure::Timeout`](crate::TaskFailure::Timeout) error. Threads cannot be interrupted: the task runs to its end,
     /// its result is discarded, and no task starts after it.
     ///
     /// ```

@@ -54,7 +54,7 @@ pub enum BatchSize {
 }
 
 /// The most worker threads a loop of the threads backend starts; a larger `n_jobs` is an
-/// [`Error::Config`]. Threads beyond the CPUs help only tasks that wait (on files, the
+/// [`Error::Config`](crate::Error::Config). Threads beyond the CPUs help only tasks that wait (on files, the
 /// network); this many is far past where they stop helping.
 ///
 /// ```
