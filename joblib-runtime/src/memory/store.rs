@@ -106,9 +106,13 @@ impl Entry {
     /// repeated hit is answered by the in-process layer ([`recent`](super::recent)).
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
-        let held = recent::get(&output).filter(|whole| whole.unchanged(&output));
-        if let Some(value) = held.and_then(|whole| whole.decode(&output).ok()) {
-            return Ok(Some(value));
+        if let Some(held) = recent::get(&output) {
+            if !held.unchanged(&output) {
+                // Let go of it at once: a mapping of a removed file keeps its disk space.
+                recent::forget_under(&output);
+            } else if let Ok(value) = held.decode(&output) {
+                return Ok(Some(value));
+            }
         }
         let stored = || self.read_metadata().and_then(|m| m.output_stamp);
         let hold = match mmap_mode {
