@@ -219,7 +219,7 @@ mod tests {
         )));
         assert!(is_method(&parse_quote!(
             fn new(x: u8) -> Self {
-                todo!()
+                Self(x)
             }
         )));
         assert!(is_method(&parse_quote!(

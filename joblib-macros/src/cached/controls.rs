@@ -20,8 +20,9 @@ pub(crate) struct Controlled<'a> {
     pub(crate) site: &'a Site,
     pub(crate) args: &'a Args,
     pub(crate) source: u128,
-    /// Only the signatures, with bodies that never run: what is emitted beside the compile
-    /// errors of a function that cannot be cached, so that its callers see no second error.
+    /// Only the signatures, with bodies that cannot run (the program does not compile: they
+    /// are emitted beside the compile errors of a function that cannot be cached, so that its
+    /// callers see no second error).
     pub(crate) stub: bool,
 }
 
@@ -34,6 +35,12 @@ fn docs(name: &Ident) -> [String; 3] {
         ),
         format!("Removes every cached result of `{name}`."),
     ]
+}
+
+/// The body of a control beside the errors of a function that cannot be cached: never run,
+/// since the program does not compile.
+fn stub_body() -> TokenStream {
+    quote!(::core::unreachable!("`#[cached]` reported an error: this program does not compile"))
 }
 
 /// The tokens both kinds of controls are made of.
@@ -68,7 +75,7 @@ impl Parts {
         };
         let key = key_expr(c.func, c.arguments, c.site);
         let cached = c.site.cached.clone();
-        let body = |real: TokenStream| if c.stub { quote!(::core::unimplemented!()) } else { real };
+        let body = |real: TokenStream| if c.stub { stub_body() } else { real };
         Parts {
             inputs: typed_inputs(c.arguments),
             names: c.arguments.iter().filter(|a| a.ty.is_some()).map(|a| a.name.clone()).collect(),
@@ -88,7 +95,7 @@ impl Parts {
     /// The body of `shelve`, where `call` calls the function.
     fn shelve_body(&self, call: TokenStream) -> TokenStream {
         if self.stub {
-            return quote!(::core::unimplemented!());
+            return stub_body();
         }
         let ((key, shelved, wrap), cached) = (&self.shelve, &self.cached);
         quote! {

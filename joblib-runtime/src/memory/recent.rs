@@ -63,7 +63,14 @@ pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
     })
 }
 
-/// Forgets every held output under `dir` (an entry, a function's folder, a whole cache).
+/// Forgets the held output at `path`, if any (one lookup: what a store or an eviction of one
+/// entry does).
+pub(crate) fn forget(path: &Path) {
+    with(|recent| recent.remove(path))
+}
+
+/// Forgets every held output under `dir`, a function's folder or a whole cache (a scan of
+/// what is held: for clearing a folder).
 pub(crate) fn forget_under(dir: &Path) {
     with(|recent| {
         let gone: Vec<PathBuf> = recent.held.keys().filter(|p| p.starts_with(dir)).cloned().collect();

@@ -109,7 +109,7 @@ impl Entry {
         if let Some(held) = recent::get(&output) {
             if !held.unchanged(&output) {
                 // Let go of it at once: a mapping of a removed file keeps its disk space.
-                recent::forget_under(&output);
+                recent::forget(&output);
             } else if let Ok(value) = held.decode(&output) {
                 return Ok(Some(value));
             }
@@ -138,7 +138,7 @@ impl Entry {
 
     /// Stores `value` and its metadata; returns the size of the output file.
     pub(crate) fn store<R: Serialize>(&self, value: &R, compress: Compress, metadata: &mut Metadata) -> Result<u64> {
-        recent::forget_under(&self.dir);
+        recent::forget(&self.output());
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let output = self.output();
         persist::dump_with(value, &output, compress)?;
@@ -166,7 +166,8 @@ impl Entry {
 
     /// Removes the entry's folder; an entry already gone is not an error.
     pub(crate) fn remove(&self) -> Result<()> {
-        remove_dir(&self.dir)
+        recent::forget(&self.output());
+        remove_tree(&self.dir)
     }
 }
 
@@ -174,6 +175,11 @@ impl Entry {
 /// gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     recent::forget_under(dir);
+    remove_tree(dir)
+}
+
+/// Removes a folder and everything in it from disk; one already gone is not an error.
+fn remove_tree(dir: &Path) -> Result<()> {
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
         _ => Ok(()),
@@ -191,7 +197,7 @@ pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
     for child in children {
         let child = child.map_err(|e| Error::io(function_dir, e))?;
         if is_entry_name(&child.file_name().to_string_lossy()) {
-            remove_dir(&child.path())?;
+            remove_tree(&child.path())?;
         }
     }
     Ok(())

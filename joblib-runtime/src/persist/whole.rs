@@ -58,11 +58,18 @@ impl Whole {
                 let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
                     Error::Resources(format!("{}: a file of {len} bytes does not fit in memory", path.display()))
                 })?;
-                file.read_exact(buf.as_bytes_mut()).map_err(io_err)?;
+                let (head, rest) = buf.as_bytes_mut().split_at_mut(HEADER_LEN);
+                file.read_exact(head).map_err(io_err)?;
+                // A compressed file is loaded by `load`: read no more of it here.
+                if Header::decode(head, len).is_ok_and(|header| header.compressed()) {
+                    return Ok(None);
+                }
+                file.read_exact(rest).map_err(io_err)?;
                 Backing::Buffer(buf)
             }
         };
-        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata) };
+        let id = verified::FileId::of(&metadata);
+        let whole = Whole { backing: Arc::new(backing), id };
         let bytes = whole.backing.bytes();
         let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
         if header.compressed() {
@@ -71,7 +78,6 @@ impl Whole {
         let stored = &bytes[header.index_offset as usize..];
         check_index(path, &header, stored)?;
         let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
-        let id = verified::FileId::of(&metadata);
         let check = match hold {
             Hold::Read { .. } => true,
             Hold::Map(ArrayChecks::FirstMap(stored)) if !index.arrays.is_empty() && !verified::is_verified(id) => {
