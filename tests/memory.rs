@@ -24,11 +24,12 @@ fn a_corrupted_entry_is_recomputed_and_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let runs = Cell::new(0);
     let memory = memory(dir.path());
+    // Larger than a packed entry: in a folder of its own.
     let f = memory.cache("f", |x: &u64| {
         runs.set(runs.get() + 1);
-        Array::from(vec![*x; 1000])
+        Array::from(vec![*x; 5000])
     });
-    assert_eq!(f.call(&3)[999], 3);
+    assert_eq!(f.call(&3)[4999], 3);
     let output = entry_dirs(dir.path(), "f")[0].join("output.jbl");
 
     for damage in [
@@ -44,7 +45,7 @@ fn a_corrupted_entry_is_recomputed_and_replaced() {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&output, bytes).unwrap();
         let before = runs.get();
-        assert_eq!(f.call(&3), Array::from(vec![3u64; 1000]), "never a wrong value");
+        assert_eq!(f.call(&3), Array::from(vec![3u64; 5000]), "never a wrong value");
         assert_eq!(runs.get(), before + 1, "recomputed");
         assert_eq!(f.call(&3)[0], 3);
         assert_eq!(runs.get(), before + 1, "and replaced: the next call is a hit");
@@ -166,7 +167,8 @@ fn mapped_results_are_backed_by_the_cache_file() {
 #[test]
 fn metadata_is_written_beside_each_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let f = memory(dir.path()).cache("lengths", |words: &Vec<String>| words.iter().map(|w| w.len()).sum::<usize>());
+    // Larger than a packed entry: in a folder of its own, with its metadata.
+    let f = memory(dir.path()).cache("lengths", |words: &Vec<String>| vec![words.len() as u64; 4000]);
     f.call(&vec!["a".to_string(), "bc".to_string()]);
     let entry = &entry_dirs(dir.path(), "lengths")[0];
     let metadata: serde_json::Value =

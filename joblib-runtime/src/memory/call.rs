@@ -97,7 +97,7 @@ impl Call<'_> {
         let start = Instant::now();
         match entry.load::<S>(self.settings.mmap_mode) {
             Ok(Some(value)) => {
-                report::loaded(self.settings.verbose, self.name(), entry.dir(), start.elapsed());
+                report::loaded(self.settings.verbose, self.name(), entry, start.elapsed());
                 Some(value)
             }
             Ok(None) => None,
@@ -126,7 +126,7 @@ impl Call<'_> {
     /// Returns whether the value was stored.
     pub(crate) fn store<S: Serialize>(&self, entry: &Entry, value: &S, call: String, took: Duration) -> bool {
         let mut metadata = Metadata::new(self.function, call, entry.key(), took);
-        match entry.store(value, self.settings.compress, &mut metadata) {
+        match entry.store(value, self.settings, &mut metadata) {
             Ok(_) => true,
             Err(e) => {
                 report::warning(&format!("cannot store the result of {} in the cache: {e}", self.function));

@@ -1,40 +1,82 @@
 //! Eviction of least recently used entries, and reclaiming what killed writers left.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{report, store};
+use super::store::Entry;
+use super::{pack, report, store};
+
+/// An entry eviction may remove.
+struct Candidate {
+    last_access: SystemTime,
+    bytes: u64,
+    what: Stored,
+}
+
+enum Stored {
+    Folder(Entry),
+    Packed { bucket: PathBuf, key: u128 },
+}
 
 /// Removes what killed writers left under `root`, then entries, least recently used first,
 /// until at most `bytes` bytes and `items` entries remain and none is older than `age`. Files
-/// still being written count against `bytes` but are never removed. Returns how many entries
-/// were removed.
+/// still being written count against `bytes` but are never removed. Packs of writers that are
+/// gone are then rewritten without what was removed. Returns how many entries were removed.
 pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-    let store::Scan { mut entries, leftovers } = store::scan(root);
-    let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+    let store::Scan { entries, leftovers, packs } = store::scan(root);
+    let folders = entries.into_iter().map(|e| Candidate {
+        last_access: e.last_access,
+        bytes: e.bytes,
+        what: Stored::Folder(e.entry),
+    });
+    let packed = packs.iter().flat_map(|dir| pack::entries(dir)).map(|p| Candidate {
+        last_access: p.last_access,
+        bytes: p.bytes,
+        what: Stored::Packed { bucket: p.bucket, key: p.key },
+    });
+    let mut candidates: Vec<Candidate> = folders.chain(packed).collect();
+    let mut total: u64 = candidates.iter().map(|e| e.bytes).sum();
     for leftover in leftovers {
         let removed = leftover.abandoned && remove(&leftover.path).is_ok();
         if !removed {
             total += leftover.bytes;
         }
     }
-    entries.sort_by_key(|e| e.last_access);
+    candidates.sort_by_key(|e| e.last_access);
     let now = SystemTime::now();
-    let mut count = entries.len();
+    let mut count = candidates.len();
     let mut removed = 0;
-    for info in entries {
-        let stale = age.is_some_and(|age| now.duration_since(info.last_access).is_ok_and(|a| a > age));
+    let mut packed_removals: HashMap<PathBuf, Vec<u128>> = HashMap::new();
+    for candidate in candidates {
+        let stale = age.is_some_and(|age| now.duration_since(candidate.last_access).is_ok_and(|a| a > age));
         let over = bytes.is_some_and(|limit| total > limit) || items.is_some_and(|limit| count > limit);
         if !stale && !over {
             continue;
         }
-        match info.entry.remove() {
-            Ok(()) => {
-                total -= info.bytes;
-                count -= 1;
+        match candidate.what {
+            Stored::Folder(entry) => {
+                if let Err(e) = entry.remove() {
+                    report::warning(&format!("cannot evict a cache entry: {e}"));
+                    continue;
+                }
                 removed += 1;
             }
-            Err(e) => report::warning(&format!("cannot evict a cache entry: {e}")),
+            // Removed together below, one write per bucket.
+            Stored::Packed { bucket, key } => packed_removals.entry(bucket).or_default().push(key),
+        }
+        total -= candidate.bytes;
+        count -= 1;
+    }
+    for (bucket, keys) in packed_removals {
+        match pack::evict(&bucket, &keys) {
+            Ok(()) => removed += keys.len(),
+            Err(e) => report::warning(&format!("cannot evict cache entries: {e}")),
+        }
+    }
+    for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
+        if let Err(e) = pack::compact(&bucket) {
+            report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
         }
     }
     removed
@@ -56,8 +98,9 @@ fn remove(path: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::memory::metadata::Metadata;
+    use crate::memory::store::tests::PLAIN;
     use crate::memory::store::{cache_root, function_dir, Entry};
-    use crate::persist::{Compress, FOREIGN_STALE_AFTER};
+    use crate::persist::FOREIGN_STALE_AFTER;
 
     fn file_of(path: &Path, bytes: usize, age: Duration) {
         std::fs::write(path, vec![1u8; bytes]).unwrap();
@@ -71,7 +114,7 @@ mod tests {
         let f = function_dir(dir.path(), "c::f");
         let stored = Entry::new(&f, 1);
         let mut metadata = Metadata::new("c::f", "f(1)".into(), 1, Duration::ZERO);
-        stored.store(&vec![0u8; 100], Compress::None, &mut metadata).unwrap();
+        stored.store(&vec![0u8; 20_000], PLAIN, &mut metadata).unwrap();
         // A writer on another host, writing now: kept, and its 10 000 bytes count.
         let writing = Entry::new(&f, 2);
         std::fs::create_dir_all(writing.dir()).unwrap();

@@ -2,7 +2,7 @@
 //! shelved result.
 
 use std::marker::PhantomData;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::de::DeserializeOwned;
@@ -126,17 +126,19 @@ pub(crate) fn clear_function(location: Option<&Path>, identity: &str) {
 #[derive(Debug)]
 pub struct MemorizedResult<R> {
     entry: Option<Entry>,
+    /// Where the entry was when the handle was made.
+    location: Option<PathBuf>,
     mmap_mode: Option<MmapMode>,
     unstored: Mutex<Option<R>>,
 }
 
 impl<R> MemorizedResult<R> {
     pub(crate) fn stored(entry: Entry, mmap_mode: Option<MmapMode>) -> Self {
-        MemorizedResult { entry: Some(entry), mmap_mode, unstored: Mutex::new(None) }
+        MemorizedResult { location: Some(entry.location()), entry: Some(entry), mmap_mode, unstored: Mutex::new(None) }
     }
 
     pub(crate) fn in_memory(value: R) -> Self {
-        MemorizedResult { entry: None, mmap_mode: None, unstored: Mutex::new(Some(value)) }
+        MemorizedResult { entry: None, location: None, mmap_mode: None, unstored: Mutex::new(Some(value)) }
     }
 
     /// Removes the result from the cache.
@@ -149,9 +151,10 @@ impl<R> MemorizedResult<R> {
         self.unstored.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// The entry's folder in the cache, if the result is stored.
+    /// Where the result is in the cache, if it is stored: the pack file holding it (a small
+    /// result) or its entry's folder.
     pub fn path(&self) -> Option<&Path> {
-        self.entry.as_ref().map(|e| e.dir())
+        self.location.as_deref()
     }
 }
 
@@ -169,6 +172,6 @@ impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
         let Some(entry) = &self.entry else {
             return Err(Error::NotCached { path: "(not stored)".into() });
         };
-        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.dir().to_path_buf() })
+        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.location() })
     }
 }

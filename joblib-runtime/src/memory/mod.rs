@@ -8,6 +8,7 @@ mod call;
 mod evict;
 mod func;
 mod metadata;
+mod pack;
 mod recent;
 mod report;
 mod store;
@@ -20,6 +21,7 @@ pub use call::{Cacheable, Miss, OkOnly, Whole};
 pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
+pub use pack::set_access_interval;
 pub(crate) use store::{function_dir, Entry};
 
 use crate::persist::Compress;

@@ -1,7 +1,6 @@
 //! What a cached call says: joblib's messages on stderr at the asked verbosity, and every
 //! event through the `log` facade (target `joblib::memory`) whatever the verbosity.
 
-use std::path::Path;
 use std::time::Duration;
 
 /// joblib's way of writing a duration: `1.2s, 0.0min`.
@@ -33,10 +32,12 @@ pub(crate) fn computed(verbose: u32, name: &str, duration: Duration) {
 }
 
 /// On a hit (verbose > 10): `[Memory]0.0s, 0.0min   : Loading simulate from /cache/...`.
-pub(crate) fn loaded(verbose: u32, name: &str, dir: &Path, elapsed: Duration) {
-    log::debug!(target: "joblib::memory", "loaded {name} from {}", dir.display());
+pub(crate) fn loaded(verbose: u32, name: &str, entry: &super::Entry, elapsed: Duration) {
+    if log::log_enabled!(target: "joblib::memory", log::Level::Debug) {
+        log::debug!(target: "joblib::memory", "loaded {name} from {}", entry.location().display());
+    }
     if verbose > 10 {
-        eprintln!("[Memory]{:>16}: Loading {name} from {}", format_time(elapsed), dir.display());
+        eprintln!("[Memory]{:>16}: Loading {name} from {}", format_time(elapsed), entry.location().display());
     }
 }
 

@@ -1,14 +1,18 @@
-//! The cache folder: one folder per function, one per call inside it.
+//! The cache folder: one folder per function; in it, small results packed together and a
+//! folder for each larger one.
 //!
 //! ```text
-//! <location>/joblib/<crate>/<module>/.../<function>/<key>/output.jbl
+//! <location>/joblib/<crate>/<module>/.../<function>/packed-entries/<b>/<pack>.pack
+//!                                                   <key>/output.jbl
 //!                                                         metadata.json
 //! ```
 //!
 //! `<key>` is 32 hex digits: the hash of everything that identifies a call (the function's
-//! fingerprint, its generic types and its arguments). Both files are written aside and renamed
-//! into place, so a reader sees a whole file or none. A hit writes nothing: the entry's last
-//! access is the later of its files' modification times (when it was stored) and its
+//! fingerprint, its generic types and its arguments). A result whose file has at most
+//! [`MAX_PACKED`](super::pack::MAX_PACKED) bytes is appended to a pack ([`pack`](super::pack));
+//! a larger one gets its key's folder, whose two files are written aside and renamed into
+//! place, so a reader sees a whole file or none. A hit writes nothing there: such an entry's
+//! last access is the later of its files' modification times (when it was stored) and its
 //! output's access time, which the filesystem sets when the output is read (as Python joblib
 //! uses it; with `relatime`, the Linux default, at most once a day after the first read; with
 //! `noatime`, never, and eviction is by creation time).
@@ -20,12 +24,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::metadata::Metadata;
-use super::MmapMode;
+use super::{pack, recent, MmapMode, Settings};
 use crate::error::{Error, Result};
+use crate::persist::{self, ArrayChecks, FileStamp, Hold, Spilled, Whole};
 use std::sync::Arc;
-
-use super::recent;
-use crate::persist::{self, ArrayChecks, Compress, FileStamp, Hold, Whole};
 
 /// The subfolder of a location that holds the cache, as in Python joblib.
 const CACHE_SUBDIR: &str = "joblib";
@@ -69,24 +71,32 @@ pub(crate) fn is_entry_name(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// One call's folder.
+/// One call's entry: packed, or in its folder.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
+    function_dir: PathBuf,
     dir: PathBuf,
     key: u128,
 }
 
 impl Entry {
     pub(crate) fn new(function_dir: &Path, key: u128) -> Self {
-        Entry { dir: function_dir.join(format!("{key:032x}")), key }
+        Entry { function_dir: function_dir.to_owned(), dir: function_dir.join(format!("{key:032x}")), key }
     }
 
     pub(crate) fn key(&self) -> u128 {
         self.key
     }
 
+    /// The entry's folder (which a packed entry does not have).
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where the entry is: the pack holding it, or its folder.
+    pub(crate) fn location(&self) -> PathBuf {
+        pack::location(&self.function_dir, self.key).unwrap_or_else(|| self.dir.clone())
     }
 
     pub(crate) fn output(&self) -> PathBuf {
@@ -99,12 +109,21 @@ impl Entry {
 
     /// Whether the entry has an output (which may still turn out unreadable).
     pub(crate) fn exists(&self) -> bool {
-        self.output().is_file()
+        pack::contains(&self.function_dir, self.key) || self.output().is_file()
     }
 
-    /// The stored value, `None` if there is none, an error if it cannot be read as `R`. A
-    /// repeated hit is answered by the in-process layer ([`recent`](super::recent)).
+    /// The stored value, `None` if there is none, an error if it cannot be read as `R`: the
+    /// packed one, else the one in the entry's folder.
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
+        if let Some((pack, file)) = pack::load(&self.function_dir, self.key)? {
+            return Whole::of_bytes(&file, &pack, None)?.decode(&pack).map(Some);
+        }
+        self.load_output(mmap_mode)
+    }
+
+    /// The value in the entry's folder. A repeated hit is answered by the in-process layer
+    /// ([`recent`](super::recent)).
+    fn load_output<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
         if let Some(held) = recent::get(&output) {
             if !held.unchanged(&output) {
@@ -136,12 +155,22 @@ impl Entry {
         }
     }
 
-    /// Stores `value` and its metadata; returns the size of the output file.
-    pub(crate) fn store<R: Serialize>(&self, value: &R, compress: Compress, metadata: &mut Metadata) -> Result<u64> {
-        recent::forget(&self.output());
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+    /// Stores `value`, packed if it is small (and has no array to be mapped), else in the
+    /// entry's folder with its metadata; returns the size of its file.
+    pub(crate) fn store<R: Serialize>(&self, value: &R, settings: Settings, metadata: &mut Metadata) -> Result<u64> {
         let output = self.output();
-        persist::dump_with(value, &output, compress)?;
+        recent::forget(&output);
+        let pack_arrays = settings.mmap_mode.is_none();
+        let stored = persist::dump_or_keep(value, &output, settings.compress, pack::MAX_PACKED, pack_arrays)?;
+        let target = match stored {
+            Spilled::Memory(file) => {
+                let took = std::time::Duration::from_secs_f64(metadata.duration_seconds);
+                pack::store(&self.function_dir, self.key, &file, &metadata.arguments, took)?;
+                return Ok(file.len() as u64);
+            }
+            Spilled::File(target) => target,
+        };
+        target.commit()?;
         let written = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?;
         metadata.output_bytes = written.len();
         metadata.output_stamp = FileStamp::of(&written);
@@ -164,9 +193,10 @@ impl Entry {
         target.commit()
     }
 
-    /// Removes the entry's folder; an entry already gone is not an error.
+    /// Removes the entry (packed and in its folder); an entry already gone is not an error.
     pub(crate) fn remove(&self) -> Result<()> {
         recent::forget(&self.output());
+        pack::remove(&self.function_dir, self.key)?;
         remove_tree(&self.dir)
     }
 }
@@ -175,6 +205,7 @@ impl Entry {
 /// gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     recent::forget_under(dir);
+    pack::forget_under(dir);
     remove_tree(dir)
 }
 
@@ -186,9 +217,11 @@ fn remove_tree(dir: &Path) -> Result<()> {
     }
 }
 
-/// Removes every entry folder in a function's folder, and nothing else.
+/// Removes every entry in a function's folder (its packs and entry folders), and nothing
+/// else.
 pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
     recent::forget_under(function_dir);
+    remove_dir(&function_dir.join(pack::PACKS_DIR))?;
     let children = match std::fs::read_dir(function_dir) {
         Ok(children) => children,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -203,7 +236,7 @@ pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What eviction needs to know of an entry.
+/// What eviction needs to know of an entry folder.
 #[derive(Debug)]
 pub(crate) struct EntryInfo {
     pub(crate) entry: Entry,
@@ -227,9 +260,12 @@ pub(crate) struct Scan {
     pub(crate) entries: Vec<EntryInfo>,
     /// Temporary files, and entry folders with neither output nor temporary file.
     pub(crate) leftovers: Vec<Leftover>,
+    /// The packs folders of functions ([`pack`](super::pack)).
+    pub(crate) packs: Vec<PathBuf>,
 }
 
-/// Every entry and leftover under `root`. Entry folders are the folders named by a key.
+/// Every entry folder, packs folder and leftover under `root`. Entry folders are the folders
+/// named by a key.
 pub(crate) fn scan(root: &Path) -> Scan {
     let now = SystemTime::now();
     let mut scan = Scan::default();
@@ -240,6 +276,8 @@ pub(crate) fn scan(root: &Path) -> Scan {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if dir != root && is_entry_name(&name) {
             scan_entry(dir, &name, &children, now, &mut scan);
+        } else if dir != root && name == pack::PACKS_DIR {
+            scan.packs.push(dir);
         } else {
             pending.extend(children.iter().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()));
         }
@@ -273,7 +311,8 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
     let key = u128::from_str_radix(name, 16).unwrap_or(0);
     if has_output {
         let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
-        scan.entries.push(EntryInfo { entry: Entry { dir, key }, last_access, bytes });
+        let function_dir = dir.parent().unwrap_or(&dir).to_owned();
+        scan.entries.push(EntryInfo { entry: Entry { function_dir, dir, key }, last_access, bytes });
     } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
         // Nothing is being written in it: a folder left empty (or with only metadata) by a
         // killed writer, unless a writer just created it and is about to write.
@@ -284,7 +323,7 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -332,20 +371,35 @@ mod tests {
         assert!(!is_entry_name(&folder_name("0123456789abcdef0123456789abcdef")));
     }
 
+    /// Settings that store values as they are.
+    pub(crate) const PLAIN: Settings =
+        Settings { mmap_mode: None, compress: crate::persist::Compress::None, verbose: 0 };
+
     #[test]
-    fn entries_are_found_with_their_sizes() {
+    fn small_entries_are_packed_and_large_ones_get_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let f = function_dir(dir.path(), "c::f");
-        let entry = Entry::new(&f, 7);
+        let (small, large) = (Entry::new(&f, 7), Entry::new(&f, 8));
         let mut metadata = Metadata::new("c::f", "f(1)".into(), 7, std::time::Duration::from_millis(5));
-        entry.store(&vec![1u64; 100], Compress::None, &mut metadata).unwrap();
+        small.store(&vec![1u64; 100], PLAIN, &mut metadata).unwrap();
+        large.store(&vec![2u64; 4000], PLAIN, &mut metadata).unwrap();
+        assert!(!small.dir().exists() && small.location().starts_with(f.join(pack::PACKS_DIR)));
+        assert_eq!(large.location(), large.dir());
         // A call being written: no metadata yet, not listed.
-        std::fs::create_dir_all(Entry::new(&f, 8).dir()).unwrap();
-        let found = scan(&cache_root(dir.path())).entries;
-        assert_eq!(found.len(), 1);
-        assert!(found[0].bytes > 100);
-        assert_eq!(found[0].entry.dir(), entry.dir());
-        assert_eq!(entry.load::<Vec<u64>>(None).unwrap(), Some(vec![1u64; 100]));
-        assert_eq!(Entry::new(&f, 9).load::<Vec<u64>>(None).unwrap(), None);
+        std::fs::create_dir_all(Entry::new(&f, 9).dir()).unwrap();
+        let scan = scan(&cache_root(dir.path()));
+        assert_eq!(scan.entries.len(), 1);
+        assert!(scan.entries[0].bytes > 32_000);
+        assert_eq!(scan.entries[0].entry.dir(), large.dir());
+        assert_eq!(scan.packs, [f.join(pack::PACKS_DIR)]);
+        assert_eq!(small.load::<Vec<u64>>(None).unwrap(), Some(vec![1u64; 100]));
+        assert_eq!(large.load::<Vec<u64>>(None).unwrap(), Some(vec![2u64; 4000]));
+        assert_eq!(Entry::new(&f, 10).load::<Vec<u64>>(None).unwrap(), None);
+        // Arrays to be mapped get a folder, whatever their size.
+        let mapped = Settings { mmap_mode: Some(MmapMode::ReadOnly), ..PLAIN };
+        let array = Entry::new(&f, 11);
+        array.store(&crate::Array::from(vec![1u8; 10]), mapped, &mut metadata).unwrap();
+        assert!(array.output().is_file());
+        assert!(array.load::<crate::Array<u8>>(Some(MmapMode::ReadOnly)).unwrap().unwrap().is_mapped());
     }
 }

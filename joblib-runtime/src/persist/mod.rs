@@ -16,14 +16,17 @@
 mod atomic;
 pub(crate) use atomic::AtomicFile;
 pub(crate) use read::{load_mmap as load_mmap_checked, ArrayChecks};
+pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
 pub(crate) use whole::{Hold, Whole};
-pub(crate) use writer::{is_abandoned, is_temp_name, FOREIGN_STALE_AFTER};
+pub(crate) use write::dump_or_keep;
+pub(crate) use writer::{is_abandoned, is_gone, is_temp_name, writer_tag, FOREIGN_STALE_AFTER};
 mod chunks;
 pub mod format;
 pub mod npy;
 mod read;
 mod shuffle;
+mod spill;
 mod value;
 mod verified;
 mod whole;

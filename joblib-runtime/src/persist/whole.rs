@@ -68,9 +68,38 @@ impl Whole {
                 Backing::Buffer(buf)
             }
         };
-        let id = verified::FileId::of(&metadata);
-        let whole = Whole { backing: Arc::new(backing), id };
-        let bytes = whole.backing.bytes();
+        // Asked only of a file with arrays that this process has not verified yet.
+        let check_arrays = || match hold {
+            Hold::Read { .. } => true,
+            Hold::Map(ArrayChecks::FirstMap(stored)) => {
+                let stamp = verified::FileStamp::of(&metadata);
+                stamp.is_none() || stamp != stored()
+            }
+            Hold::Map(_) => false,
+        };
+        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata) };
+        whole.checked(path, check_arrays, matches!(hold, Hold::Map(_)))
+    }
+
+    /// The joblib file in `bytes` (named `path` in messages), copied and checked whole; it is
+    /// known to be the version of `id`. A compressed file is an error: files kept this way
+    /// are stored uncompressed.
+    pub(crate) fn of_bytes(bytes: &[u8], path: &Path, id: Option<verified::FileId>) -> Result<Whole> {
+        let mut buf = AlignedBuf::try_zeroed(bytes.len()).ok_or_else(|| {
+            Error::Resources(format!("{}: {} bytes do not fit in memory", path.display(), bytes.len()))
+        })?;
+        buf.as_bytes_mut().copy_from_slice(bytes);
+        let whole = Whole { backing: Arc::new(Backing::Buffer(buf)), id };
+        whole.checked(path, || true, false)?.ok_or_else(|| Error::corrupt(path, "a packed file is compressed"))
+    }
+
+    /// Checks header and index, and array checksums if `check_arrays()` says so (asked unless
+    /// the file is `mapped` and this process verified it); `None` for a compressed file.
+    fn checked(self, path: &Path, check_arrays: impl FnOnce() -> bool, mapped: bool) -> Result<Option<Whole>> {
+        let bytes = self.backing.bytes();
+        if bytes.len() < HEADER_LEN {
+            return Err(Error::corrupt(path, "shorter than a header"));
+        }
         let header = Header::decode(&bytes[..HEADER_LEN], bytes.len() as u64).map_err(|e| format_error(path, e))?;
         if header.compressed() {
             return Ok(None);
@@ -78,26 +107,18 @@ impl Whole {
         let stored = &bytes[header.index_offset as usize..];
         check_index(path, &header, stored)?;
         let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
-        let check = match hold {
-            Hold::Read { .. } => true,
-            Hold::Map(ArrayChecks::FirstMap(stored)) if !index.arrays.is_empty() && !verified::is_verified(id) => {
-                let stamp = verified::FileStamp::of(&metadata);
-                stamp.is_none() || stamp != stored()
-            }
-            Hold::Map(_) => false,
-        };
-        if check {
+        if !index.arrays.is_empty() && !(mapped && verified::is_verified(self.id)) && check_arrays() {
             for (i, record) in index.arrays.iter().enumerate() {
                 let array = &bytes[record.offset as usize..record.end() as usize];
                 if !checksum_ok(xxh3_64(array), record.check) {
                     return Err(Error::corrupt(path, format!("array {i} checksum mismatch")));
                 }
             }
-            if matches!(hold, Hold::Map(_)) {
-                verified::mark_verified(id);
+            if mapped {
+                verified::mark_verified(self.id);
             }
         }
-        Ok(Some(whole))
+        Ok(Some(self))
     }
 
     /// The value of the file (at `path`, for messages), its arrays pointing into it.

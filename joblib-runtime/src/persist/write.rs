@@ -1,17 +1,16 @@
 //! Writing a value to a joblib file.
 
 use std::cell::RefCell;
-use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::rc::Rc;
 
 use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::atomic::AtomicFile;
 use super::chunks;
 use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
+use super::spill::{Beyond, Spill, Spilled};
 use super::{value, Compress};
 use crate::array::{with_sink, ArraySink, DType};
 use crate::error::{Error, Result};
@@ -31,7 +30,7 @@ enum Storage {
 /// The [`ArraySink`] of a file being written: appends each array to the body and records
 /// where it went.
 struct BodySink {
-    out: BufWriter<File>,
+    out: Spill,
     storage: Storage,
     /// Offset in the file of the next body byte, as if the body were stored as is.
     pos: u64,
@@ -42,6 +41,7 @@ struct BodySink {
 
 impl BodySink {
     fn append(&mut self, dtype: DType, bytes: &[u8]) -> io::Result<u64> {
+        self.out.before_array()?;
         let padding = (ALIGN - self.pos % ALIGN) % ALIGN;
         let offset = self.pos + padding;
         let check = match &mut self.storage {
@@ -92,23 +92,60 @@ fn write_checksummed(out: &mut dyn Write, bytes: &[u8]) -> io::Result<u64> {
 
 /// Writes `value` to `path` as described in [`format`](super::format).
 pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Compress) -> Result<()> {
+    match encode(value, Spill::to_file(path), compress)? {
+        Some(Spilled::File(target)) => target.commit(),
+        _ => unreachable!("a file is never refused and never held in memory"),
+    }
+}
+
+/// The file of `value`, in memory if it has at most `limit` bytes (uncompressed: compressing
+/// so little gains nothing) and, unless `arrays`, no array; else written aside at `path` to
+/// be committed (its folder created if missing). The cache packs small results together and
+/// stores others in files of their own; an uncompressed file is encoded once either way.
+pub(crate) fn dump_or_keep<T: Serialize + ?Sized>(
+    value: &T,
+    path: &Path,
+    compress: Compress,
+    limit: usize,
+    arrays: bool,
+) -> Result<Spilled> {
+    let beyond = if compress.zstd_level().is_some() { Beyond::Refuse } else { Beyond::File };
+    match encode(value, Spill::in_memory(path, limit, beyond, arrays), Compress::None)? {
+        Some(spilled) => Ok(spilled),
+        None => {
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+            }
+            match encode(value, Spill::to_file(path), compress)? {
+                Some(spilled) => Ok(spilled),
+                None => unreachable!("a file is never refused"),
+            }
+        }
+    }
+}
+
+/// The file of `value` (named `path` in messages) written to `out`; `None` if `out` refused
+/// to hold it.
+fn encode<T: Serialize + ?Sized>(value: &T, out: Spill, compress: Compress) -> Result<Option<Spilled>> {
+    let path = &out.path().to_owned();
     let io_err = |e| Error::io(path, e);
     let structure = structure_digest(value).map_err(|what| Error::Serialize { path: path.to_owned(), what })?;
-    let target = AtomicFile::create(path)?;
-    let mut file = target.file().try_clone().map_err(io_err)?;
-    file.write_all(&[0u8; HEADER_LEN]).map_err(io_err)?;
+    let mut out = out;
+    out.write_all(&[0u8; HEADER_LEN]).map_err(io_err)?;
 
     let level = compress.zstd_level();
     let storage = match level {
         Some(level) => Storage::Zstd { level, frames: Vec::new() },
         None => Storage::Plain,
     };
-    let out = BufWriter::with_capacity(1 << 16, file);
     let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None };
     let sink = Rc::new(RefCell::new(sink));
     let payload = with_sink(sink.clone(), || value::to_bytes(value));
     let Ok(sink) = Rc::try_unwrap(sink) else { unreachable!("the sink is shared only while the value is serialized") };
     let BodySink { mut out, storage, pos, records, failure } = sink.into_inner();
+    if out.refused() {
+        return Ok(None);
+    }
     if let Some(e) = failure {
         return Err(io_err(e));
     }
@@ -128,14 +165,14 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
             ([zstd::bulk::compress(&index, *level).map_err(io_err)?, Vec::new()], index.len())
         }
     };
-    out.flush().map_err(io_err)?;
-    let index_offset = out.get_mut().stream_position().map_err(io_err)?;
+    let index_offset = out.position();
     let mut check = xxhash_rust::xxh3::Xxh3Default::new();
     for part in &parts {
-        out.write_all(part).map_err(io_err)?;
+        if let Err(e) = out.write_all(part) {
+            return if out.refused() { Ok(None) } else { Err(io_err(e)) };
+        }
         check.update(part);
     }
-    let mut file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
     let header = Header {
         version: VERSION,
         flags: if level.is_some() { FLAG_ZSTD } else { 0 },
@@ -145,7 +182,5 @@ pub(crate) fn dump<T: Serialize + ?Sized>(value: &T, path: &Path, compress: Comp
         index_raw_len: index_raw_len as u64,
         index_check: check.digest(),
     };
-    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-    file.write_all(&header.encode()).map_err(io_err)?;
-    target.commit()
+    out.finish(&header.encode()).map(Some)
 }

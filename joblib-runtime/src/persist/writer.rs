@@ -77,6 +77,23 @@ pub(crate) fn temp_prefix(file_name: &str) -> String {
     format!(".{file_name}{SEP}{}{SEP}", this_writer().tag())
 }
 
+/// This process, as named in the files it writes: `<pid>.<start time>@<host>`.
+pub(crate) fn writer_tag() -> String {
+    this_writer().tag()
+}
+
+/// Whether the writer named in `name` (`<anything>~<writer tag>~<anything>`) is known to be
+/// gone: a process of this host that no longer runs. (Of another host nothing is known.)
+pub(crate) fn is_gone(name: &str) -> bool {
+    let writer = name.split(SEP).nth(1).and_then(Writer::parse);
+    writer.is_some_and(|writer| {
+        writer.host == this_writer().host
+            && cfg!(target_os = "linux")
+            && writer != *this_writer()
+            && start_time(writer.pid) != Some(writer.start)
+    })
+}
+
 /// Whether `name` is the name of a temporary file written aside (by any version of joblib).
 pub(crate) fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".tmp")
@@ -88,9 +105,7 @@ pub(crate) fn is_abandoned(name: &str, modified: SystemTime, now: SystemTime) ->
     let stale = now.duration_since(modified).is_ok_and(|age| age > FOREIGN_STALE_AFTER);
     let writer = name.split(SEP).nth(1).and_then(Writer::parse);
     match writer {
-        Some(writer) if writer.host == this_writer().host && cfg!(target_os = "linux") => {
-            writer != *this_writer() && start_time(writer.pid) != Some(writer.start)
-        }
+        Some(writer) if writer.host == this_writer().host && cfg!(target_os = "linux") => is_gone(name),
         _ => stale,
     }
 }

@@ -6,6 +6,7 @@ mod cached;
 mod describe;
 mod loops;
 
+pub use crate::memory::set_access_interval;
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
 pub use cached::*;

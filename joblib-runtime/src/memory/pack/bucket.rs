@@ -1,0 +1,362 @@
+//! One bucket of a function's packed entries as a process knows it: the pack files in the
+//! bucket's folder, how far each was read, and where each key's record is.
+//!
+//! Every pack has one writer, which only appends to it. A reader reads each pack once, then
+//! only what was appended since; a pack whose writer is gone (on this host) never grows and is
+//! not looked at again. A pack removed or replaced (a `clear`, a compaction) is let go, with
+//! every entry it held.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::record::{self, Body, Record};
+use crate::error::{Error, Result};
+
+/// Where a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// The pack, an index into [`Bucket::packs`].
+    pub(crate) pack: usize,
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
+}
+
+/// A key's entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known {
+    pub(crate) at: Location,
+    /// When it was stored.
+    pub(crate) created: f64,
+}
+
+/// A pack file of the bucket.
+#[derive(Debug)]
+pub(crate) struct Pack {
+    pub(crate) name: String,
+    /// The xxh3-64 of the name: how removal records name it.
+    pub(crate) name_hash: u64,
+    /// The file's inode, 0 until it is first read.
+    pub(crate) inode: u64,
+    /// How far its records were read.
+    reached: u64,
+    /// Its writer is gone: it never grows, and is read once.
+    sealed: bool,
+    /// Removed or replaced on disk; what it held is let go.
+    pub(crate) gone: bool,
+}
+
+/// A removal record, kept for compaction: in pack `pack`, of the record at `offset` of the
+/// pack named by `target`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Removal {
+    pub(crate) pack: usize,
+    pub(crate) key: u128,
+    pub(crate) target: u64,
+    pub(crate) offset: u64,
+}
+
+/// One bucket folder, as read so far.
+#[derive(Debug)]
+pub(crate) struct Bucket {
+    pub(crate) dir: PathBuf,
+    /// The folder's modification time when its packs were last listed.
+    listed: Option<SystemTime>,
+    pub(crate) packs: Vec<Pack>,
+    pub(crate) entries: HashMap<u128, Known>,
+    /// Further records of keys in `entries` (processes that computed one call at once).
+    duplicates: HashMap<u128, Vec<Location>>,
+    /// Records removed: (pack name hash, offset).
+    removed: HashSet<(u64, u64)>,
+    pub(crate) removals: Vec<Removal>,
+    /// The last recorded use of keys, when later than their creation.
+    pub(crate) accessed: HashMap<u128, f64>,
+    /// This process's pack in the bucket, open for appending.
+    own: Option<(String, File)>,
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now_seconds() -> f64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Bucket {
+    /// The bucket in `dir`, read.
+    pub(crate) fn open(dir: PathBuf) -> Bucket {
+        let mut bucket = Bucket {
+            dir,
+            listed: None,
+            packs: Vec::new(),
+            entries: HashMap::new(),
+            duplicates: HashMap::new(),
+            removed: HashSet::new(),
+            removals: Vec::new(),
+            accessed: HashMap::new(),
+            own: None,
+        };
+        bucket.refresh();
+        bucket
+    }
+
+    /// The path of pack `pack`.
+    pub(crate) fn path(&self, pack: usize) -> PathBuf {
+        self.dir.join(&self.packs[pack].name)
+    }
+
+    /// Reads what was written since the last look: new packs, and records appended to the
+    /// packs whose writers may still write.
+    pub(crate) fn refresh(&mut self) {
+        let modified = std::fs::metadata(&self.dir).and_then(|m| m.modified()).ok();
+        let Some(modified) = modified else {
+            // No folder: nothing stored, or cleared.
+            for pack in 0..self.packs.len() {
+                self.let_go(pack);
+            }
+            self.listed = None;
+            return;
+        };
+        // A change in the same tick of a coarse file clock leaves the time as it was: a folder
+        // changed lately is listed again.
+        let lately = SystemTime::now().duration_since(modified).map_or(true, |age| age < Duration::from_secs(2));
+        if self.listed != Some(modified) || lately {
+            self.listed = Some(modified);
+            self.list();
+        }
+        for pack in 0..self.packs.len() {
+            let pack_ = &self.packs[pack];
+            // A sealed pack is read once.
+            if !pack_.gone && (!pack_.sealed || pack_.inode == 0) {
+                self.read_tail(pack);
+            }
+        }
+    }
+
+    /// Takes in the packs the folder lists, and lets go of those it no longer does.
+    fn list(&mut self) {
+        let Ok(children) = std::fs::read_dir(&self.dir) else { return };
+        let names: HashSet<String> = children
+            .filter_map(|c| c.ok())
+            .map(|c| c.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(super::PACK_SUFFIX))
+            .collect();
+        for pack in 0..self.packs.len() {
+            if !self.packs[pack].gone && !names.contains(&self.packs[pack].name) {
+                self.let_go(pack);
+            }
+        }
+        for name in names {
+            if !self.packs.iter().any(|p| !p.gone && p.name == name) {
+                self.add_pack(name, 0);
+            }
+        }
+    }
+
+    fn add_pack(&mut self, name: String, inode: u64) -> usize {
+        let sealed = crate::persist::is_gone(&name);
+        let name_hash = xxh3_64(name.as_bytes());
+        self.packs.push(Pack { name, name_hash, inode, reached: 0, sealed, gone: false });
+        self.packs.len() - 1
+    }
+
+    /// The live pack named `name` whose file is `inode`: the one known, or a new one (a
+    /// known pack of that name with another file was replaced, and is let go).
+    fn pack_of(&mut self, name: &str, inode: u64) -> usize {
+        if let Some(pack) = self.packs.iter().position(|p| !p.gone && p.name == name) {
+            match self.packs[pack].inode {
+                0 => {
+                    self.packs[pack].inode = inode;
+                    return pack;
+                }
+                known if known == inode => return pack,
+                _ => self.let_go(pack),
+            }
+        }
+        self.add_pack(name.to_string(), inode)
+    }
+
+    /// Reads the records appended to pack `pack` since it was last read.
+    pub(crate) fn read_tail(&mut self, pack: usize) {
+        let path = self.path(pack);
+        let Ok(file) = File::open(&path) else {
+            self.let_go(pack);
+            return;
+        };
+        let Ok(meta) = file.metadata() else { return };
+        let name = self.packs[pack].name.clone();
+        let pack = self.pack_of(&name, meta.ino());
+        let from = self.packs[pack].reached;
+        if meta.len() <= from {
+            return;
+        }
+        let mut bytes = vec![0u8; (meta.len() - from) as usize];
+        if file.read_exact_at(&mut bytes, from).is_err() {
+            return;
+        }
+        self.take_in(pack, from, &bytes);
+    }
+
+    /// Takes in the records in `bytes`, found at `from` in pack `pack`.
+    pub(crate) fn take_in(&mut self, pack: usize, from: u64, bytes: &[u8]) {
+        let (records, reached) = record::scan(bytes);
+        for (offset, record, len) in records {
+            self.apply(Location { pack, offset: from + offset as u64, len: len as u32 }, &record);
+        }
+        self.packs[pack].reached = from + reached as u64;
+    }
+
+    fn apply(&mut self, at: Location, record: &Record) {
+        let key = record.key;
+        match record.body {
+            Body::Entry { .. } => {
+                if self.removed.contains(&(self.packs[at.pack].name_hash, at.offset)) {
+                    return;
+                }
+                // The record read last is the one used: a value stored again after its record
+                // was found damaged replaces it.
+                if let Some(before) = self.entries.insert(key, Known { at, created: record.time }) {
+                    self.duplicates.entry(key).or_default().push(before.at);
+                }
+            }
+            Body::Removal { pack: target, offset } => {
+                self.removed.insert((target, offset));
+                self.removals.push(Removal { pack: at.pack, key, target, offset });
+                let removed = self.packs.iter().position(|p| !p.gone && p.name_hash == target);
+                if let Some(removed) = removed {
+                    self.unlocate(key, |l| l.pack == removed && l.offset == offset);
+                }
+            }
+            Body::Access => {
+                let last = self.accessed.entry(key).or_insert(record.time);
+                *last = last.max(record.time);
+            }
+        }
+    }
+
+    /// Forgets the records of `key` that `which` picks; a duplicate takes the entry's place.
+    fn unlocate(&mut self, key: u128, which: impl Fn(&Location) -> bool) {
+        let others = self.duplicates.remove(&key).unwrap_or_default();
+        let mut others: Vec<Location> = others.into_iter().filter(|l| !which(l)).collect();
+        if let Some(known) = self.entries.get_mut(&key) {
+            if which(&known.at) {
+                match others.pop() {
+                    Some(other) => known.at = other,
+                    None => {
+                        self.entries.remove(&key);
+                    }
+                }
+            }
+        }
+        if !others.is_empty() {
+            self.duplicates.insert(key, others);
+        }
+    }
+
+    /// Lets go of pack `pack` (removed or replaced on disk) and of every record in it.
+    fn let_go(&mut self, pack: usize) {
+        if self.packs[pack].gone {
+            return;
+        }
+        self.packs[pack].gone = true;
+        let keys: Vec<u128> = self
+            .entries
+            .iter()
+            .filter(|(_, k)| k.at.pack == pack)
+            .map(|(key, _)| *key)
+            .chain(self.duplicates.keys().copied())
+            .collect();
+        for key in keys {
+            self.unlocate(key, |l| l.pack == pack);
+        }
+        self.removals.retain(|r| r.pack != pack);
+    }
+
+    /// Every record of `key` this process knows.
+    pub(crate) fn locations(&self, key: u128) -> Vec<Location> {
+        let first = self.entries.get(&key).map(|k| k.at);
+        first.into_iter().chain(self.duplicates.get(&key).into_iter().flatten().copied()).collect()
+    }
+
+    /// When the entry of `key` was last used, as far as the records tell.
+    pub(crate) fn last_access(&self, key: u128) -> Option<f64> {
+        let created = self.entries.get(&key)?.created;
+        Some(self.accessed.get(&key).map_or(created, |a| a.max(created)))
+    }
+
+    /// Forgets the record of `key` at `at` (found damaged): a duplicate, or the value stored
+    /// again, takes its place.
+    pub(crate) fn forget(&mut self, key: u128, at: Location) {
+        self.unlocate(key, |l| *l == at);
+    }
+
+    /// Appends `bytes` (whole records) to this process's pack `name`, creating the folder and
+    /// the pack if needed, and takes them in.
+    pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<Location> {
+        let path = self.dir.join(name);
+        let (file, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
+        // The only writer of the pack: what it appends goes at the current end.
+        let offset = meta.len();
+        if let Err(e) = std::io::Write::write_all(&mut &file, bytes) {
+            self.own = None;
+            return Err(Error::io(&path, e));
+        }
+        self.own = Some((name.to_string(), file));
+        let pack = self.pack_of(name, meta.ino());
+        if self.packs[pack].reached == offset {
+            self.take_in(pack, offset, bytes);
+        } else {
+            self.read_tail(pack);
+        }
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        Ok(Location { pack, offset, len })
+    }
+
+    /// This process's pack `name` open for appending, and its metadata: the file kept open,
+    /// unless it was removed since (a `clear`), then created again.
+    fn own_file(&mut self, name: &str, path: &Path) -> std::io::Result<(File, std::fs::Metadata)> {
+        if let Some((own, file)) = self.own.take() {
+            let meta = file.metadata()?;
+            if own == name && meta.nlink() > 0 {
+                return Ok((file, meta));
+            }
+        }
+        let open = || std::fs::OpenOptions::new().append(true).create(true).open(path);
+        let file = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.dir)?;
+                open()
+            }
+            other => other,
+        }?;
+        let meta = file.metadata()?;
+        Ok((file, meta))
+    }
+}
+
+/// The value file of the entry record of `key` at `at` in the pack `path` whose file is
+/// `inode`; `None` if that pack is no longer there (removed or replaced).
+pub(crate) fn read_entry(path: &Path, inode: u64, at: Location, key: u128) -> Result<Option<Vec<u8>>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.ino() != inode {
+        return Ok(None);
+    }
+    let mut bytes = vec![0u8; at.len as usize];
+    file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Error::corrupt(path, format!("truncated: no record at {}", at.offset)),
+        _ => Error::io(path, e),
+    })?;
+    match record::read(&bytes) {
+        record::Found::Record(Record { key: found, body: Body::Entry { file, .. }, .. }, _) if found == key => {
+            Ok(Some(file.to_vec()))
+        }
+        _ => Err(Error::corrupt(path, format!("the record at {} is damaged", at.offset))),
+    }
+}

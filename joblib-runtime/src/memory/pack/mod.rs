@@ -1,0 +1,182 @@
+//! Small results packed together: each process appends the results it stores to pack files of
+//! its own, one per bucket of keys, so that a million small entries are a few files, not a
+//! million folders.
+//!
+//! ```text
+//! <function>/packed-entries/<b>/pack~<pid>.<start time>@<host>~<random>-<n>.pack
+//! ```
+//!
+//! `<b>` is the first hex digit of the key: a process reads the packs of a bucket once, the
+//! first time it looks a key of the bucket up, then only what was appended since (on a miss).
+//! Records ([`record`]) are written with one `write` each and carry checksums; a reader takes
+//! whole records only, so a record being written, or left half-written by a killed writer, is
+//! never read. No file is ever written by two processes (nor locked): a pack has one writer,
+//! which only appends, and removals are records too. Eviction ([`compact`]) rewrites the packs
+//! of writers that are gone without what was removed.
+//!
+//! A hit reads its record and writes nothing, except, at most once an hour per entry (see
+//! [`set_access_interval`]), a small access record that eviction goes by.
+
+mod bucket;
+mod compact;
+mod record;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use bucket::{now_seconds, read_entry, Bucket};
+pub(crate) use compact::{buckets, compact, entries, evict};
+use record::{Body, Record};
+
+use crate::error::Result;
+
+/// The folder of a function's packs (a name no function's folder can have: see
+/// [`folder_name`](super::store)).
+pub(crate) const PACKS_DIR: &str = "packed-entries";
+pub(crate) const PACK_SUFFIX: &str = ".pack";
+/// Results whose file has at most this many bytes are packed; larger ones get a folder.
+pub(crate) const MAX_PACKED: usize = 16 << 10;
+
+/// The buckets this process has read, by folder.
+static BUCKETS: Mutex<Option<HashMap<PathBuf, Bucket>>> = Mutex::new(None);
+/// Seconds between two recorded uses of one entry.
+static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
+/// The generation of this process's packs: a failed write starts a new one, so that a record
+/// written in part is only ever at the end of a pack.
+static GENERATION: AtomicU32 = AtomicU32::new(0);
+
+/// Sets how often a use of one entry is recorded for eviction (default: once an hour): a
+/// hit on an entry whose last recorded use is older appends an access record.
+pub fn set_access_interval(interval: Duration) {
+    ACCESS_INTERVAL.store(interval.as_secs(), Ordering::Relaxed);
+}
+
+/// The bucket folder of `key` in a function's folder.
+pub(crate) fn bucket_dir(function_dir: &Path, key: u128) -> PathBuf {
+    function_dir.join(PACKS_DIR).join(format!("{:x}", key >> 124))
+}
+
+/// The name of the pack this process appends to.
+fn own_pack() -> String {
+    static RANDOM: OnceLock<u64> = OnceLock::new();
+    let random =
+        RANDOM.get_or_init(|| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0));
+    let generation = GENERATION.load(Ordering::Relaxed);
+    format!("pack~{}~{random:016x}-{generation}{PACK_SUFFIX}", crate::persist::writer_tag())
+}
+
+/// Runs `f` on the bucket in `dir`, read first if this process has not read it yet.
+fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
+    let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
+    let buckets = buckets.get_or_insert_with(HashMap::new);
+    let bucket = match buckets.get_mut(dir) {
+        Some(bucket) => bucket,
+        None => buckets.entry(dir.to_path_buf()).or_insert_with(|| Bucket::open(dir.to_path_buf())),
+    };
+    f(bucket)
+}
+
+/// Appends `records` to this process's pack in `bucket`; a failed write retires the pack.
+fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
+    bucket.append(&own_pack(), records).inspect_err(|_| {
+        GENERATION.fetch_add(1, Ordering::Relaxed);
+    })
+}
+
+/// The file of the packed value of `key`, with the pack holding it, if there is one.
+pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(PathBuf, Vec<u8>)>> {
+    let dir = bucket_dir(function_dir, key);
+    // A pack let go between the lookup and the read (cleared, compacted): look again.
+    for attempt in 0..2 {
+        let found = with_bucket(&dir, |bucket| {
+            if attempt > 0 || !bucket.entries.contains_key(&key) {
+                bucket.refresh();
+            }
+            let known = *bucket.entries.get(&key)?;
+            note_access(bucket, key);
+            Some((bucket.path(known.at.pack), bucket.packs[known.at.pack].inode, known.at))
+        });
+        let Some((path, inode, at)) = found else { return Ok(None) };
+        match read_entry(&path, inode, at, key) {
+            Ok(Some(file)) => return Ok(Some((path, file))),
+            Ok(None) => continue,
+            Err(e) => {
+                // Not used again: a value stored anew takes its place.
+                with_bucket(&dir, |bucket| bucket.forget(key, at));
+                return Err(e);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a packed value of `key` is known (after reading what was appended since).
+pub(crate) fn contains(function_dir: &Path, key: u128) -> bool {
+    with_bucket(&bucket_dir(function_dir, key), |bucket| {
+        if !bucket.entries.contains_key(&key) {
+            bucket.refresh();
+        }
+        bucket.entries.contains_key(&key)
+    })
+}
+
+/// The pack holding the value of `key`, if any.
+pub(crate) fn location(function_dir: &Path, key: u128) -> Option<PathBuf> {
+    with_bucket(&bucket_dir(function_dir, key), |bucket| bucket.entries.get(&key).map(|k| bucket.path(k.at.pack)))
+}
+
+/// Packs the value file `file` of `key`, stored with `arguments` after `duration`.
+pub(crate) fn store(function_dir: &Path, key: u128, file: &[u8], arguments: &str, duration: Duration) -> Result<()> {
+    let body = Body::Entry { duration: duration.as_secs_f64(), arguments, file };
+    let record = Record { key, time: now_seconds(), body }.encode();
+    with_bucket(&bucket_dir(function_dir, key), |bucket| append(bucket, &record).map(drop))
+}
+
+/// Removes every packed value of `key`.
+pub(crate) fn remove(function_dir: &Path, key: u128) -> Result<()> {
+    with_bucket(&bucket_dir(function_dir, key), |bucket| {
+        bucket.refresh();
+        remove_keys(bucket, &[key])
+    })
+}
+
+/// Appends removal records of every record of `keys` to this process's pack.
+fn remove_keys(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
+    let now = now_seconds();
+    let records: Vec<u8> = keys
+        .iter()
+        .flat_map(|key| bucket.locations(*key).into_iter().map(move |at| (*key, at)))
+        .flat_map(|(key, at)| {
+            let body = Body::Removal { pack: bucket.packs[at.pack].name_hash, offset: at.offset };
+            Record { key, time: now, body }.encode()
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(());
+    }
+    append(bucket, &records).map(drop)
+}
+
+/// Lets go of every bucket under `dir` (a function's folder or a whole cache) that this
+/// process read: they are being removed.
+pub(crate) fn forget_under(dir: &Path) {
+    let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(buckets) = buckets.as_mut() {
+        buckets.retain(|bucket, _| !bucket.starts_with(dir));
+    }
+}
+
+/// Notes a use of `key`: recorded (one small append) if the last recorded one is older than
+/// the interval. A failure to record is ignored: eviction then takes the entry for older than
+/// it is.
+fn note_access(bucket: &mut Bucket, key: u128) {
+    let now = now_seconds();
+    let interval = ACCESS_INTERVAL.load(Ordering::Relaxed) as f64;
+    if bucket.last_access(key).is_some_and(|last| now - last >= interval) {
+        bucket.accessed.insert(key, now);
+        let _ = append(bucket, &Record { key, time: now, body: Body::Access }.encode());
+    }
+}
