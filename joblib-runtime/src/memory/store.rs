@@ -74,14 +74,18 @@ pub(crate) fn is_entry_name(name: &str) -> bool {
 /// One call's entry: packed, or in its folder.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
-    function_dir: PathBuf,
+    /// `<function>/<key>`.
     dir: PathBuf,
     key: u128,
 }
 
 impl Entry {
     pub(crate) fn new(function_dir: &Path, key: u128) -> Self {
-        Entry { function_dir: function_dir.to_owned(), dir: function_dir.join(format!("{key:032x}")), key }
+        Entry { dir: function_dir.join(format!("{key:032x}")), key }
+    }
+
+    fn function_dir(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
     }
 
     pub(crate) fn key(&self) -> u128 {
@@ -96,7 +100,7 @@ impl Entry {
 
     /// Where the entry is: the pack holding it, or its folder.
     pub(crate) fn location(&self) -> PathBuf {
-        pack::location(&self.function_dir, self.key).unwrap_or_else(|| self.dir.clone())
+        pack::location(self.function_dir(), self.key).unwrap_or_else(|| self.dir.clone())
     }
 
     pub(crate) fn output(&self) -> PathBuf {
@@ -109,13 +113,13 @@ impl Entry {
 
     /// Whether the entry has an output (which may still turn out unreadable).
     pub(crate) fn exists(&self) -> bool {
-        pack::contains(&self.function_dir, self.key) || self.output().is_file()
+        pack::contains(self.function_dir(), self.key) || self.output().is_file()
     }
 
     /// The stored value, `None` if there is none, an error if it cannot be read as `R`: the
     /// packed one, else the one in the entry's folder.
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
-        if let Some((pack, file)) = pack::load(&self.function_dir, self.key)? {
+        if let Some((pack, file)) = pack::load(self.function_dir(), self.key)? {
             return Whole::of_bytes(&file, &pack, None)?.decode(&pack).map(Some);
         }
         self.load_output(mmap_mode)
@@ -165,7 +169,7 @@ impl Entry {
         let target = match stored {
             Spilled::Memory(file) => {
                 let took = std::time::Duration::from_secs_f64(metadata.duration_seconds);
-                pack::store(&self.function_dir, self.key, &file, &metadata.arguments, took)?;
+                pack::store(self.function_dir(), self.key, &file, &metadata.arguments, took)?;
                 return Ok(file.len() as u64);
             }
             Spilled::File(target) => target,
@@ -196,7 +200,7 @@ impl Entry {
     /// Removes the entry (packed and in its folder); an entry already gone is not an error.
     pub(crate) fn remove(&self) -> Result<()> {
         recent::forget(&self.output());
-        pack::remove(&self.function_dir, self.key)?;
+        pack::remove(self.function_dir(), self.key)?;
         remove_tree(&self.dir)
     }
 }
@@ -311,8 +315,7 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
     let key = u128::from_str_radix(name, 16).unwrap_or(0);
     if has_output {
         let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
-        let function_dir = dir.parent().unwrap_or(&dir).to_owned();
-        scan.entries.push(EntryInfo { entry: Entry { function_dir, dir, key }, last_access, bytes });
+        scan.entries.push(EntryInfo { entry: Entry { dir, key }, last_access, bytes });
     } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
         // Nothing is being written in it: a folder left empty (or with only metadata) by a
         // killed writer, unless a writer just created it and is about to write.

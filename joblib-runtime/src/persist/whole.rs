@@ -107,7 +107,8 @@ impl Whole {
         let stored = &bytes[header.index_offset as usize..];
         check_index(path, &header, stored)?;
         let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
-        if !index.arrays.is_empty() && !(mapped && verified::is_verified(self.id)) && check_arrays() {
+        let known_good = mapped && verified::is_verified(self.id);
+        if !index.arrays.is_empty() && !known_good && check_arrays() {
             for (i, record) in index.arrays.iter().enumerate() {
                 let array = &bytes[record.offset as usize..record.end() as usize];
                 if !checksum_ok(xxh3_64(array), record.check) {
