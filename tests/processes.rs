@@ -2,24 +2,20 @@
 //! whose disk is full. Each test runs this test binary again as its child processes: with
 //! `JOBLIB_TEST_ROLE` set, the test plays the child's part instead.
 
+#[path = "common/children.rs"]
+mod children;
 mod common;
 
+use children::{child, finished, role, run_child, test_dir, DIR, ROLE};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use joblib::{cached, Array};
 
-const ROLE: &str = "JOBLIB_TEST_ROLE";
-const DIR: &str = "JOBLIB_TEST_DIR";
-
 static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-/// The cache folder, given to children through the environment.
-fn test_dir() -> PathBuf {
-    PathBuf::from(std::env::var_os(DIR).expect("JOBLIB_TEST_DIR is set for every caller"))
-}
 
 /// A slow function with a large result: `n` elements, each `seed + i`.
 #[cached(dir = test_dir(), verbose = 0)]
@@ -32,28 +28,6 @@ fn slow_ramp(seed: u64, n: usize, pause_ms: u64) -> Array<u64> {
 fn check_ramp(a: &Array<u64>, seed: u64, n: usize) {
     assert_eq!(a.len(), n);
     assert!(a.iter().enumerate().all(|(i, &x)| x == seed + i as u64), "a whole, right value");
-}
-
-/// This binary again, running only `test`, as `role`, on the cache in `dir`.
-fn child(test: &str, role: &str, dir: &Path) -> Command {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command.args(["--exact", test, "--nocapture", "--test-threads", "1"]).env(ROLE, role).env(DIR, dir);
-    command
-}
-
-fn role() -> Option<String> {
-    std::env::var(ROLE).ok()
-}
-
-fn finished(output: &Output) {
-    common::assert_ran_one_test(output, "child");
-}
-
-/// Runs `child(test, role, dir)` to completion and checks it passed.
-fn run_child(test: &str, role: &str, dir: &Path) -> Output {
-    let output = child(test, role, dir).output().unwrap();
-    finished(&output);
-    output
 }
 
 #[test]

@@ -178,6 +178,17 @@ impl Bucket {
         self.add_pack(name.to_string(), inode)
     }
 
+    /// Pack `pack`, now `len` bytes long; if it is shorter than what was read of it (cut in
+    /// place: damage), it is let go and read again from the start as a new pack.
+    fn unshrunk(&mut self, pack: usize, len: u64) -> usize {
+        if len >= self.packs[pack].reached {
+            return pack;
+        }
+        let (name, inode) = (self.packs[pack].name.clone(), self.packs[pack].inode);
+        self.let_go(pack);
+        self.add_pack(name, inode)
+    }
+
     /// Reads the records appended to pack `pack` since it was last read.
     pub(crate) fn read_tail(&mut self, pack: usize) {
         let path = self.path(pack);
@@ -188,6 +199,7 @@ impl Bucket {
         let Ok(meta) = file.metadata() else { return };
         let name = self.packs[pack].name.clone();
         let pack = self.pack_of(&name, meta.ino());
+        let pack = self.unshrunk(pack, meta.len());
         let from = self.packs[pack].reached;
         if meta.len() <= from {
             return;
@@ -293,23 +305,27 @@ impl Bucket {
     }
 
     /// Appends `bytes` (whole records) to this process's pack `name`, creating the folder and
-    /// the pack if needed, and takes them in.
+    /// the pack if needed, and takes them in. A pack that does not end with a whole record
+    /// (damaged, or cut in place) is not appended to (what follows a partial record could not
+    /// be found): an error says so, and the caller starts a new pack.
     pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<Location> {
         let path = self.dir.join(name);
         let (file, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
         // The only writer of the pack: what it appends goes at the current end.
         let offset = meta.len();
+        let pack = self.pack_of(name, meta.ino());
+        let pack = self.unshrunk(pack, offset);
+        if self.packs[pack].reached < offset {
+            self.read_tail(pack);
+        }
+        if self.packs[pack].reached != offset {
+            return Err(Error::corrupt(&path, "it does not end with a whole record"));
+        }
         if let Err(e) = std::io::Write::write_all(&mut &file, bytes) {
-            self.own = None;
             return Err(Error::io(&path, e));
         }
         self.own = Some((name.to_string(), file));
-        let pack = self.pack_of(name, meta.ino());
-        if self.packs[pack].reached == offset {
-            self.take_in(pack, offset, bytes);
-        } else {
-            self.read_tail(pack);
-        }
+        self.take_in(pack, offset, bytes);
         let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         Ok(Location { pack, offset, len })
     }

@@ -54,48 +54,58 @@ pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
 
 /// Rewrites the packs of gone writers in the bucket in `dir` that hold anything no longer
 /// needed (removed or superseded records, damage, a record left half-written by a killed
-/// writer), and merges them when there are many: what they still hold is appended to this
-/// process's pack, then they are removed. A reader that had them open reads on from the
-/// removed file or finds the records again in this process's pack.
+/// writer), and merges them when there are many; this process's own pack too, if it holds
+/// anything no longer needed. What they still hold is appended to this process's (new) pack,
+/// then they are removed. A reader that had them open reads on from the removed file, or
+/// finds the records again in the new pack.
 pub(crate) fn compact(dir: &Path) -> Result<()> {
     with_bucket(dir, |bucket| {
         bucket.refresh();
         let own = super::own_pack();
         let now = SystemTime::now();
-        let mut gone: Vec<(usize, Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut chosen: Vec<Rewrite> = Vec::new();
+        let mut own_rewrite = None;
         for pack in 0..bucket.packs.len() {
             let name = &bucket.packs[pack].name;
-            if bucket.packs[pack].gone || *name == own {
+            let is_own = *name == own;
+            if bucket.packs[pack].gone {
                 continue;
             }
             let path = bucket.path(pack);
             let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else { continue };
-            if crate::persist::is_abandoned(name, modified, now) {
+            if is_own || crate::persist::is_abandoned(name, modified, now) {
                 let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
                 let kept = kept_records(bucket, pack, &bytes);
-                gone.push((pack, bytes, kept));
+                let rewrite = Rewrite { pack, wasted: kept.len() < bytes.len(), len: bytes.len(), kept };
+                match is_own {
+                    true => own_rewrite = Some(rewrite).filter(|r| r.wasted),
+                    false => chosen.push(rewrite),
+                }
             }
         }
-        let wasteful = |(_, bytes, kept): &(usize, Vec<u8>, Vec<u8>)| kept.len() < bytes.len();
-        if gone.len() > MAX_GONE_PACKS {
+        if chosen.len() > MAX_GONE_PACKS {
             // All but the largest, which stays unless it is wasteful.
-            let largest = gone.iter().enumerate().max_by_key(|(_, g)| g.1.len()).map(|(i, _)| i);
-            let keep_largest = largest.filter(|&i| !wasteful(&gone[i]));
-            if let Some(i) = keep_largest {
-                gone.swap_remove(i);
+            let largest = chosen.iter().enumerate().max_by_key(|(_, r)| r.len).map(|(i, _)| i);
+            if let Some(i) = largest.filter(|&i| !chosen[i].wasted) {
+                chosen.swap_remove(i);
             }
         } else {
-            gone.retain(wasteful);
+            chosen.retain(|r| r.wasted);
         }
-        if gone.is_empty() {
+        if let Some(rewrite) = own_rewrite {
+            // This process's pack is rewritten into its next one.
+            super::retire_own_pack();
+            chosen.push(rewrite);
+        }
+        if chosen.is_empty() {
             return Ok(());
         }
-        let rewritten: Vec<u8> = gone.iter().flat_map(|(_, _, kept)| kept.iter().copied()).collect();
+        let rewritten: Vec<u8> = chosen.iter().flat_map(|r| r.kept.iter().copied()).collect();
         if !rewritten.is_empty() {
             append(bucket, &rewritten)?;
         }
-        for (pack, _, _) in &gone {
-            let path = bucket.path(*pack);
+        for rewrite in &chosen {
+            let path = bucket.path(rewrite.pack);
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
                 _ => {}
@@ -104,6 +114,16 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
         bucket.refresh();
         Ok(())
     })
+}
+
+/// A pack that may be rewritten.
+struct Rewrite {
+    pack: usize,
+    len: usize,
+    /// What it holds that is still needed.
+    kept: Vec<u8>,
+    /// It holds more than that.
+    wasted: bool,
 }
 
 /// What pack `pack` (whose bytes are `bytes`) holds that is still needed: the records of the

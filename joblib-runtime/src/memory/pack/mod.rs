@@ -79,10 +79,18 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
     f(bucket)
 }
 
-/// Appends `records` to this process's pack in `bucket`; a failed write retires the pack.
+/// Makes this process append to a new pack from now on.
+fn retire_own_pack() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Appends `records` to this process's pack in `bucket`. A pack that cannot be appended to
+/// (damaged, or a write failed, which may have left part of a record) is retired, and the
+/// records go to a new one.
 fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
-    bucket.append(&own_pack(), records).inspect_err(|_| {
-        GENERATION.fetch_add(1, Ordering::Relaxed);
+    bucket.append(&own_pack(), records).or_else(|_| {
+        retire_own_pack();
+        bucket.append(&own_pack(), records).inspect_err(|_| retire_own_pack())
     })
 }
 
@@ -113,12 +121,10 @@ pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(PathBuf, Ve
     Ok(None)
 }
 
-/// Whether a packed value of `key` is known (after reading what was appended since).
+/// Whether a packed value of `key` is stored, as far as the packs on disk tell now.
 pub(crate) fn contains(function_dir: &Path, key: u128) -> bool {
     with_bucket(&bucket_dir(function_dir, key), |bucket| {
-        if !bucket.entries.contains_key(&key) {
-            bucket.refresh();
-        }
+        bucket.refresh();
         bucket.entries.contains_key(&key)
     })
 }

@@ -1,0 +1,281 @@
+//! Small results, packed together: damaged packs, other processes' stores and clears,
+//! eviction by last use, and writers killed while appending. Children are this test binary
+//! again (see `common/children.rs`).
+
+#[path = "common/children.rs"]
+mod children;
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use children::{child, role, run_child, test_dir};
+use joblib::Memory;
+
+/// The value of key `k`: small, and checkable.
+fn value(k: u64) -> (u64, String) {
+    (k * 3, format!("value of {k}"))
+}
+
+/// The cached function every test and child uses, on the cache in `dir`, counting its runs
+/// in `runs` (one per test: tests run at once).
+fn small(
+    dir: &Path,
+    runs: &'static AtomicUsize,
+) -> joblib::MemorizedFunc<u64, (u64, String), impl Fn(&u64) -> (u64, String)> {
+    Memory::new(dir).verbose(0).cache("small", move |k: &u64| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        value(*k)
+    })
+}
+
+/// Every pack file under `dir`.
+fn packs(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for child in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = child.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "pack") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The keys a child reports as `<what>: <n>`.
+fn reported(output: &std::process::Output, what: &str) -> usize {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let found = stdout.split(&format!("{what}: ")).nth(1).and_then(|rest| rest.split_whitespace().next());
+    found.unwrap_or_else(|| panic!("the child reports {what}: {stdout}")).parse().unwrap()
+}
+
+#[test]
+fn small_results_are_packed_in_a_few_files() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = small(dir.path(), &RUNS);
+    for k in 0..1000 {
+        assert_eq!(f.call(&k), value(k));
+    }
+    let files = packs(dir.path());
+    assert!(files.len() <= 16, "one pack per bucket: {files:?}");
+    let bytes: u64 = files.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+    assert!(bytes < 1000 * 400, "{bytes} bytes for 1000 entries");
+    assert!(!dir.path().join("joblib/small").read_dir().unwrap().any(|c| c
+        .unwrap()
+        .path()
+        .join("output.jbl")
+        .exists()));
+    let shelved = f.shelve(&5);
+    assert!(shelved.path().unwrap().starts_with(dir.path().join("joblib/small/packed-entries")));
+    assert_eq!(shelved.get().unwrap(), value(5));
+    shelved.clear();
+    assert!(!f.is_cached(&5) && f.is_cached(&6));
+    assert!(matches!(shelved.get(), Err(joblib::Error::NotCached { .. })));
+}
+
+#[test]
+fn damaged_packs_never_give_a_wrong_value() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    const TEST: &str = "damaged_packs_never_give_a_wrong_value";
+    const KEYS: u64 = 300;
+    if role().as_deref() == Some("checker") {
+        // A process reading the damaged packs afresh.
+        let f = small(&test_dir(), &RUNS);
+        let cached = (0..KEYS).filter(|k| f.is_cached(k)).count();
+        for k in 0..KEYS {
+            assert_eq!(f.call(&k), value(k), "key {k}");
+        }
+        println!("cached: {cached}");
+        return;
+    }
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 6] = [
+        ("a bit flipped in every 97th byte", |b| b.iter_mut().step_by(97).for_each(|x| *x ^= 0x10)),
+        ("cut in the middle", |b| b.truncate(b.len() / 2)),
+        ("cut inside the last record", |b| b.truncate(b.len() - 10)),
+        ("zeroed in the middle", |b| {
+            let mid = b.len() / 2;
+            b[mid - 500..mid + 500].fill(0);
+        }),
+        ("garbage appended", |b| b.extend(b"JBP1\x01\0\0\0garbage that looks like a record header".repeat(3))),
+        ("emptied", |b| b.clear()),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let f = small(dir.path(), &RUNS);
+        for k in 0..KEYS {
+            f.call(&k);
+        }
+        for pack in packs(dir.path()) {
+            let mut bytes = std::fs::read(&pack).unwrap();
+            damage(&mut bytes);
+            // Written in place, as a damaging disk or a careless user would.
+            std::fs::OpenOptions::new().write(true).truncate(true).open(&pack).unwrap().write_all(&bytes).unwrap();
+        }
+        // This process knew where every record was: it reads them, and sees the damage.
+        for k in 0..KEYS {
+            assert_eq!(f.call(&k), value(k), "{what}: key {k} in the writing process");
+        }
+        for k in 0..KEYS {
+            assert!(f.is_cached(&k), "{what}: key {k} is stored again");
+        }
+        // A process reading the packs afresh sees every entry: damaged ones were stored again.
+        let output = run_child(TEST, "checker", dir.path());
+        assert_eq!(reported(&output, "cached"), KEYS as usize, "{what}");
+    }
+}
+
+#[test]
+fn other_processes_see_stores_and_clears() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    const TEST: &str = "other_processes_see_stores_and_clears";
+    let f_of = || small(&test_dir(), &RUNS);
+    match role().as_deref() {
+        Some("storer") => {
+            for k in 100..200 {
+                f_of().call(&k);
+            }
+        }
+        Some("clearer") => f_of().clear(),
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let f = small(dir.path(), &RUNS);
+            for k in 0..100 {
+                f.call(&k);
+            }
+            run_child(TEST, "storer", dir.path());
+            let before = RUNS.load(Ordering::SeqCst);
+            for k in 100..200 {
+                assert!(f.is_cached(&k), "key {k} stored by another process");
+                assert_eq!(f.call(&k), value(k));
+            }
+            assert_eq!(RUNS.load(Ordering::SeqCst), before, "every call was a hit");
+            run_child(TEST, "clearer", dir.path());
+            assert!((0..200).all(|k| !f.is_cached(&k)), "another process's clear is seen");
+            assert_eq!(f.call(&7), value(7));
+            assert_eq!(RUNS.load(Ordering::SeqCst), before + 1, "and the next call computes");
+            assert!(f.is_cached(&7));
+        }
+    }
+}
+
+#[test]
+fn eviction_of_packed_entries_goes_by_last_use() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    const TEST: &str = "eviction_of_packed_entries_goes_by_last_use";
+    match role().as_deref() {
+        Some("writer") => {
+            let f = small(&test_dir(), &RUNS);
+            for k in 0..40 {
+                f.call(&k);
+            }
+        }
+        Some("evicter") => {
+            // Every hit is recorded (the default records one an hour per entry).
+            joblib::__private::set_access_interval(Duration::ZERO);
+            let dir = test_dir();
+            let memory = Memory::new(&dir).verbose(0);
+            let f = small(&dir, &RUNS);
+            std::thread::sleep(Duration::from_millis(20));
+            for k in 10..20 {
+                assert_eq!(f.call(&k), value(k));
+            }
+            assert_eq!(RUNS.load(Ordering::SeqCst), 0);
+            assert_eq!(memory.reduce_size_to(None, Some(10), None), 30);
+            assert!((10..20).all(|k| f.is_cached(&k)), "the recently used stay");
+            assert!((0..10).chain(20..40).all(|k| !f.is_cached(&k)), "the others go");
+            assert_eq!(memory.reduce_size_to(None, None, Some(Duration::from_secs(3600))), 0, "none is old");
+        }
+        Some("checker") => {
+            let f = small(&test_dir(), &RUNS);
+            assert!((10..20).all(|k| f.is_cached(&k)) && (20..40).all(|k| !f.is_cached(&k)));
+            let memory = Memory::new(test_dir()).verbose(0);
+            assert_eq!(memory.reduce_size_to(Some(0), None, None), 10, "bytes_limit 0 empties it");
+            assert!((0..40).all(|k| !f.is_cached(&k)));
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            run_child(TEST, "writer", dir.path());
+            let writers_pack = packs(dir.path());
+            assert!(!writers_pack.is_empty());
+            run_child(TEST, "evicter", dir.path());
+            // Its packs that held evicted entries are rewritten without them (those of buckets
+            // where nothing was evicted stay as they are).
+            assert!(writers_pack.iter().any(|p| !p.exists()), "the gone writer's packs are rewritten");
+            run_child(TEST, "checker", dir.path());
+            assert!(writers_pack.iter().all(|p| !p.exists()), "all of them, once everything is evicted");
+            let left: u64 = packs(dir.path()).iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+            assert!(left < 2000, "removals and copies of gone writers are rewritten away: {left} bytes left");
+        }
+    }
+}
+
+#[test]
+fn eviction_reclaims_what_writers_killed_while_appending_left() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    const TEST: &str = "eviction_reclaims_what_writers_killed_while_appending_left";
+    match role().as_deref() {
+        Some("writer") => {
+            // Stores until killed, saying which keys are stored.
+            let f = small(&test_dir(), &RUNS);
+            let mut log = std::fs::File::create(test_dir().join("stored.txt")).unwrap();
+            for k in 0.. {
+                f.call(&k);
+                writeln!(log, "{k}").unwrap();
+            }
+        }
+        Some("checker") => {
+            let stored = std::fs::read_to_string(test_dir().join("stored.txt")).unwrap();
+            let f = small(&test_dir(), &RUNS);
+            let mut count = 0;
+            for k in stored.lines().map(|l| l.parse::<u64>().unwrap()) {
+                assert!(f.is_cached(&k), "key {k} was stored before the kill");
+                count += 1;
+            }
+            assert_eq!(RUNS.load(Ordering::SeqCst), 0);
+            println!("stored: {count}");
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let mut writer =
+                child(TEST, "writer", dir.path()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+            let log = dir.path().join("stored.txt");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while std::fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < 500 {
+                assert!(Instant::now() < deadline && writer.try_wait().unwrap().is_none(), "the writer stores");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            writer.kill().unwrap(); // SIGKILL, most likely between two appends
+            writer.wait().unwrap();
+            // And as if killed in the middle of an append: the start of a record (the first
+            // 100 bytes of the first one) at the end of every pack.
+            let killed = packs(dir.path());
+            for pack in &killed {
+                let bytes = std::fs::read(pack).unwrap();
+                std::fs::OpenOptions::new().append(true).open(pack).unwrap().write_all(&bytes[..100]).unwrap();
+            }
+            let output = run_child(TEST, "checker", dir.path());
+            assert!(reported(&output, "stored") >= 500, "no stored entry is lost");
+            assert_eq!(
+                Memory::new(dir.path()).verbose(0).reduce_size_to(None, None, None),
+                0,
+                "no limit: none evicted"
+            );
+            assert!(killed.iter().all(|p| !p.exists()), "the killed writer's packs are rewritten");
+            let output = run_child(TEST, "checker", dir.path());
+            assert!(reported(&output, "stored") >= 500, "and nothing they held is lost");
+        }
+    }
+}
