@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
@@ -34,6 +36,28 @@ pub(crate) struct Known {
     pub(crate) created: f64,
 }
 
+/// Packs are read this many bytes at a time.
+const READ_CHUNK: u64 = 8 << 20;
+/// The most pack files this process keeps open for reading; past it, a hit opens the pack.
+const MAX_OPEN: usize = 256;
+/// Pack files kept open.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// A pack file kept open for reading, counted in [`OPEN`].
+#[derive(Debug)]
+pub(crate) struct OpenPack {
+    file: File,
+    counted: bool,
+}
+
+impl Drop for OpenPack {
+    fn drop(&mut self) {
+        if self.counted {
+            OPEN.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A pack file of the bucket.
 #[derive(Debug)]
 pub(crate) struct Pack {
@@ -48,6 +72,8 @@ pub(crate) struct Pack {
     sealed: bool,
     /// Removed or replaced on disk; what it held is let go.
     pub(crate) gone: bool,
+    /// The file, open for reading.
+    open: Option<Arc<OpenPack>>,
 }
 
 /// A removal record, kept for compaction: in pack `pack`, of the record at `offset` of the
@@ -158,7 +184,7 @@ impl Bucket {
     fn add_pack(&mut self, name: String, inode: u64) -> usize {
         let sealed = crate::persist::is_gone(&name);
         let name_hash = xxh3_64(name.as_bytes());
-        self.packs.push(Pack { name, name_hash, inode, reached: 0, sealed, gone: false });
+        self.packs.push(Pack { name, name_hash, inode, reached: 0, sealed, gone: false, open: None });
         self.packs.len() - 1
     }
 
@@ -200,15 +226,19 @@ impl Bucket {
         let name = self.packs[pack].name.clone();
         let pack = self.pack_of(&name, meta.ino());
         let pack = self.unshrunk(pack, meta.len());
-        let from = self.packs[pack].reached;
-        if meta.len() <= from {
-            return;
+        // In chunks, each many records long: a pack of any size is read in bounded memory.
+        while self.packs[pack].reached < meta.len() {
+            let from = self.packs[pack].reached;
+            let mut bytes = vec![0u8; (meta.len() - from).min(READ_CHUNK) as usize];
+            if file.read_exact_at(&mut bytes, from).is_err() {
+                return;
+            }
+            self.take_in(pack, from, &bytes);
+            if self.packs[pack].reached == from {
+                // A record being written, or damage longer than a chunk.
+                return;
+            }
         }
-        let mut bytes = vec![0u8; (meta.len() - from) as usize];
-        if file.read_exact_at(&mut bytes, from).is_err() {
-            return;
-        }
-        self.take_in(pack, from, &bytes);
     }
 
     /// Takes in the records in `bytes`, found at `from` in pack `pack`.
@@ -273,6 +303,7 @@ impl Bucket {
             return;
         }
         self.packs[pack].gone = true;
+        self.packs[pack].open = None;
         let keys: Vec<u128> = self
             .entries
             .iter()
@@ -284,6 +315,23 @@ impl Bucket {
             self.unlocate(key, |l| l.pack == pack);
         }
         self.removals.retain(|r| r.pack != pack);
+    }
+
+    /// Pack `pack` open for reading (kept open while this process has fewer than
+    /// [`MAX_OPEN`] open), `None` if it cannot be opened.
+    pub(crate) fn reader(&mut self, pack: usize) -> Option<Arc<OpenPack>> {
+        if let Some(open) = &self.packs[pack].open {
+            return Some(open.clone());
+        }
+        let file = File::open(self.path(pack)).ok()?;
+        let counted = OPEN.fetch_add(1, Ordering::Relaxed) < MAX_OPEN;
+        let open = Arc::new(OpenPack { file, counted });
+        if counted {
+            self.packs[pack].open = Some(open.clone());
+        } else {
+            OPEN.fetch_sub(1, Ordering::Relaxed);
+        }
+        Some(open)
     }
 
     /// Every record of `key` this process knows.
@@ -352,16 +400,12 @@ impl Bucket {
     }
 }
 
-/// The value file of the entry record of `key` at `at` in the pack `path` whose file is
+/// The value file of the entry record of `key` at `at` in `pack` (at `path`), whose file is
 /// `inode`; `None` if that pack is no longer there (removed or replaced).
-pub(crate) fn read_entry(path: &Path, inode: u64, at: Location, key: u128) -> Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(path, e)),
-    };
+pub(crate) fn read_entry(pack: &OpenPack, path: &Path, inode: u64, at: Location, key: u128) -> Result<Option<Vec<u8>>> {
+    let file = &pack.file;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.ino() != inode {
+    if meta.ino() != inode || meta.nlink() == 0 {
         return Ok(None);
     }
     let mut bytes = vec![0u8; at.len as usize];

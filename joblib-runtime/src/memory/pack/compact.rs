@@ -36,8 +36,10 @@ pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
         let bucket = Bucket::open(dir.clone());
         for &key in bucket.entries.keys() {
             let bytes = bucket.locations(key).iter().map(|at| u64::from(at.len)).sum();
-            let seconds = bucket.last_access(key).unwrap_or(0.0).max(0.0);
-            let last_access = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(seconds);
+            // A time a damaged or forged record gives that is no time: the epoch.
+            let seconds = bucket.last_access(key).unwrap_or(0.0);
+            let since_epoch = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO);
+            let last_access = SystemTime::UNIX_EPOCH.checked_add(since_epoch).unwrap_or(SystemTime::UNIX_EPOCH);
             found.push(Packed { bucket: dir.clone(), key, bytes, last_access });
         }
     }

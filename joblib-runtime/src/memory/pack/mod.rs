@@ -105,10 +105,12 @@ pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(PathBuf, Ve
             }
             let known = *bucket.entries.get(&key)?;
             note_access(bucket, key);
-            Some((bucket.path(known.at.pack), bucket.packs[known.at.pack].inode, known.at))
+            let pack = known.at.pack;
+            Some((bucket.path(pack), bucket.reader(pack), bucket.packs[pack].inode, known.at))
         });
-        let Some((path, inode, at)) = found else { return Ok(None) };
-        match read_entry(&path, inode, at, key) {
+        let Some((path, reader, inode, at)) = found else { return Ok(None) };
+        let Some(reader) = reader else { continue };
+        match read_entry(&reader, &path, inode, at, key) {
             Ok(Some(file)) => return Ok(Some((path, file))),
             Ok(None) => continue,
             Err(e) => {
@@ -134,11 +136,16 @@ pub(crate) fn location(function_dir: &Path, key: u128) -> Option<PathBuf> {
     with_bucket(&bucket_dir(function_dir, key), |bucket| bucket.entries.get(&key).map(|k| bucket.path(k.at.pack)))
 }
 
-/// Packs the value file `file` of `key`, stored with `arguments` after `duration`.
+/// Packs the value file `file` of `key`, stored with `arguments` after `duration`, in place
+/// of the records of `key` this process knows (unreadable ones, or of another type).
 pub(crate) fn store(function_dir: &Path, key: u128, file: &[u8], arguments: &str, duration: Duration) -> Result<()> {
     let body = Body::Entry { duration: duration.as_secs_f64(), arguments, file };
-    let record = Record { key, time: now_seconds(), body }.encode();
-    with_bucket(&bucket_dir(function_dir, key), |bucket| append(bucket, &record).map(drop))
+    let time = now_seconds();
+    with_bucket(&bucket_dir(function_dir, key), |bucket| {
+        let mut records = removals(bucket, &[key], time);
+        records.extend(Record { key, time, body }.encode());
+        append(bucket, &records).map(drop)
+    })
 }
 
 /// Removes every packed value of `key`.
@@ -151,19 +158,22 @@ pub(crate) fn remove(function_dir: &Path, key: u128) -> Result<()> {
 
 /// Appends removal records of every record of `keys` to this process's pack.
 fn remove_keys(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
-    let now = now_seconds();
-    let records: Vec<u8> = keys
-        .iter()
-        .flat_map(|key| bucket.locations(*key).into_iter().map(move |at| (*key, at)))
-        .flat_map(|(key, at)| {
-            let body = Body::Removal { pack: bucket.packs[at.pack].name_hash, offset: at.offset };
-            Record { key, time: now, body }.encode()
-        })
-        .collect();
+    let records = removals(bucket, keys, now_seconds());
     if records.is_empty() {
         return Ok(());
     }
     append(bucket, &records).map(drop)
+}
+
+/// Removal records, at `time`, of every record of `keys` that `bucket` knows.
+fn removals(bucket: &Bucket, keys: &[u128], time: f64) -> Vec<u8> {
+    keys.iter()
+        .flat_map(|key| bucket.locations(*key).into_iter().map(move |at| (*key, at)))
+        .flat_map(|(key, at)| {
+            let body = Body::Removal { pack: bucket.packs[at.pack].name_hash, offset: at.offset };
+            Record { key, time, body }.encode()
+        })
+        .collect()
 }
 
 /// Lets go of every bucket under `dir` (a function's folder or a whole cache) that this
@@ -186,3 +196,6 @@ fn note_access(bucket: &mut Bucket, key: u128) {
         let _ = append(bucket, &Record { key, time: now, body: Body::Access }.encode());
     }
 }
+
+#[cfg(test)]
+mod tests;
