@@ -1,21 +1,27 @@
-//! The cache store beside an embedded-database cache, in one run: the `cached` crate's
-//! `DiskCache` (sled underneath, writes not synced, its default) on the same functions.
+//! The cache store side by side with an embedded-database cache and with Python joblib, in
+//! one run: the `cached` crate's `DiskCache` (sled underneath, writes not synced, its default)
+//! and, when its virtual environment exists, Python joblib's `Memory` on the same functions.
 //!
 //! ```text
 //! cargo bench --bench store
+//! python3 benches/compare_joblib.py --gib 0.01   # once: creates target/compare-venv for
+//!                                                # the Python column
 //! ```
 
 mod common;
-#[path = "common/date_back.rs"]
-mod date_back;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cached::{ConcurrentCached, DiskCache};
 use common::{median, time};
-use date_back::date_back;
+use joblib::{Array, Memory, MmapMode};
+
+/// Set in the child processes that measure a first hit.
+const CHILD: &str = "STORE_BENCH_FIRST_HIT";
+const KEYS: u64 = 10_000;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("joblib-bench-store")
@@ -35,23 +41,32 @@ fn disk_usage(dir: &Path) -> u64 {
     total
 }
 
-/// The median time per call of `call` over `keys`, in rounds, each after `before`.
-fn per_key(keys: u64, rounds: usize, mut before: impl FnMut(), mut call: impl FnMut(u64)) -> Duration {
-    let samples: Vec<Duration> = (0..rounds)
+/// The time of each call of `call` over `keys`.
+fn each(keys: impl Iterator<Item = u64>, mut call: impl FnMut(u64)) -> Vec<Duration> {
+    keys.map(|k| time(|| call(k))).collect()
+}
+
+/// The mean time per call of `call` over `keys`: the median of `rounds` rounds.
+fn per_key(keys: &[u64], rounds: usize, mut call: impl FnMut(u64)) -> Duration {
+    let samples = (0..rounds)
         .map(|_| {
-            before();
             let start = Instant::now();
-            for k in 0..keys {
-                call(k);
-            }
-            start.elapsed() / keys as u32
+            keys.iter().for_each(|&k| call(k));
+            start.elapsed() / keys.len() as u32
         })
         .collect();
     median(samples)
 }
 
-fn row(workload: &str, theirs: String, ours: String) {
-    println!("| {workload} | {theirs} | {ours} |");
+/// `n` keys out of `0..range`, spread over it (a fixed LCG).
+fn spread_keys(n: usize, range: u64) -> Vec<u64> {
+    let mut state = 12345u64;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) % range
+        })
+        .collect()
 }
 
 fn us(d: Duration) -> String {
@@ -62,36 +77,96 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-fn main() {
-    let _ = std::fs::remove_dir_all(root());
-    const KEYS: u64 = 10_000;
-    let ours_dir = root().join("joblib");
-    let memory = joblib::Memory::new(&ours_dir).verbose(0);
-    let add_one = memory.cache("add_one", |x: &u64| x + 1);
-    let theirs: DiskCache<u64, u64> =
-        DiskCache::new("add_one").disk_directory(root().join("cached")).build().expect("a disk cache");
+/// Median and 90th percentile of `samples`.
+fn spread(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    format!("{} (p90 {})", us(at(0.5)), us(at(0.9)))
+}
 
-    println!("| workload | `cached` 2 (sled) | joblib for Rust |");
-    println!("|---|---|---|");
-    // Stores of small entries: new keys.
-    let ours_store = per_key(
-        KEYS,
-        1,
-        || {},
-        |k| {
-            black_box(add_one.call(&k));
-        },
-    );
-    let theirs_store = per_key(
-        KEYS,
-        1,
-        || {},
-        |k| {
-            theirs.cache_set(k, k + 1).expect("stored");
-        },
-    );
-    row("store of a small entry (10^4 new keys)", us(theirs_store), us(ours_store));
-    // Hits on one key just used.
+/// The Python joblib figures of the same workloads, if its virtual environment exists.
+fn python_figures() -> std::collections::HashMap<String, f64> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compare-venv/bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/store_joblib.py");
+    let mut figures = std::collections::HashMap::new();
+    if !python.exists() {
+        return figures;
+    }
+    let Ok(output) = Command::new(python).arg(script).arg(root().join("python")).output() else { return figures };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some((name, value)) = line.split_once('=') {
+            if let Ok(value) = value.trim().parse() {
+                figures.insert(name.trim().to_string(), value);
+            }
+        }
+    }
+    figures
+}
+
+/// The first hit of a process on a cache of `entries` entries: this benchmark run again.
+fn first_hit_in_a_fresh_process(what: &str, dir: &Path) -> Duration {
+    let samples = (0..5)
+        .map(|_| {
+            let output = Command::new(std::env::current_exe().unwrap())
+                .env(CHILD, what)
+                .env("STORE_BENCH_DIR", dir)
+                .output()
+                .expect("the benchmark runs again");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let nanos = stdout.trim().parse::<u64>().unwrap_or_else(|_| panic!("a child's time: {stdout}"));
+            Duration::from_nanos(nanos)
+        })
+        .collect();
+    median(samples)
+}
+
+/// In a child: times one hit on the cache the parent filled.
+fn child_first_hit(what: &str) {
+    let dir = PathBuf::from(std::env::var_os("STORE_BENCH_DIR").unwrap());
+    let took = match what {
+        "ours" => {
+            let add_one = Memory::new(&dir).verbose(0).cache("add_one", |x: &u64| x + 1);
+            time(|| assert_eq!(add_one.call(&7), 8))
+        }
+        _ => time(|| {
+            let theirs: DiskCache<u64, u64> = DiskCache::new("add_one").disk_directory(&dir).build().unwrap();
+            assert_eq!(theirs.cache_get(&7).unwrap(), Some(8));
+        }),
+    };
+    println!("{}", took.as_nanos());
+}
+
+struct Table {
+    python: std::collections::HashMap<String, f64>,
+}
+
+impl Table {
+    fn row(&self, workload: &str, theirs: String, python_key: &str, ours: String) {
+        let python = self.python.get(python_key).map_or("—".to_string(), |s| us(Duration::from_secs_f64(*s)));
+        println!("| {workload} | {theirs} | {python} | {ours} |");
+    }
+}
+
+fn main() {
+    if let Ok(what) = std::env::var(CHILD) {
+        return child_first_hit(&what);
+    }
+    let _ = std::fs::remove_dir_all(root());
+    let table = Table { python: python_figures() };
+    let ours_dir = root().join("joblib");
+    let theirs_dir = root().join("cached");
+    let memory = Memory::new(&ours_dir).verbose(0);
+    let add_one = memory.cache("add_one", |x: &u64| x + 1);
+    let theirs: DiskCache<u64, u64> = DiskCache::new("add_one").disk_directory(&theirs_dir).build().unwrap();
+
+    println!("| workload | `cached` 2 (sled) | Python joblib | joblib for Rust |");
+    println!("|---|---|---|---|");
+    let ours_store = each(0..KEYS, |k| {
+        black_box(add_one.call(&k));
+    });
+    let theirs_store = each(0..KEYS, |k| theirs.cache_set(k, k + 1).map(drop).unwrap());
+    table.row("store of a small entry (10^4 new keys)", spread(theirs_store), "store", spread(ours_store));
+
     let ours_hit = median(
         (0..2000)
             .map(|_| {
@@ -102,42 +177,136 @@ fn main() {
             .collect(),
     );
     let theirs_hit = median((0..2000).map(|_| time(|| drop(black_box(theirs.cache_get(black_box(&7)))))).collect());
-    row("hit, one key just used", us(theirs_hit), us(ours_hit));
-    // Hits over every key, entries last used a day ago (ours) / as they are (theirs).
-    let ours_many = per_key(
-        KEYS,
-        3,
-        || date_back(&ours_dir),
-        |k| {
-            black_box(add_one.call(&k));
-        },
+    table.row("hit, one key just used", us(theirs_hit), "hit_one", us(ours_hit));
+
+    let keys: Vec<u64> = (0..KEYS).collect();
+    let ours_many = per_key(&keys, 3, |k| {
+        black_box(add_one.call(&k));
+    });
+    let theirs_many = per_key(&keys, 3, |k| drop(black_box(theirs.cache_get(&k))));
+    table.row("hits over 10^4 keys", us(theirs_many), "hits_many", us(ours_many));
+    // Every hit now finds its entry's last recorded use old, and records one.
+    joblib::__private::set_access_interval(Duration::ZERO);
+    let ours_old = per_key(&keys, 3, |k| {
+        black_box(add_one.call(&k));
+    });
+    joblib::__private::set_access_interval(Duration::from_secs(3600));
+    table.row(
+        "hits over 10^4 keys last used over an hour ago (each records its use)",
+        us(theirs_many),
+        "hits_many",
+        us(ours_old),
     );
-    let theirs_many = per_key(KEYS, 3, || {}, |k| drop(black_box(theirs.cache_get(&k))));
-    row("hits over 10^4 keys last used long ago", us(theirs_many), us(ours_many));
     drop(theirs);
-    row(
-        "disk per small entry (10^4 entries)",
-        format!("{} B", disk_usage(&root().join("cached")) / KEYS),
-        format!("{} B", disk_usage(&ours_dir) / KEYS),
+    let ours_first = first_hit_in_a_fresh_process("ours", &ours_dir);
+    let theirs_first = first_hit_in_a_fresh_process("theirs", &theirs_dir);
+    table.row("first hit in a fresh process (10^4 entries)", us(theirs_first), "first_hit", us(ours_first));
+    let python_disk = table.python.get("disk_per_entry").map_or("—".into(), |b| format!("{b:.0} B"));
+    println!(
+        "| disk per small entry (10^4 entries) | {} B | {python_disk} | {} B |",
+        disk_usage(&theirs_dir) / KEYS,
+        disk_usage(&ours_dir) / KEYS
     );
 
-    // A 16 MiB Vec<f64> result: store, then hit.
-    let big = joblib::Memory::new(root().join("joblib-big")).verbose(0);
-    let ramp = big.cache("ramp", |seed: &u64| (0..2_000_000u64).map(|i| (i + seed) as f64).collect::<Vec<f64>>());
-    let theirs_big: DiskCache<u64, Vec<f64>> =
-        DiskCache::new("ramp").disk_directory(root().join("cached-big")).build().expect("a disk cache");
-    let (mut ours_s, mut ours_h, mut theirs_s, mut theirs_h) = (vec![], vec![], vec![], vec![]);
+    many_entries(&table);
+    large_results();
+}
+
+/// What is measured at one number of entries, for both stores.
+struct AtScale {
+    entries: u64,
+    /// (theirs, ours) for each.
+    stores: (Vec<Duration>, Vec<Duration>),
+    hits: (Duration, Duration),
+    first_hit: (Duration, Duration),
+    disk: (u64, u64),
+}
+
+impl AtScale {
+    /// A fresh cache of `entries` entries of one function, filled, then hit.
+    fn measure(entries: u64) -> AtScale {
+        let ours_dir = root().join(format!("joblib-{entries}"));
+        let theirs_dir = root().join(format!("cached-{entries}"));
+        let add_one = Memory::new(&ours_dir).verbose(0).cache("add_one", |x: &u64| x + 1);
+        let theirs: DiskCache<u64, u64> = DiskCache::new("add_one").disk_directory(&theirs_dir).build().unwrap();
+        let ours_store = each(0..entries, |k| {
+            black_box(add_one.call(&k));
+        });
+        let theirs_store = each(0..entries, |k| theirs.cache_set(k, k + 1).map(drop).unwrap());
+        let keys = spread_keys(10_000, entries);
+        let ours_hits = per_key(&keys, 3, |k| {
+            black_box(add_one.call(&k));
+        });
+        let theirs_hits = per_key(&keys, 3, |k| drop(black_box(theirs.cache_get(&k))));
+        drop(theirs);
+        AtScale {
+            entries,
+            stores: (theirs_store, ours_store),
+            hits: (theirs_hits, ours_hits),
+            first_hit: (
+                first_hit_in_a_fresh_process("theirs", &theirs_dir),
+                first_hit_in_a_fresh_process("ours", &ours_dir),
+            ),
+            disk: (disk_usage(&theirs_dir) / entries, disk_usage(&ours_dir) / entries),
+        }
+    }
+
+    fn print(&self, table: &Table) {
+        let n = format!("10^{}", self.entries.ilog10());
+        let (theirs, ours) = &self.stores;
+        table.row(&format!("store of a small entry, {n} entries"), spread(theirs.clone()), "-", spread(ours.clone()));
+        table.row(&format!("hits over 10^4 keys of {n} entries"), us(self.hits.0), "-", us(self.hits.1));
+        table.row(
+            &format!("first hit in a fresh process, {n} entries"),
+            us(self.first_hit.0),
+            "-",
+            us(self.first_hit.1),
+        );
+        println!("| disk per small entry, {n} entries | {} B | — | {} B |", self.disk.0, self.disk.1);
+    }
+}
+
+/// Hits at 10^3 and 10^6 entries of one function.
+fn many_entries(table: &Table) {
+    let (small, large) = (AtScale::measure(1_000), AtScale::measure(1_000_000));
+    small.print(table);
+    large.print(table);
+    let ratio = |side: fn(&AtScale) -> Duration| side(&large).as_secs_f64() / side(&small).as_secs_f64();
+    println!("| hit at 10^6 entries / at 10^3 | {:.2}x | — | {:.2}x |", ratio(|s| s.hits.0), ratio(|s| s.hits.1));
+}
+
+/// A 16 MiB result: as a `Vec<f64>` (both), and as a mapped `Array<f64>` (ours).
+fn large_results() {
+    const N: u64 = 2_000_000;
+    let ours = Memory::new(root().join("joblib-big")).verbose(0);
+    let ramp = ours.cache("ramp", |seed: &u64| (0..N).map(|i| (i + seed) as f64).collect::<Vec<f64>>());
+    let mapped = ours.clone().mmap_mode(MmapMode::ReadOnly);
+    let array =
+        mapped.cache("ramp_array", |seed: &u64| Array::from((0..N).map(|i| (i + seed) as f64).collect::<Vec<_>>()));
+    let theirs: DiskCache<u64, Vec<f64>> =
+        DiskCache::new("ramp").disk_directory(root().join("cached-big")).build().unwrap();
+    let (mut ours_s, mut ours_h, mut theirs_s, mut theirs_h, mut array_s, mut array_h) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for seed in 0..5u64 {
-        let value: Vec<f64> = (0..2_000_000u64).map(|i| (i + seed) as f64).collect();
-        let bare = time(|| drop(black_box((0..2_000_000u64).map(|i| (i + seed) as f64).collect::<Vec<f64>>())));
+        let value: Vec<f64> = (0..N).map(|i| (i + seed) as f64).collect();
+        let bare = time(|| drop(black_box((0..N).map(|i| (i + seed) as f64).collect::<Vec<f64>>())));
         ours_s.push(time(|| drop(black_box(ramp.call(&seed)))).saturating_sub(bare));
         ours_h.push(time(|| drop(black_box(ramp.call(&seed)))));
-        theirs_s.push(time(|| drop(theirs_big.cache_set(seed, value.clone()).expect("stored"))));
-        theirs_h.push(time(|| drop(black_box(theirs_big.cache_get(&seed).expect("read")))));
+        theirs_s.push(time(|| theirs.cache_set(seed, value.clone()).map(drop).unwrap()));
+        theirs_h.push(time(|| drop(black_box(theirs.cache_get(&seed).unwrap()))));
+        array_s.push(time(|| drop(black_box(array.call(&seed)))).saturating_sub(bare));
+        array_h.push(time(|| drop(black_box(array.call(&seed)))));
     }
-    row(
-        "16 MiB `Vec<f64>` result: store / hit",
-        format!("{} / {}", ms(median(theirs_s)), ms(median(theirs_h))),
-        format!("{} / {}", ms(median(ours_s)), ms(median(ours_h))),
+    println!(
+        "| 16 MiB `Vec<f64>` result: store / hit | {} / {} | — | {} / {} |",
+        ms(median(theirs_s)),
+        ms(median(theirs_h)),
+        ms(median(ours_s)),
+        ms(median(ours_h))
+    );
+    println!(
+        "| 16 MiB `Array<f64>`, mapped: store / hit | — | — | {} / {} |",
+        ms(median(array_s)),
+        us(median(array_h))
     );
 }
