@@ -6,7 +6,7 @@
 //! not looked at again. A pack removed or replaced (a `clear`, a compaction) is let go, with
 //! every entry it held.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::keyed::{FastMap, FastSet};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
 
@@ -93,14 +94,14 @@ pub(crate) struct Bucket {
     /// The folder's modification time when its packs were last listed.
     listed: Option<SystemTime>,
     pub(crate) packs: Vec<Pack>,
-    pub(crate) entries: HashMap<u128, Known>,
+    pub(crate) entries: FastMap<u128, Known>,
     /// Further records of keys in `entries` (processes that computed one call at once).
-    duplicates: HashMap<u128, Vec<Location>>,
+    duplicates: FastMap<u128, Vec<Location>>,
     /// Records removed: (pack name hash, offset).
-    removed: HashSet<(u64, u64)>,
+    removed: FastSet<(u64, u64)>,
     pub(crate) removals: Vec<Removal>,
     /// The last recorded use of keys, when later than their creation.
-    pub(crate) accessed: HashMap<u128, f64>,
+    pub(crate) accessed: FastMap<u128, f64>,
     /// This process's pack in the bucket, open for appending.
     own: Option<(String, File)>,
 }
@@ -117,11 +118,11 @@ impl Bucket {
             dir,
             listed: None,
             packs: Vec::new(),
-            entries: HashMap::new(),
-            duplicates: HashMap::new(),
-            removed: HashSet::new(),
+            entries: FastMap::default(),
+            duplicates: FastMap::default(),
+            removed: FastSet::default(),
             removals: Vec::new(),
-            accessed: HashMap::new(),
+            accessed: FastMap::default(),
             own: None,
         };
         bucket.refresh();

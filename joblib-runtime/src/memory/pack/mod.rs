@@ -19,9 +19,10 @@
 
 mod bucket;
 mod compact;
+mod keyed;
 mod record;
 
-use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use bucket::{now_seconds, read_entry, Bucket};
 pub(crate) use compact::{buckets, compact, entries, evict};
+use keyed::FastMap;
 use record::{Body, Record};
 
 use crate::error::Result;
@@ -40,8 +42,9 @@ pub(crate) const PACK_SUFFIX: &str = ".pack";
 /// Results whose file has at most this many bytes are packed; larger ones get a folder.
 pub(crate) const MAX_PACKED: usize = 16 << 10;
 
-/// The buckets this process has read, by folder.
-static BUCKETS: Mutex<Option<HashMap<PathBuf, Bucket>>> = Mutex::new(None);
+/// The buckets this process has read, by folder (its bytes: hashing them is faster than
+/// hashing a `Path`, component by component).
+static BUCKETS: Mutex<Option<FastMap<OsString, Bucket>>> = Mutex::new(None);
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
 /// The generation of this process's packs: a failed write starts a new one, so that a record
@@ -71,10 +74,10 @@ fn own_pack() -> String {
 /// Runs `f` on the bucket in `dir`, read first if this process has not read it yet.
 fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
     let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
-    let buckets = buckets.get_or_insert_with(HashMap::new);
-    let bucket = match buckets.get_mut(dir) {
+    let buckets = buckets.get_or_insert_with(FastMap::default);
+    let bucket = match buckets.get_mut(dir.as_os_str()) {
         Some(bucket) => bucket,
-        None => buckets.entry(dir.to_path_buf()).or_insert_with(|| Bucket::open(dir.to_path_buf())),
+        None => buckets.entry(dir.as_os_str().to_owned()).or_insert_with(|| Bucket::open(dir.to_path_buf())),
     };
     f(bucket)
 }
@@ -181,7 +184,7 @@ fn removals(bucket: &Bucket, keys: &[u128], time: f64) -> Vec<u8> {
 pub(crate) fn forget_under(dir: &Path) {
     let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(buckets) = buckets.as_mut() {
-        buckets.retain(|bucket, _| !bucket.starts_with(dir));
+        buckets.retain(|bucket, _| !Path::new(bucket).starts_with(dir));
     }
 }
 
