@@ -3,7 +3,9 @@
 //! and, when its virtual environment exists, Python joblib's `Memory` on the same functions.
 //!
 //! ```text
-//! cargo bench --bench store
+//! cargo bench --bench store                      # every table row
+//! cargo bench --bench store -- large             # only the rows whose section is named
+//!                                                # (small, scale, large)
 //! python3 benches/compare_joblib.py --gib 0.01   # once: creates target/compare-venv for
 //!                                                # the Python column
 //! ```
@@ -152,15 +154,28 @@ fn main() {
         return child_first_hit(&what);
     }
     let _ = std::fs::remove_dir_all(root());
-    let table = Table { python: python_figures() };
+    let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |section: &str| sections.is_empty() || sections.iter().any(|s| s == section);
+    println!("| workload | `cached` 2 (sled) | Python joblib | joblib for Rust |");
+    println!("|---|---|---|---|");
+    if run("small") {
+        small_entries(&Table { python: python_figures() });
+    }
+    if run("scale") {
+        many_entries(&Table { python: Default::default() });
+    }
+    if run("large") {
+        large_results();
+    }
+}
+
+/// Small entries of one function: stores, hits, first hits, disk.
+fn small_entries(table: &Table) {
     let ours_dir = root().join("joblib");
     let theirs_dir = root().join("cached");
     let memory = Memory::new(&ours_dir).verbose(0);
     let add_one = memory.cache("add_one", |x: &u64| x + 1);
     let theirs: DiskCache<u64, u64> = DiskCache::new("add_one").disk_directory(&theirs_dir).build().unwrap();
-
-    println!("| workload | `cached` 2 (sled) | Python joblib | joblib for Rust |");
-    println!("|---|---|---|---|");
     let ours_store = each(0..KEYS, |k| {
         black_box(add_one.call(&k));
     });
@@ -207,9 +222,6 @@ fn main() {
         disk_usage(&theirs_dir) / KEYS,
         disk_usage(&ours_dir) / KEYS
     );
-
-    many_entries(&table);
-    large_results();
 }
 
 /// What is measured at one number of entries, for both stores.

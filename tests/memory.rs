@@ -340,3 +340,27 @@ fn repeated_hits_come_from_memory_until_the_entry_changes() {
     assert_eq!(plain.call(&5), 10);
     assert_eq!(runs.get(), 5);
 }
+
+#[test]
+fn a_large_entry_read_without_mapping_is_checked_and_owned() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    // Larger than what is held in memory: read through a mapping, its arrays copied out.
+    let f = memory(dir.path()).cache("large", |x: &u64| {
+        runs.set(runs.get() + 1);
+        (vec![*x as f64; 300_000], Array::from(vec![*x; 300_000]))
+    });
+    f.call(&4);
+    let (numbers, array) = f.call(&4);
+    assert_eq!(runs.get(), 1);
+    assert!(!array.is_mapped(), "without mmap_mode, arrays are the caller's own");
+    assert!(numbers.iter().all(|&v| v == 4.0) && array.iter().all(|&v| v == 4));
+    let output = entry_dirs(dir.path(), "large")[0].join("output.jbl");
+    let mut bytes = std::fs::read(&output).unwrap();
+    bytes[64 + 1000] ^= 0x04; // in the array, stored first
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&output, bytes).unwrap();
+    let (_, again) = f.call(&4);
+    assert!(again.iter().all(|&v| v == 4), "never a wrong value");
+    assert_eq!(runs.get(), 2, "the damaged array was seen, and the value recomputed");
+}

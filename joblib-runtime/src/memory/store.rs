@@ -150,7 +150,10 @@ impl Entry {
             }
             // Compressed or large: loaded as it is, not held.
             None if mmap_mode.is_some() => persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored)),
-            None => persist::load(&output),
+            None => match Whole::open(&output, Hold::MapRead)? {
+                Some(whole) => whole.decode(&output),
+                None => persist::load(&output),
+            },
         });
         match loaded {
             Ok(value) => Ok(Some(value)),

@@ -40,14 +40,31 @@ pub(super) fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result
     Ok(())
 }
 
+/// The index as stored, then as decoded.
+enum IndexBytes {
+    /// Read into a buffer that large reads fill with few page faults (huge pages).
+    Stored(AlignedBuf),
+    /// Decompressed.
+    Decoded(Vec<u8>),
+}
+
+impl IndexBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            IndexBytes::Stored(buf) => buf.as_bytes(),
+            IndexBytes::Decoded(raw) => raw,
+        }
+    }
+}
+
 /// Checks the stored index against its checksum and decodes it when compressed.
-fn index_bytes(path: &Path, header: &Header, stored: Vec<u8>) -> Result<Vec<u8>> {
-    check_index(path, header, &stored)?;
+fn index_bytes(path: &Path, header: &Header, stored: AlignedBuf) -> Result<IndexBytes> {
+    check_index(path, header, stored.as_bytes())?;
     if !header.compressed() {
-        return Ok(stored);
+        return Ok(IndexBytes::Stored(stored));
     }
     let mut raw = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(stored.as_slice()).map_err(|e| Error::io(path, e))?;
+    let decoder = zstd::stream::read::Decoder::new(stored.as_bytes()).map_err(|e| Error::io(path, e))?;
     decoder
         .take(header.index_raw_len.saturating_add(1))
         .read_to_end(&mut raw)
@@ -55,7 +72,7 @@ fn index_bytes(path: &Path, header: &Header, stored: Vec<u8>) -> Result<Vec<u8>>
     if raw.len() as u64 != header.index_raw_len {
         return Err(Error::corrupt(path, "compressed index has the wrong length"));
     }
-    Ok(raw)
+    Ok(IndexBytes::Decoded(raw))
 }
 
 /// A buffer for `record`'s bytes, or an error if this machine cannot hold them.
@@ -190,12 +207,15 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
     let header = Header::decode(&head[..n], file_len).map_err(|e| format_error(path, e))?;
 
-    let mut stored = vec![0u8; header.index_len as usize];
+    // (Its length was checked against the file's.)
+    let mut stored = AlignedBuf::try_zeroed(header.index_len as usize).ok_or_else(|| {
+        Error::Resources(format!("{}: an index of {} bytes does not fit in memory", path.display(), header.index_len))
+    })?;
     file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
-    file.read_exact(&mut stored).map_err(io_err)?;
+    file.read_exact(stored.as_bytes_mut()).map_err(io_err)?;
     let raw = index_bytes(path, &header, stored)?;
     let stored_body_len = header.compressed().then(|| header.index_offset - HEADER_LEN as u64);
-    let index = decode_index(&raw, header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
+    let index = decode_index(raw.bytes(), header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
 
     let arrays = match &index.frames {
         Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,

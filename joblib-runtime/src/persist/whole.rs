@@ -25,6 +25,9 @@ pub(crate) enum Hold<'a> {
     Map(ArrayChecks<'a>),
     /// Read into memory if it has at most this many bytes, every checksum checked.
     Read { max_len: u64 },
+    /// Mapped to be read once: every checksum checked, arrays copied out when decoded (no
+    /// mapping outlives the decoding). Reading a large file costs no buffer to fill.
+    MapRead,
 }
 
 /// A whole, checked joblib file.
@@ -32,6 +35,8 @@ pub(crate) struct Whole {
     backing: Arc<Backing>,
     /// The file's identity when it was checked.
     id: Option<verified::FileId>,
+    /// Arrays are copied out of it when decoded.
+    copy_arrays: bool,
 }
 
 impl Whole {
@@ -54,6 +59,10 @@ impl Whole {
             // bounds-checked against the mapping's length, so a file that lies about its
             // lengths gives an error, not an out-of-bounds read.
             Hold::Map(_) => Backing::Map(unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?),
+            // SAFETY: as above; the mapping is populated at once (the file is read whole).
+            Hold::MapRead => {
+                Backing::Map(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?)
+            }
             Hold::Read { .. } => {
                 let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
                     Error::Resources(format!("{}: a file of {len} bytes does not fit in memory", path.display()))
@@ -70,14 +79,15 @@ impl Whole {
         };
         // Asked only of a file with arrays that this process has not verified yet.
         let check_arrays = || match hold {
-            Hold::Read { .. } => true,
+            Hold::Read { .. } | Hold::MapRead => true,
             Hold::Map(ArrayChecks::FirstMap(stored)) => {
                 let stamp = verified::FileStamp::of(&metadata);
                 stamp.is_none() || stamp != stored()
             }
             Hold::Map(_) => false,
         };
-        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata) };
+        let copy_arrays = matches!(hold, Hold::MapRead);
+        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata), copy_arrays };
         whole.checked(path, check_arrays, matches!(hold, Hold::Map(_)))
     }
 
@@ -89,7 +99,7 @@ impl Whole {
             Error::Resources(format!("{}: {} bytes do not fit in memory", path.display(), bytes.len()))
         })?;
         buf.as_bytes_mut().copy_from_slice(bytes);
-        let whole = Whole { backing: Arc::new(Backing::Buffer(buf)), id };
+        let whole = Whole { backing: Arc::new(Backing::Buffer(buf)), id, copy_arrays: false };
         whole.checked(path, || true, false)?.ok_or_else(|| Error::corrupt(path, "a packed file is compressed"))
     }
 
@@ -133,9 +143,23 @@ impl Whole {
             .iter()
             .map(|r| {
                 let range = r.offset as usize..r.end() as usize;
-                (r.dtype, SharedBytes { backing: self.backing.clone(), range })
+                let shared = match self.copy_arrays {
+                    true => {
+                        let mut buf = AlignedBuf::try_zeroed(range.len()).ok_or_else(|| {
+                            Error::Resources(format!(
+                                "{}: an array of {} bytes does not fit in memory",
+                                path.display(),
+                                range.len()
+                            ))
+                        })?;
+                        buf.as_bytes_mut().copy_from_slice(&bytes[range.clone()]);
+                        SharedBytes { backing: Arc::new(Backing::Buffer(buf)), range: 0..range.len() }
+                    }
+                    false => SharedBytes { backing: self.backing.clone(), range },
+                };
+                Ok((r.dtype, shared))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         decode_value(path, header.version, &index, arrays)
     }
 

@@ -309,17 +309,18 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
     }
 }
 
-/// A run of numbers being read.
-struct Run {
+/// A run of numbers being read: their tag, width and the bytes of those not read yet (taken
+/// from the input at once, so that each number costs no bounds check of the input).
+struct Run<'de> {
     tag: u8,
     width: usize,
-    remaining: u32,
+    bytes: &'de [u8],
 }
 
 struct SeqReader<'a, 'de> {
     decoder: &'a mut Decoder<'de>,
     hint: u64,
-    run: Option<Run>,
+    run: Option<Run<'de>>,
     ended: bool,
 }
 
@@ -329,7 +330,7 @@ impl SeqReader<'_, '_> {
         if self.ended {
             return Ok(());
         }
-        let run_left = self.run.as_ref().is_some_and(|run| run.remaining > 0);
+        let run_left = self.run.as_ref().is_some_and(|run| !run.bytes.is_empty());
         if run_left || self.decoder.peek()? != tag::END {
             return fail("the stored sequence has more elements than the type reads");
         }
@@ -346,7 +347,8 @@ impl SeqReader<'_, '_> {
         if remaining == 0 || (remaining as usize).saturating_mul(width) > self.decoder.input.len() {
             return fail(format!("a run of {remaining} numbers does not fit in the stored value"));
         }
-        self.run = Some(Run { tag, width, remaining });
+        let bytes = self.decoder.take(remaining as usize * width)?;
+        self.run = Some(Run { tag, width, bytes });
         Ok(())
     }
 }
@@ -360,11 +362,10 @@ impl<'de> de::SeqAccess<'de> for SeqReader<'_, 'de> {
             return Ok(None);
         }
         loop {
-            if let Some(run) = self.run.as_mut().filter(|run| run.remaining > 0) {
-                run.remaining -= 1;
-                let (tag, width) = (run.tag, run.width);
-                let bytes = self.decoder.take(width)?;
-                return seed.deserialize(RunElement { tag, bytes }).map(Some);
+            if let Some(run) = self.run.as_mut().filter(|run| !run.bytes.is_empty()) {
+                let (bytes, rest) = run.bytes.split_at(run.width);
+                run.bytes = rest;
+                return seed.deserialize(RunElement { tag: run.tag, bytes }).map(Some);
             }
             self.run = None;
             match self.decoder.peek()? {
@@ -570,6 +571,19 @@ impl<'de> de::VariantAccess<'de> for EnumReader<'_, 'de> {
     }
 }
 
+/// `Deserializer` methods of [`RunElement`] with a fast path for the stored type.
+macro_rules! run_element_as {
+    ($($method:ident $tag:ident $ty:ident $visit:ident),* $(,)?) => {$(
+        #[inline(always)]
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+            if self.tag == tag::$tag {
+                return visitor.$visit(<$ty>::from_le_bytes(le(self.bytes)));
+            }
+            visit_number(self.tag, self.bytes, visitor)
+        }
+    )*};
+}
+
 /// One number of a run.
 struct RunElement<'de> {
     tag: u8,
@@ -592,6 +606,16 @@ impl<'de> de::Deserializer<'de> for RunElement<'de> {
         visitor.visit_some(self)
     }
 
+    // A type asking for the stored number's own type (a `Vec<f64>` of a run of f64, the
+    // common case) is answered with one comparison, not a dispatch on the tag.
+    run_element_as! {
+        deserialize_f64 F64 f64 visit_f64, deserialize_f32 F32 f32 visit_f32,
+        deserialize_i64 I64 i64 visit_i64, deserialize_u64 U64 u64 visit_u64,
+        deserialize_i32 I32 i32 visit_i32, deserialize_u32 U32 u32 visit_u32,
+        deserialize_i16 I16 i16 visit_i16, deserialize_u16 U16 u16 visit_u16,
+        deserialize_i8 I8 i8 visit_i8, deserialize_u8 U8 u8 visit_u8
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -601,7 +625,7 @@ impl<'de> de::Deserializer<'de> for RunElement<'de> {
     }
 
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        bool i128 u128 char str string bytes byte_buf unit
         unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }
