@@ -139,6 +139,12 @@ fn hammered_mapped(k: u64) -> Array<u64> {
     hammer_value(k)
 }
 
+/// A small result, packed with the others.
+#[cached(dir = test_dir(), verbose = 0)]
+fn hammered_small(k: u64) -> (u64, String) {
+    (k * 7, format!("small {k}"))
+}
+
 #[test]
 fn processes_hammering_one_cache_never_see_a_wrong_value_or_an_error() {
     const TEST: &str = "processes_hammering_one_cache_never_see_a_wrong_value_or_an_error";
@@ -154,16 +160,23 @@ fn processes_hammering_one_cache_never_see_a_wrong_value_or_an_error() {
             while Instant::now() < deadline {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let k = (state >> 33) % KEYS;
-                let plain = calls % 2 == 0;
-                let value = if plain { hammered_plain(k) } else { hammered_mapped(k) };
-                assert_eq!(value, hammer_value(k), "key {k}");
-                called.insert((plain, k));
+                let kind = calls % 3;
+                match kind {
+                    0 => assert_eq!(hammered_plain(k), hammer_value(k), "key {k}"),
+                    1 => assert_eq!(hammered_mapped(k), hammer_value(k), "key {k}"),
+                    _ => assert_eq!(hammered_small(k), (k * 7, format!("small {k}")), "key {k}"),
+                }
+                called.insert((kind, k));
                 calls += 1;
             }
             // Nothing clears the cache: every call left its entry.
-            for &(plain, k) in &called {
-                let cached = if plain { hammered_plain::is_cached(k) } else { hammered_mapped::is_cached(k) };
-                assert!(cached, "key {k} (plain: {plain}) was lost");
+            for &(kind, k) in &called {
+                let cached = match kind {
+                    0 => hammered_plain::is_cached(k),
+                    1 => hammered_mapped::is_cached(k),
+                    _ => hammered_small::is_cached(k),
+                };
+                assert!(cached, "key {k} (of kind {kind}) was lost");
             }
             println!("hammer calls: {calls}");
         }
@@ -176,7 +189,12 @@ fn processes_hammering_one_cache_never_see_a_wrong_value_or_an_error() {
                 if hammered_mapped::is_cached(k) {
                     assert_eq!(hammered_mapped(k), hammer_value(k));
                 }
+                if hammered_small::is_cached(k) {
+                    assert_eq!(hammered_small(k), (k * 7, format!("small {k}")));
+                }
             }
+            let small = (0..KEYS).filter(|&k| hammered_small::is_cached(k)).count();
+            assert!(small > 100, "small entries were packed and none was lost: {small}");
             println!("cached keys: {cached}");
         }
         _ => {
