@@ -11,7 +11,7 @@
 //! (or of an older version of joblib, without a writer) is taken as abandoned once nothing has
 //! written to it for [`FOREIGN_STALE_AFTER`]: a live writer writes continuously.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 /// How long a temporary file of another host must have gone unmodified to be reclaimed.
@@ -85,13 +85,22 @@ pub(crate) fn writer_tag() -> String {
 /// Whether the writer named in `name` (`<anything>~<writer tag>~<anything>`) is known to be
 /// gone: a process of this host that no longer runs. (Of another host nothing is known.)
 pub(crate) fn is_gone(name: &str) -> bool {
-    let writer = name.split(SEP).nth(1).and_then(Writer::parse);
-    writer.is_some_and(|writer| {
-        writer.host == this_writer().host
-            && cfg!(target_os = "linux")
-            && writer != *this_writer()
-            && start_time(writer.pid) != Some(writer.start)
-    })
+    /// Writers known to be gone (a gone process stays gone): one look in `/proc` each, however
+    /// many files they left.
+    static GONE: Mutex<Vec<Writer>> = Mutex::new(Vec::new());
+    let Some(writer) = name.split(SEP).nth(1).and_then(Writer::parse) else { return false };
+    if writer.host != this_writer().host || !cfg!(target_os = "linux") || writer == *this_writer() {
+        return false;
+    }
+    let mut gone = GONE.lock().unwrap_or_else(PoisonError::into_inner);
+    if gone.contains(&writer) {
+        return true;
+    }
+    let is_gone = start_time(writer.pid) != Some(writer.start);
+    if is_gone && gone.len() < 4096 {
+        gone.push(writer);
+    }
+    is_gone
 }
 
 /// Whether `name` is the name of a temporary file written aside (by any version of joblib).

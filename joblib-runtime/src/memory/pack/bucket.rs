@@ -91,8 +91,9 @@ pub(crate) struct Removal {
 #[derive(Debug)]
 pub(crate) struct Bucket {
     pub(crate) dir: PathBuf,
-    /// The folder's modification time when its packs were last listed.
+    /// The folder's modification time when its packs were last listed, and when that was.
     listed: Option<SystemTime>,
+    listed_at: SystemTime,
     pub(crate) packs: Vec<Pack>,
     pub(crate) entries: FastMap<u128, Known>,
     /// Further records of keys in `entries` (processes that computed one call at once).
@@ -114,9 +115,17 @@ pub(crate) fn now_seconds() -> f64 {
 impl Bucket {
     /// The bucket in `dir`, read.
     pub(crate) fn open(dir: PathBuf) -> Bucket {
-        let mut bucket = Bucket {
+        let mut bucket = Bucket::unread(dir);
+        bucket.refresh();
+        bucket
+    }
+
+    /// The bucket in `dir`, not read yet.
+    pub(crate) fn unread(dir: PathBuf) -> Bucket {
+        Bucket {
             dir,
             listed: None,
+            listed_at: SystemTime::UNIX_EPOCH,
             packs: Vec::new(),
             entries: FastMap::default(),
             duplicates: FastMap::default(),
@@ -124,9 +133,12 @@ impl Bucket {
             removals: Vec::new(),
             accessed: FastMap::default(),
             own: None,
-        };
-        bucket.refresh();
-        bucket
+        }
+    }
+
+    /// Whether its folder was read (it may have had no folder then).
+    pub(crate) fn was_read(&self) -> bool {
+        self.listed.is_some()
     }
 
     /// The path of pack `pack`.
@@ -146,11 +158,13 @@ impl Bucket {
             self.listed = None;
             return;
         };
-        // A change in the same tick of a coarse file clock leaves the time as it was: a folder
-        // changed lately is listed again.
-        let lately = SystemTime::now().duration_since(modified).map_or(true, |age| age < Duration::from_secs(2));
-        if self.listed != Some(modified) || lately {
+        // A change in the same tick of a coarse file clock as the last listing leaves the time
+        // as it was: a folder listed less than two seconds after its last change is listed
+        // again.
+        let settled = self.listed_at.duration_since(modified).is_ok_and(|after| after >= Duration::from_secs(2));
+        if self.listed != Some(modified) || !settled {
             self.listed = Some(modified);
+            self.listed_at = SystemTime::now();
             self.list();
         }
         for pack in 0..self.packs.len() {
@@ -218,20 +232,22 @@ impl Bucket {
 
     /// Reads the records appended to pack `pack` since it was last read.
     pub(crate) fn read_tail(&mut self, pack: usize) {
-        let path = self.path(pack);
-        let Ok(file) = File::open(&path) else {
+        let Ok(meta) = std::fs::metadata(self.path(pack)) else {
             self.let_go(pack);
             return;
         };
-        let Ok(meta) = file.metadata() else { return };
         let name = self.packs[pack].name.clone();
         let pack = self.pack_of(&name, meta.ino());
         let pack = self.unshrunk(pack, meta.len());
+        if self.packs[pack].reached >= meta.len() {
+            return;
+        }
+        let Some(open) = self.reader(pack) else { return };
         // In chunks, each many records long: a pack of any size is read in bounded memory.
         while self.packs[pack].reached < meta.len() {
             let from = self.packs[pack].reached;
             let mut bytes = vec![0u8; (meta.len() - from).min(READ_CHUNK) as usize];
-            if file.read_exact_at(&mut bytes, from).is_err() {
+            if open.file.read_exact_at(&mut bytes, from).is_err() {
                 return;
             }
             self.take_in(pack, from, &bytes);
@@ -325,6 +341,10 @@ impl Bucket {
             return Some(open.clone());
         }
         let file = File::open(self.path(pack)).ok()?;
+        // Replaced since it was read (another file under its name): not this pack.
+        if file.metadata().ok()?.ino() != self.packs[pack].inode {
+            return None;
+        }
         let counted = OPEN.fetch_add(1, Ordering::Relaxed) < MAX_OPEN;
         let open = Arc::new(OpenPack { file, counted });
         if counted {

@@ -25,7 +25,7 @@ mod record;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use bucket::{now_seconds, read_entry, Bucket};
@@ -43,8 +43,10 @@ pub(crate) const PACK_SUFFIX: &str = ".pack";
 pub(crate) const MAX_PACKED: usize = 16 << 10;
 
 /// The buckets this process has read, by folder (its bytes: hashing them is faster than
-/// hashing a `Path`, component by component).
-static BUCKETS: Mutex<Option<FastMap<OsString, Bucket>>> = Mutex::new(None);
+/// hashing a `Path`, component by component). This lock is held only to find a bucket; each
+/// bucket has its own, held while it is read or written, so that threads using other buckets
+/// do not wait.
+static BUCKETS: Mutex<Option<FastMap<OsString, Arc<Mutex<Bucket>>>>> = Mutex::new(None);
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
 /// The generation of this process's packs: a failed write starts a new one, so that a record
@@ -73,13 +75,23 @@ fn own_pack() -> String {
 
 /// Runs `f` on the bucket in `dir`, read first if this process has not read it yet.
 fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
-    let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
-    let buckets = buckets.get_or_insert_with(FastMap::default);
-    let bucket = match buckets.get_mut(dir.as_os_str()) {
-        Some(bucket) => bucket,
-        None => buckets.entry(dir.as_os_str().to_owned()).or_insert_with(|| Bucket::open(dir.to_path_buf())),
+    let bucket = {
+        let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
+        let buckets = buckets.get_or_insert_with(FastMap::default);
+        match buckets.get(dir.as_os_str()) {
+            Some(bucket) => bucket.clone(),
+            None => {
+                let bucket = Arc::new(Mutex::new(Bucket::unread(dir.to_path_buf())));
+                buckets.insert(dir.as_os_str().to_owned(), bucket.clone());
+                bucket
+            }
+        }
     };
-    f(bucket)
+    let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+    if !bucket.was_read() {
+        bucket.refresh();
+    }
+    f(&mut bucket)
 }
 
 /// Makes this process append to a new pack from now on.
