@@ -40,7 +40,7 @@ pub(crate) struct Known {
 /// Packs are read this many bytes at a time.
 const READ_CHUNK: u64 = 8 << 20;
 /// The most pack files this process keeps open for reading; past it, a hit opens the pack.
-const MAX_OPEN: usize = 256;
+pub(crate) const MAX_OPEN: usize = 256;
 /// Pack files kept open.
 static OPEN: AtomicUsize = AtomicUsize::new(0);
 
@@ -49,6 +49,17 @@ static OPEN: AtomicUsize = AtomicUsize::new(0);
 pub(crate) struct OpenPack {
     file: File,
     counted: bool,
+}
+
+impl OpenPack {
+    /// `file`, counted among the open packs if there is room: only then is it kept open.
+    fn new(file: File) -> OpenPack {
+        let counted = OPEN.fetch_add(1, Ordering::Relaxed) < MAX_OPEN;
+        if !counted {
+            OPEN.fetch_sub(1, Ordering::Relaxed);
+        }
+        OpenPack { file, counted }
+    }
 }
 
 impl Drop for OpenPack {
@@ -103,8 +114,8 @@ pub(crate) struct Bucket {
     pub(crate) removals: Vec<Removal>,
     /// The last recorded use of keys, when later than their creation.
     pub(crate) accessed: FastMap<u128, f64>,
-    /// This process's pack in the bucket, open for appending.
-    own: Option<(String, File)>,
+    /// This process's pack in the bucket, open for appending (if there was room).
+    own: Option<(String, OpenPack)>,
 }
 
 /// Seconds since the Unix epoch, now.
@@ -345,12 +356,9 @@ impl Bucket {
         if file.metadata().ok()?.ino() != self.packs[pack].inode {
             return None;
         }
-        let counted = OPEN.fetch_add(1, Ordering::Relaxed) < MAX_OPEN;
-        let open = Arc::new(OpenPack { file, counted });
-        if counted {
+        let open = Arc::new(OpenPack::new(file));
+        if open.counted {
             self.packs[pack].open = Some(open.clone());
-        } else {
-            OPEN.fetch_sub(1, Ordering::Relaxed);
         }
         Some(open)
     }
@@ -379,7 +387,7 @@ impl Bucket {
     /// be found): an error says so, and the caller starts a new pack.
     pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<Location> {
         let path = self.dir.join(name);
-        let (file, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
+        let (own, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
         // The only writer of the pack: what it appends goes at the current end.
         let offset = meta.len();
         let pack = self.pack_of(name, meta.ino());
@@ -390,10 +398,12 @@ impl Bucket {
         if self.packs[pack].reached != offset {
             return Err(Error::corrupt(&path, "it does not end with a whole record"));
         }
-        if let Err(e) = std::io::Write::write_all(&mut &file, bytes) {
+        if let Err(e) = std::io::Write::write_all(&mut &own.file, bytes) {
             return Err(Error::io(&path, e));
         }
-        self.own = Some((name.to_string(), file));
+        if own.counted {
+            self.own = Some((name.to_string(), own));
+        }
         self.take_in(pack, offset, bytes);
         let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         Ok(Location { pack, offset, len })
@@ -401,11 +411,11 @@ impl Bucket {
 
     /// This process's pack `name` open for appending, and its metadata: the file kept open,
     /// unless it was removed since (a `clear`), then created again.
-    fn own_file(&mut self, name: &str, path: &Path) -> std::io::Result<(File, std::fs::Metadata)> {
-        if let Some((own, file)) = self.own.take() {
-            let meta = file.metadata()?;
+    fn own_file(&mut self, name: &str, path: &Path) -> std::io::Result<(OpenPack, std::fs::Metadata)> {
+        if let Some((own, open)) = self.own.take() {
+            let meta = open.file.metadata()?;
             if own == name && meta.nlink() > 0 {
-                return Ok((file, meta));
+                return Ok((open, meta));
             }
         }
         let open = || std::fs::OpenOptions::new().append(true).create(true).open(path);
@@ -417,7 +427,7 @@ impl Bucket {
             other => other,
         }?;
         let meta = file.metadata()?;
-        Ok((file, meta))
+        Ok((OpenPack::new(file), meta))
     }
 }
 

@@ -47,14 +47,22 @@ pub(crate) const MAX_PACKED: usize = 16 << 10;
 /// bucket has its own, held while it is read or written, so that threads using other buckets
 /// do not wait.
 static BUCKETS: Mutex<Option<FastMap<OsString, Arc<Mutex<Bucket>>>>> = Mutex::new(None);
+/// The most buckets this process keeps what it read of.
+const MAX_BUCKETS: usize = 1024;
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
 /// The generation of this process's packs: a failed write starts a new one, so that a record
 /// written in part is only ever at the end of a pack.
 static GENERATION: AtomicU32 = AtomicU32::new(0);
 
-/// Sets how often a use of one entry is recorded for eviction (default: once an hour): a
-/// hit on an entry whose last recorded use is older appends an access record.
+/// Sets how often a use of one packed entry is recorded for eviction (default: once an
+/// hour): a hit on an entry whose last recorded use is older appends an access record. For
+/// tests and benchmarks (reached as `joblib::__private::set_access_interval`).
+///
+/// ```
+/// use std::time::Duration;
+/// joblib::__private::set_access_interval(Duration::from_secs(3600));
+/// ```
 pub fn set_access_interval(interval: Duration) {
     ACCESS_INTERVAL.store(interval.as_secs(), Ordering::Relaxed);
 }
@@ -78,6 +86,11 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
     let bucket = {
         let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
         let buckets = buckets.get_or_insert_with(FastMap::default);
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(dir.as_os_str()) {
+            // Many caches (temporary ones, say) in one process: start again, reading each
+            // bucket anew when it is used.
+            buckets.clear();
+        }
         match buckets.get(dir.as_os_str()) {
             Some(bucket) => bucket.clone(),
             None => {

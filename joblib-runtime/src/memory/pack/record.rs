@@ -22,6 +22,8 @@
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::persist::format::checksum_ok;
+
 const MAGIC: [u8; 4] = *b"JBP1";
 const HEADER: usize = 40;
 const CHECK: usize = 8;
@@ -107,7 +109,8 @@ pub(crate) fn read(bytes: &[u8]) -> Found<'_> {
     if bytes.len() < HEADER {
         return if MAGIC.starts_with(&bytes[..bytes.len().min(4)]) { Found::Incomplete } else { Found::Garbage };
     }
-    if bytes[..4] != MAGIC || u32_at(bytes, 36) != xxh3_64(&bytes[..36]) as u32 {
+    let head_check = u64::from(xxh3_64(&bytes[..36]) as u32);
+    if bytes[..4] != MAGIC || !checksum_ok(head_check, u64::from(u32_at(bytes, 36))) {
         return Found::Garbage;
     }
     let len = u32_at(bytes, 8) as usize;
@@ -115,7 +118,7 @@ pub(crate) fn read(bytes: &[u8]) -> Found<'_> {
         return Found::Garbage;
     }
     let Some(record) = bytes.get(..len) else { return Found::Incomplete };
-    if u64_at(record, len - CHECK) != xxh3_64(&record[..len - CHECK]) {
+    if !checksum_ok(xxh3_64(&record[..len - CHECK]), u64_at(record, len - CHECK)) {
         return Found::Damaged(len);
     }
     match body(bytes[4], &record[HEADER..len - CHECK]) {

@@ -98,3 +98,19 @@ fn packs_of_other_hosts_are_rewritten_only_when_long_unmodified() {
     forget_under(dir.path());
     assert_eq!(Bucket::open(bucket_dir).locations(1).len(), 1, "one record of key 1 kept");
 }
+
+#[test]
+fn many_caches_in_one_process_keep_few_files_open() {
+    let dir = tempfile::tempdir().unwrap();
+    for cache in 0..1500 {
+        let function = dir.path().join(format!("c{cache}/joblib/f"));
+        store(&function, 7, b"value", "f()", Duration::ZERO).unwrap();
+        assert!(contains(&function, 7));
+    }
+    let open_here = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.starts_with(dir.path()))
+        .count();
+    assert!(open_here <= 2 * super::bucket::MAX_OPEN, "{open_here} pack files open");
+}
