@@ -116,6 +116,11 @@ pub(crate) struct Bucket {
     pub(crate) accessed: FastMap<u128, f64>,
     /// This process's pack in the bucket, open for appending (if there was room).
     own: Option<(String, OpenPack)>,
+    /// The generation of this process's pack in the bucket: a pack that cannot be appended to
+    /// (a failed write may have left part of a record) or was rewritten is retired, and the
+    /// next generation's is written, so that a partial record is only ever at the end of a
+    /// pack.
+    pub(crate) generation: u32,
 }
 
 /// Seconds since the Unix epoch, now.
@@ -144,6 +149,7 @@ impl Bucket {
             removals: Vec::new(),
             accessed: FastMap::default(),
             own: None,
+            generation: 0,
         }
     }
 

@@ -63,7 +63,7 @@ pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
 pub(crate) fn compact(dir: &Path) -> Result<()> {
     with_bucket(dir, |bucket| {
         bucket.refresh();
-        let own = super::own_pack();
+        let own = super::own_pack(bucket.generation);
         let now = SystemTime::now();
         let mut chosen: Vec<Rewrite> = Vec::new();
         let mut own_rewrite = None;
@@ -96,7 +96,7 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
         }
         if let Some(rewrite) = own_rewrite {
             // This process's pack is rewritten into its next one.
-            super::retire_own_pack();
+            bucket.generation += 1;
             chosen.push(rewrite);
         }
         if chosen.is_empty() {

@@ -24,7 +24,7 @@ mod record;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
@@ -51,9 +51,6 @@ static BUCKETS: Mutex<Option<FastMap<OsString, Arc<Mutex<Bucket>>>>> = Mutex::ne
 const MAX_BUCKETS: usize = 1024;
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
-/// The generation of this process's packs: a failed write starts a new one, so that a record
-/// written in part is only ever at the end of a pack.
-static GENERATION: AtomicU32 = AtomicU32::new(0);
 
 /// Sets how often a use of one packed entry is recorded for eviction (default: once an
 /// hour): a hit on an entry whose last recorded use is older appends an access record. For
@@ -72,12 +69,11 @@ pub(crate) fn bucket_dir(function_dir: &Path, key: u128) -> PathBuf {
     function_dir.join(PACKS_DIR).join(format!("{:x}", key >> 124))
 }
 
-/// The name of the pack this process appends to.
-fn own_pack() -> String {
+/// The name of this process's pack of generation `generation` (see `Bucket::generation`).
+fn own_pack(generation: u32) -> String {
     static RANDOM: OnceLock<u64> = OnceLock::new();
     let random =
         RANDOM.get_or_init(|| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0));
-    let generation = GENERATION.load(Ordering::Relaxed);
     format!("pack~{}~{random:016x}-{generation}{PACK_SUFFIX}", crate::persist::writer_tag())
 }
 
@@ -107,18 +103,13 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
     f(&mut bucket)
 }
 
-/// Makes this process append to a new pack from now on.
-fn retire_own_pack() {
-    GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
 /// Appends `records` to this process's pack in `bucket`. A pack that cannot be appended to
 /// (damaged, or a write failed, which may have left part of a record) is retired, and the
 /// records go to a new one.
 fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
-    bucket.append(&own_pack(), records).or_else(|_| {
-        retire_own_pack();
-        bucket.append(&own_pack(), records).inspect_err(|_| retire_own_pack())
+    bucket.append(&own_pack(bucket.generation), records).or_else(|_| {
+        bucket.generation += 1;
+        bucket.append(&own_pack(bucket.generation), records).inspect_err(|_| bucket.generation += 1)
     })
 }
 
