@@ -94,10 +94,13 @@ impl Call<'_> {
     /// The cached result in `entry`, if there is a readable one. An unreadable one is reported
     /// and treated as absent; the next store replaces it.
     pub(crate) fn lookup<S: Serialize + DeserializeOwned>(&self, entry: &Entry) -> Option<S> {
-        let start = Instant::now();
+        // Timed and reported only when someone listens.
+        let start = report::loads_reported(self.settings.verbose).then(Instant::now);
         match entry.load::<S>(self.settings.mmap_mode) {
             Ok(Some(value)) => {
-                report::loaded(self.settings.verbose, self.name(), entry, start.elapsed());
+                if let Some(start) = start {
+                    report::loaded(self.settings.verbose, self.name(), entry, start.elapsed());
+                }
                 Some(value)
             }
             Ok(None) => None,

@@ -32,6 +32,11 @@ pub(crate) fn computed(verbose: u32, name: &str, duration: Duration) {
 }
 
 /// On a hit (verbose > 10): `[Memory]0.0s, 0.0min   : Loading simulate from /cache/...`.
+/// Whether a load is reported at `verbose` (or logged).
+pub(crate) fn loads_reported(verbose: u32) -> bool {
+    verbose > 10 || log::log_enabled!(target: "joblib::memory", log::Level::Debug)
+}
+
 pub(crate) fn loaded(verbose: u32, name: &str, entry: &super::Entry, elapsed: Duration) {
     if log::log_enabled!(target: "joblib::memory", log::Level::Debug) {
         log::debug!(target: "joblib::memory", "loaded {name} from {}", entry.location().display());

@@ -74,6 +74,8 @@ impl Drop for OpenPack {
 #[derive(Debug)]
 pub(crate) struct Pack {
     pub(crate) name: String,
+    /// Its path (shared: a hit hands it out for messages).
+    path: Arc<Path>,
     /// The xxh3-64 of the name: how removal records name it.
     pub(crate) name_hash: u64,
     /// The file's inode, 0 until it is first read.
@@ -159,8 +161,8 @@ impl Bucket {
     }
 
     /// The path of pack `pack`.
-    pub(crate) fn path(&self, pack: usize) -> PathBuf {
-        self.dir.join(&self.packs[pack].name)
+    pub(crate) fn path(&self, pack: usize) -> Arc<Path> {
+        self.packs[pack].path.clone()
     }
 
     /// Reads what was written since the last look: new packs, and records appended to the
@@ -216,7 +218,8 @@ impl Bucket {
     fn add_pack(&mut self, name: String, inode: u64) -> usize {
         let sealed = crate::persist::is_gone(&name);
         let name_hash = xxh3_64(name.as_bytes());
-        self.packs.push(Pack { name, name_hash, inode, reached: 0, sealed, gone: false, open: None });
+        let path = Arc::from(self.dir.join(&name));
+        self.packs.push(Pack { name, path, name_hash, inode, reached: 0, sealed, gone: false, open: None });
         self.packs.len() - 1
     }
 

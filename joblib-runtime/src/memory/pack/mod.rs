@@ -114,7 +114,7 @@ fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
 }
 
 /// The file of the packed value of `key`, with the pack holding it, if there is one.
-pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(PathBuf, Vec<u8>)>> {
+pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Vec<u8>)>> {
     let dir = bucket_dir(function_dir, key);
     // A pack let go between the lookup and the read (cleared, compacted): look again.
     for attempt in 0..2 {
@@ -152,7 +152,9 @@ pub(crate) fn contains(function_dir: &Path, key: u128) -> bool {
 
 /// The pack holding the value of `key`, if any.
 pub(crate) fn location(function_dir: &Path, key: u128) -> Option<PathBuf> {
-    with_bucket(&bucket_dir(function_dir, key), |bucket| bucket.entries.get(&key).map(|k| bucket.path(k.at.pack)))
+    with_bucket(&bucket_dir(function_dir, key), |bucket| {
+        bucket.entries.get(&key).map(|k| bucket.path(k.at.pack).to_path_buf())
+    })
 }
 
 /// Packs the value file `file` of `key`, stored with `arguments` after `duration`, in place
