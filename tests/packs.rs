@@ -153,6 +153,8 @@ fn other_processes_see_stores_and_clears() {
             for k in 0..100 {
                 f.call(&k);
             }
+            // Hit again: held in memory from now on.
+            assert_eq!((f.call(&7), f.call(&7)), (value(7), value(7)));
             run_child(TEST, "storer", dir.path());
             let before = RUNS.load(Ordering::SeqCst);
             for k in 100..200 {
@@ -162,6 +164,7 @@ fn other_processes_see_stores_and_clears() {
             assert_eq!(RUNS.load(Ordering::SeqCst), before, "every call was a hit");
             run_child(TEST, "clearer", dir.path());
             assert!((0..200).all(|k| !f.is_cached(&k)), "another process's clear is seen");
+            // Also by a hit on an entry held in memory: its pack is gone.
             assert_eq!(f.call(&7), value(7));
             assert_eq!(RUNS.load(Ordering::SeqCst), before + 1, "and the next call computes");
             assert!(f.is_cached(&7));
@@ -278,4 +281,25 @@ fn eviction_reclaims_what_writers_killed_while_appending_left() {
             assert!(reported(&output, "stored") >= 500, "and nothing they held is lost");
         }
     }
+}
+
+#[test]
+fn a_repeated_hit_is_answered_from_memory() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = small(dir.path(), &RUNS);
+    for k in 0..3 {
+        f.call(&k);
+    }
+    assert_eq!((f.call(&1), f.call(&1)), (value(1), value(1)));
+    // Every byte of the packs flipped in place: a record read from disk now fails its checks.
+    for pack in packs(dir.path()) {
+        let bytes: Vec<u8> = std::fs::read(&pack).unwrap().iter().map(|b| !b).collect();
+        std::fs::OpenOptions::new().write(true).open(&pack).unwrap().write_all(&bytes).unwrap();
+    }
+    let before = RUNS.load(Ordering::SeqCst);
+    assert_eq!(f.call(&1), value(1));
+    assert_eq!(RUNS.load(Ordering::SeqCst), before, "the held record answered, not the pack");
+    assert_eq!(f.call(&2), value(2));
+    assert_eq!(RUNS.load(Ordering::SeqCst), before + 1, "a record read from the pack is checked");
 }

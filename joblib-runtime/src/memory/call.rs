@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::metadata::Metadata;
-use super::{function_dir, report, Entry, MemorizedResult, Settings};
+use super::{report, store, Entry, MemorizedResult, Settings};
 
 /// What a function returns, and the part of it that is stored: all of it, or only the value
 /// of an `Ok`.
@@ -83,7 +83,7 @@ impl Call<'_> {
     pub(crate) fn entry(&self, key: Result<u128, String>) -> Option<Entry> {
         let location = self.location?;
         match key {
-            Ok(key) => Some(Entry::new(&function_dir(location, self.function), key)),
+            Ok(key) => Some(store::entry_of(location, self.function, key)),
             Err(e) => {
                 report::warning(&format!("cannot hash the arguments of {}, not caching: {e}", self.function));
                 None

@@ -50,16 +50,22 @@ pub(crate) fn get(path: &Path) -> Option<Arc<Whole>> {
 /// Holds `whole`, the output at `path`, dropping the least recently used beyond the bounds.
 pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
     with(|recent| {
-        recent.remove(path);
-        let used = recent.next;
-        recent.next += 1;
-        recent.bytes += whole.held_bytes();
-        recent.held.insert(path.to_path_buf(), (used, whole));
-        recent.order.insert(used, path.to_path_buf());
+        recent.insert(path, whole);
         while recent.held.len() > MAX_ENTRIES || recent.bytes > MAX_BYTES {
             let Some((_, oldest)) = recent.order.pop_first() else { break };
             recent.remove(&oldest);
         }
+    })
+}
+
+/// Holds `whole` at `path` if that pushes nothing out; returns whether it is held.
+pub(crate) fn put_if_room(path: &Path, whole: Arc<Whole>) -> bool {
+    with(|recent| {
+        let room = recent.held.len() < MAX_ENTRIES && recent.bytes + whole.held_bytes() <= MAX_BYTES;
+        if room {
+            recent.insert(path, whole);
+        }
+        room
     })
 }
 
@@ -81,6 +87,16 @@ pub(crate) fn forget_under(dir: &Path) {
 }
 
 impl Recent {
+    /// Holds `whole` at `path` as the most recently used.
+    fn insert(&mut self, path: &Path, whole: Arc<Whole>) {
+        self.remove(path);
+        let used = self.next;
+        self.next += 1;
+        self.bytes += whole.held_bytes();
+        self.held.insert(path.to_path_buf(), (used, whole));
+        self.order.insert(used, path.to_path_buf());
+    }
+
     fn remove(&mut self, path: &Path) {
         if let Some((used, whole)) = self.held.remove(path) {
             self.order.remove(&used);

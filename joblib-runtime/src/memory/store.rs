@@ -56,6 +56,24 @@ pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
     dir
 }
 
+/// The entry of `key` of the function `identity` at `location`. The function's folder is
+/// remembered per thread for the last function called: a loop calling one cached function
+/// builds it once.
+pub(crate) fn entry_of(location: &Path, identity: &str, key: u128) -> Entry {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(PathBuf, String, PathBuf)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let same = |(l, i, _): &(PathBuf, String, PathBuf)| l.as_os_str() == location.as_os_str() && i == identity;
+        if !last.as_ref().is_some_and(same) {
+            *last = Some((location.to_owned(), identity.to_owned(), function_dir(location, identity)));
+        }
+        let (_, _, dir) = last.as_ref().expect("just set");
+        Entry::new(dir, key)
+    })
+}
+
 /// The folder name of one part of an identity, as [`function_dir`] describes.
 fn folder_name(part: &str) -> String {
     let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
@@ -119,8 +137,8 @@ impl Entry {
     /// The stored value, `None` if there is none, an error if it cannot be read as `R`: the
     /// packed one, else the one in the entry's folder.
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
-        if let Some((pack, file)) = pack::load(self.function_dir(), self.key)? {
-            return Whole::of_bytes(&file, &pack, None)?.decode(&pack).map(Some);
+        if let Some((pack, whole)) = pack::load(self.function_dir(), self.key)? {
+            return whole.decode(&pack).map(Some);
         }
         self.load_output(mmap_mode)
     }

@@ -19,6 +19,8 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::keyed::{FastMap, FastSet};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
+use crate::memory::recent;
+use crate::persist::Whole;
 
 /// Where a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,20 @@ pub(crate) struct Known {
     pub(crate) at: Location,
     /// When it was stored.
     pub(crate) created: f64,
+    /// How this process used it so far.
+    pub(crate) uses: Uses,
+}
+
+/// How a process used a packed entry: a record hit again is held in memory, if the in-process
+/// layer has room (a record hit once is not, and none pushes another out, so that a sweep over
+/// more entries than the layer holds does not churn it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Uses {
+    Never,
+    Once,
+    Held,
+    /// Hit again when the layer was full: read from its pack each time.
+    NoRoom,
 }
 
 /// Packs are read this many bytes at a time.
@@ -296,7 +312,7 @@ impl Bucket {
                 }
                 // The record read last is the one used: a value stored again after its record
                 // was found damaged replaces it.
-                if let Some(before) = self.entries.insert(key, Known { at, created: record.time }) {
+                if let Some(before) = self.entries.insert(key, Known { at, created: record.time, uses: Uses::Never }) {
                     self.duplicates.entry(key).or_default().push(before.at);
                 }
             }
@@ -440,13 +456,30 @@ impl Bucket {
     }
 }
 
-/// The value file of the entry record of `key` at `at` in `pack` (at `path`), whose file is
-/// `inode`; `None` if that pack is no longer there (removed or replaced).
-pub(crate) fn read_entry(pack: &OpenPack, path: &Path, inode: u64, at: Location, key: u128) -> Result<Option<Vec<u8>>> {
+/// Where a record is, to be read.
+pub(crate) struct ToRead {
+    pub(crate) pack: Arc<OpenPack>,
+    pub(crate) path: Arc<Path>,
+    pub(crate) inode: u64,
+    pub(crate) at: Location,
+    /// How this process used it before this hit.
+    pub(crate) uses: Uses,
+}
+
+/// The value file of the entry record of `key` in `record`, checked; `None` if its pack is no
+/// longer there (removed or replaced). A record hit again is held in the in-process layer
+/// ([`recent`](crate::memory::recent)): records never change, so a repeated hit needs only the
+/// `fstat` that says its pack is still there.
+pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<Whole>, Uses)>> {
+    let ToRead { pack, path, inode, at, uses } = record;
     let file = &pack.file;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.ino() != inode || meta.nlink() == 0 {
+    if meta.ino() != *inode || meta.nlink() == 0 {
         return Ok(None);
+    }
+    let held = matches!(uses, Uses::Once | Uses::Held).then(|| path.join(format!("{:x}.record", at.offset)));
+    if let Some(whole) = held.as_deref().and_then(recent::get) {
+        return Ok(Some((whole, Uses::Held)));
     }
     let mut bytes = vec![0u8; at.len as usize];
     file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
@@ -455,8 +488,24 @@ pub(crate) fn read_entry(pack: &OpenPack, path: &Path, inode: u64, at: Location,
     })?;
     match record::read(&bytes) {
         record::Found::Record(Record { key: found, body: Body::Entry { file, .. }, .. }, _) if found == key => {
-            Ok(Some(file.to_vec()))
+            let whole = Arc::new(Whole::of_bytes(file, path, None)?);
+            let uses = match held {
+                Some(held) if recent::put_if_room(&held, whole.clone()) => Uses::Held,
+                Some(_) => Uses::NoRoom,
+                None if *uses == Uses::Never => Uses::Once,
+                None => *uses,
+            };
+            Ok(Some((whole, uses)))
         }
         _ => Err(Error::corrupt(path, format!("the record at {} is damaged", at.offset))),
+    }
+}
+
+impl Bucket {
+    /// Records how the entry of `key` at `at` was used by a hit.
+    pub(crate) fn used(&mut self, key: u128, at: Location, uses: Uses) {
+        if let Some(known) = self.entries.get_mut(&key).filter(|k| k.at == at) {
+            known.uses = uses;
+        }
     }
 }

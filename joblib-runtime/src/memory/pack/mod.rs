@@ -28,12 +28,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use bucket::{now_seconds, read_entry, Bucket};
+use bucket::{now_seconds, read_entry, Bucket, Known, ToRead};
 pub(crate) use compact::{buckets, compact, entries, evict};
 use keyed::FastMap;
 use record::{Body, Record};
 
 use crate::error::Result;
+use crate::persist::Whole;
 
 /// The folder of a function's packs (a name no function's folder can have: see
 /// [`folder_name`](super::store)).
@@ -113,8 +114,9 @@ fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
     })
 }
 
-/// The file of the packed value of `key`, with the pack holding it, if there is one.
-pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Vec<u8>)>> {
+/// The checked value file of the packed value of `key`, with the pack holding it, if there is
+/// one.
+pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Arc<Whole>)>> {
     let dir = bucket_dir(function_dir, key);
     // A pack let go between the lookup and the read (cleared, compacted): look again.
     for attempt in 0..2 {
@@ -122,19 +124,24 @@ pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, 
             if attempt > 0 || !bucket.entries.contains_key(&key) {
                 bucket.refresh();
             }
-            let known = *bucket.entries.get(&key)?;
+            let Known { at, uses, .. } = *bucket.entries.get(&key)?;
             note_access(bucket, key);
-            let pack = known.at.pack;
-            Some((bucket.path(pack), bucket.reader(pack), bucket.packs[pack].inode, known.at))
+            let (path, inode) = (bucket.path(at.pack), bucket.packs[at.pack].inode);
+            Some(bucket.reader(at.pack).map(|pack| ToRead { pack, path, inode, at, uses }))
         });
-        let Some((path, reader, inode, at)) = found else { return Ok(None) };
-        let Some(reader) = reader else { continue };
-        match read_entry(&reader, &path, inode, at, key) {
-            Ok(Some(file)) => return Ok(Some((path, file))),
+        let Some(record) = found else { return Ok(None) };
+        let Some(record) = record else { continue };
+        match read_entry(&record, key) {
+            Ok(Some((whole, uses))) => {
+                if uses != record.uses {
+                    with_bucket(&dir, |bucket| bucket.used(key, record.at, uses));
+                }
+                return Ok(Some((record.path, whole)));
+            }
             Ok(None) => continue,
             Err(e) => {
                 // Not used again: a value stored anew takes its place.
-                with_bucket(&dir, |bucket| bucket.forget(key, at));
+                with_bucket(&dir, |bucket| bucket.forget(key, record.at));
                 return Err(e);
             }
         }
