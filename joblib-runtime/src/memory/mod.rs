@@ -7,6 +7,7 @@
 mod call;
 mod evict;
 mod func;
+mod keyed;
 mod metadata;
 mod pack;
 mod recent;

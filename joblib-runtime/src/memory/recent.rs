@@ -4,10 +4,12 @@
 //! A held entry goes when this process clears, evicts or stores it; an entry whose file changed
 //! on disk (another process's `clear` or store, damage) is read from disk again.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::keyed::FastMap;
 use crate::persist::Whole;
 
 /// The most entries held.
@@ -19,10 +21,11 @@ pub(crate) const MAX_FILE: u64 = 1 << 20;
 
 #[derive(Default)]
 struct Recent {
-    /// Each entry's output, with its place in the order of use.
-    held: HashMap<PathBuf, (u64, Arc<Whole>)>,
+    /// Each entry's output (by its path's bytes: faster to hash than a `Path`), with its place
+    /// in the order of use.
+    held: FastMap<OsString, (u64, Arc<Whole>)>,
     /// Outputs by their last use, oldest first.
-    order: BTreeMap<u64, PathBuf>,
+    order: BTreeMap<u64, OsString>,
     next: u64,
     bytes: usize,
 }
@@ -38,10 +41,10 @@ fn with<R>(f: impl FnOnce(&mut Recent) -> R) -> R {
 pub(crate) fn get(path: &Path) -> Option<Arc<Whole>> {
     with(|recent| {
         let next = recent.next;
-        let (used, whole) = recent.held.get_mut(path)?;
+        let (used, whole) = recent.held.get_mut(path.as_os_str())?;
         recent.order.remove(used);
         *used = next;
-        recent.order.insert(next, path.to_path_buf());
+        recent.order.insert(next, path.as_os_str().to_owned());
         recent.next += 1;
         Some(whole.clone())
     })
@@ -53,7 +56,7 @@ pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
         recent.insert(path, whole);
         while recent.held.len() > MAX_ENTRIES || recent.bytes > MAX_BYTES {
             let Some((_, oldest)) = recent.order.pop_first() else { break };
-            recent.remove(&oldest);
+            recent.remove(Path::new(&oldest));
         }
     })
 }
@@ -79,9 +82,9 @@ pub(crate) fn forget(path: &Path) {
 /// what is held: for clearing a folder).
 pub(crate) fn forget_under(dir: &Path) {
     with(|recent| {
-        let gone: Vec<PathBuf> = recent.held.keys().filter(|p| p.starts_with(dir)).cloned().collect();
+        let gone: Vec<OsString> = recent.held.keys().filter(|p| Path::new(p).starts_with(dir)).cloned().collect();
         for path in gone {
-            recent.remove(&path);
+            recent.remove(Path::new(&path));
         }
     })
 }
@@ -93,12 +96,12 @@ impl Recent {
         let used = self.next;
         self.next += 1;
         self.bytes += whole.held_bytes();
-        self.held.insert(path.to_path_buf(), (used, whole));
-        self.order.insert(used, path.to_path_buf());
+        self.held.insert(path.as_os_str().to_owned(), (used, whole));
+        self.order.insert(used, path.as_os_str().to_owned());
     }
 
     fn remove(&mut self, path: &Path) {
-        if let Some((used, whole)) = self.held.remove(path) {
+        if let Some((used, whole)) = self.held.remove(path.as_os_str()) {
             self.order.remove(&used);
             self.bytes -= whole.held_bytes();
         }

@@ -60,17 +60,19 @@ pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
 /// remembered per thread for the last function called: a loop calling one cached function
 /// builds it once.
 pub(crate) fn entry_of(location: &Path, identity: &str, key: u128) -> Entry {
+    type Last = (PathBuf, String, Arc<Path>);
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(PathBuf, String, PathBuf)>> = const { std::cell::RefCell::new(None) };
+        static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
     }
     LAST.with(|last| {
         let mut last = last.borrow_mut();
-        let same = |(l, i, _): &(PathBuf, String, PathBuf)| l.as_os_str() == location.as_os_str() && i == identity;
+        let same = |(l, i, _): &Last| l.as_os_str() == location.as_os_str() && i == identity;
         if !last.as_ref().is_some_and(same) {
-            *last = Some((location.to_owned(), identity.to_owned(), function_dir(location, identity)));
+            let dir = Arc::from(function_dir(location, identity));
+            *last = Some((location.to_owned(), identity.to_owned(), dir));
         }
         let (_, _, dir) = last.as_ref().expect("just set");
-        Entry::new(dir, key)
+        Entry { function_dir: dir.clone(), key }
     })
 }
 
@@ -92,41 +94,40 @@ pub(crate) fn is_entry_name(name: &str) -> bool {
 /// One call's entry: packed, or in its folder.
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
-    /// `<function>/<key>`.
-    dir: PathBuf,
+    /// The function's folder (shared by the entries a thread makes for one function).
+    function_dir: Arc<Path>,
     key: u128,
 }
 
 impl Entry {
     pub(crate) fn new(function_dir: &Path, key: u128) -> Self {
-        Entry { dir: function_dir.join(format!("{key:032x}")), key }
+        Entry { function_dir: Arc::from(function_dir), key }
     }
 
     fn function_dir(&self) -> &Path {
-        self.dir.parent().unwrap_or(&self.dir)
+        &self.function_dir
     }
 
     pub(crate) fn key(&self) -> u128 {
         self.key
     }
 
-    /// The entry's folder (which a packed entry does not have).
-    #[cfg(test)]
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
+    /// The entry's folder, `<function>/<key>` (which a packed entry does not have).
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.function_dir.join(format!("{:032x}", self.key))
     }
 
     /// Where the entry is: the pack holding it, or its folder.
     pub(crate) fn location(&self) -> PathBuf {
-        pack::location(self.function_dir(), self.key).unwrap_or_else(|| self.dir.clone())
+        pack::location(self.function_dir(), self.key).unwrap_or_else(|| self.dir())
     }
 
     pub(crate) fn output(&self) -> PathBuf {
-        self.dir.join(OUTPUT)
+        self.dir().join(OUTPUT)
     }
 
     fn metadata(&self) -> PathBuf {
-        self.dir.join(METADATA)
+        self.dir().join(METADATA)
     }
 
     /// Whether the entry has an output (which may still turn out unreadable).
@@ -222,7 +223,7 @@ impl Entry {
     pub(crate) fn remove(&self) -> Result<()> {
         recent::forget(&self.output());
         pack::remove(self.function_dir(), self.key)?;
-        remove_tree(&self.dir)
+        remove_tree(&self.dir())
     }
 }
 
@@ -336,7 +337,8 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
     let key = u128::from_str_radix(name, 16).unwrap_or(0);
     if has_output {
         let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
-        scan.entries.push(EntryInfo { entry: Entry { dir, key }, last_access, bytes });
+        let entry = Entry::new(dir.parent().unwrap_or(&dir), key);
+        scan.entries.push(EntryInfo { entry, last_access, bytes });
     } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
         // Nothing is being written in it: a folder left empty (or with only metadata) by a
         // killed writer, unless a writer just created it and is about to write.

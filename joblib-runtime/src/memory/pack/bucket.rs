@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::keyed::{FastMap, FastSet};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
+use crate::memory::keyed::{FastMap, FastSet};
 use crate::memory::recent;
 use crate::persist::Whole;
 

@@ -19,7 +19,6 @@
 
 mod bucket;
 mod compact;
-mod keyed;
 mod record;
 
 use std::ffi::OsString;
@@ -28,9 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use super::keyed::FastMap;
 use bucket::{now_seconds, read_entry, Bucket, Known, ToRead};
 pub(crate) use compact::{buckets, compact, entries, evict};
-use keyed::FastMap;
 use record::{Body, Record};
 
 use crate::error::Result;

@@ -1,7 +1,7 @@
-//! A fast hasher for the maps of this process's pack state: their keys are cache keys
-//! (already hashes) and folder paths, which SipHash, the standard maps' default, spends more
-//! time on than the lookup itself. Seeded at random, so that keys forged in a pack file cannot
-//! be chosen to collide.
+//! A fast hasher for the maps of this process's cache state (packs, the in-process layer):
+//! their keys are cache keys (already hashes) and the bytes of paths, which SipHash, the
+//! standard maps' default, spends more time on than the lookup itself. Seeded at random, so
+//! that keys forged in a pack file cannot be chosen to collide.
 
 use std::hash::{BuildHasher, Hasher};
 
