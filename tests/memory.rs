@@ -363,4 +363,14 @@ fn a_large_entry_read_without_mapping_is_checked_and_owned() {
     let (_, again) = f.call(&4);
     assert!(again.iter().all(|&v| v == 4), "never a wrong value");
     assert_eq!(runs.get(), 2, "the damaged array was seen, and the value recomputed");
+    // A number of the payload (checked while it is decoded, for a file this large).
+    let output = entry_dirs(dir.path(), "large")[0].join("output.jbl");
+    let mut bytes = std::fs::read(&output).unwrap();
+    let near_end = bytes.len() - 1000;
+    bytes[near_end] ^= 0x01;
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&output, bytes).unwrap();
+    let (numbers, _) = f.call(&4);
+    assert!(numbers.iter().all(|&v| v == 4.0), "never a wrong value");
+    assert_eq!(runs.get(), 3, "the damaged payload was seen, and the value recomputed");
 }

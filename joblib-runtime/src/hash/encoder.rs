@@ -310,6 +310,8 @@ struct ShapeSet {
     /// is their tag alone, as [`ScalarProbe`] gives it: the elements of a `Vec<f64>` then
     /// cost one call each instead of a round trip through an encoder.
     scalars: bool,
+    /// The tag of the previous element, while they are scalars.
+    last_scalar: Option<u8>,
 }
 
 impl ShapeSet {
@@ -320,6 +322,7 @@ impl ShapeSet {
             previous_digest: 0,
             digests: Vec::new(),
             scalars: true,
+            last_scalar: None,
         })
     }
 
@@ -328,7 +331,8 @@ impl ShapeSet {
         if self.scalars {
             match value.serialize(ScalarProbe) {
                 Ok(Scalar { tag, .. }) => {
-                    if self.digests.is_empty() || self.previous != [tag] {
+                    if self.last_scalar != Some(tag) {
+                        self.last_scalar = Some(tag);
                         // The structure of a scalar is its tag, as the encoder writes it.
                         self.previous = vec![tag];
                         self.previous_digest = xxh3_128(&[tag]);

@@ -18,6 +18,10 @@ use super::verified;
 use crate::array::{AlignedBuf, Backing, SharedBytes};
 use crate::error::{Error, Result};
 
+/// From this size on, the index of a file read once is checked on another thread while its
+/// value is decoded.
+const CHECK_BESIDE_FROM: usize = 1 << 20;
+
 /// How to hold a file.
 #[derive(Clone, Copy)]
 pub(crate) enum Hold<'a> {
@@ -115,7 +119,9 @@ impl Whole {
             return Ok(None);
         }
         let stored = &bytes[header.index_offset as usize..];
-        check_index(path, &header, stored)?;
+        if !self.checks_index_beside_decoding(stored) {
+            check_index(path, &header, stored)?;
+        }
         let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
         let known_good = mapped && verified::is_verified(self.id);
         if !index.arrays.is_empty() && !known_good && check_arrays() {
@@ -160,7 +166,25 @@ impl Whole {
                 Ok((r.dtype, shared))
             })
             .collect::<Result<_>>()?;
-        decode_value(path, header.version, &index, arrays)
+        let stored = &bytes[header.index_offset as usize..];
+        if !self.checks_index_beside_decoding(stored) {
+            return decode_value(path, header.version, &index, arrays);
+        }
+        // The value is decoded while another thread checks what it is decoded from; it is
+        // returned only if the check holds (decoding unchecked bytes is safe: every length is
+        // bounded by the input).
+        std::thread::scope(|scope| {
+            let check = scope.spawn(|| check_index(path, &header, stored));
+            let value = decode_value(path, header.version, &index, arrays);
+            check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            value
+        })
+    }
+
+    /// Whether the index checksum is checked while the value is decoded (a large file read
+    /// once), rather than before.
+    fn checks_index_beside_decoding(&self, stored: &[u8]) -> bool {
+        self.copy_arrays && stored.len() >= CHECK_BESIDE_FROM
     }
 
     /// Whether the file at `path` is still the version held: not written in place, replaced or
