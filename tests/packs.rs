@@ -303,3 +303,48 @@ fn a_repeated_hit_is_answered_from_memory() {
     assert_eq!(f.call(&2), value(2));
     assert_eq!(RUNS.load(Ordering::SeqCst), before + 1, "a record read from the pack is checked");
 }
+
+#[test]
+fn a_pack_that_cannot_grow_loses_nothing() {
+    const TEST: &str = "a_pack_that_cannot_grow_loses_nothing";
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    match role().as_deref() {
+        Some("limited") => {
+            // Every file of this process is limited to 2 KiB: each pack fills up after a few
+            // records, the append that crosses the limit writes part of a record and
+            // fails, and the next generation's pack takes the records.
+            let f = small(&test_dir(), &RUNS);
+            for k in 0..300 {
+                assert_eq!(f.call(&k), value(k));
+            }
+            assert!((0..300).all(|k| f.is_cached(&k)), "every value was stored in the end");
+        }
+        Some("checker") => {
+            let f = small(&test_dir(), &RUNS);
+            for k in 0..300 {
+                assert_eq!(f.call(&k), value(k), "key {k}");
+            }
+            assert_eq!(RUNS.load(Ordering::SeqCst), 0, "every entry was found, none damaged");
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let exe = std::env::current_exe().unwrap();
+            // SIGXFSZ ignored, so that a write past the limit fails with EFBIG.
+            let output = std::process::Command::new("bash")
+                .arg("-c")
+                .arg(format!(r#"trap '' XFSZ; ulimit -f 2; exec "$0" --exact {TEST} --nocapture"#))
+                .arg(&exe)
+                .env(children::ROLE, "limited")
+                .env(children::DIR, dir.path())
+                .output()
+                .unwrap();
+            children::finished(&output);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!stderr.contains("WARNING"), "every store went through, to a new pack: {stderr}");
+            let full: Vec<u64> = packs(dir.path()).iter().map(|p| std::fs::metadata(p).unwrap().len()).collect();
+            assert!(full.iter().any(|&len| len == 2048), "some pack reached the limit: {full:?}");
+            run_child(TEST, "checker", dir.path());
+        }
+    }
+}
