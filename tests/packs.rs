@@ -343,7 +343,7 @@ fn a_pack_that_cannot_grow_loses_nothing() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(!stderr.contains("WARNING"), "every store went through, to a new pack: {stderr}");
             let full: Vec<u64> = packs(dir.path()).iter().map(|p| std::fs::metadata(p).unwrap().len()).collect();
-            assert!(full.iter().any(|&len| len == 2048), "some pack reached the limit: {full:?}");
+            assert!(full.contains(&2048), "some pack reached the limit: {full:?}");
             run_child(TEST, "checker", dir.path());
         }
     }
