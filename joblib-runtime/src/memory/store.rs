@@ -9,7 +9,7 @@
 //!
 //! `<key>` is 32 hex digits: the hash of everything that identifies a call (the function's
 //! fingerprint, its generic types and its arguments). A result whose file has at most
-//! [`MAX_PACKED`](super::pack::MAX_PACKED) bytes is appended to a pack ([`pack`](super::pack));
+//! [`MAX_PACKED`](super::pack::MAX_PACKED) bytes is appended to a pack ([`pack`]);
 //! a larger one gets its key's folder, whose two files are written aside and renamed into
 //! place, so a reader sees a whole file or none. A hit writes nothing there: such an entry's
 //! last access is the later of its files' modification times (when it was stored) and its
@@ -145,7 +145,7 @@ impl Entry {
     }
 
     /// The value in the entry's folder. A repeated hit is answered by the in-process layer
-    /// ([`recent`](super::recent)).
+    /// ([`recent`]).
     fn load_output<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
         if let Some(held) = recent::get(&output) {
@@ -286,7 +286,7 @@ pub(crate) struct Scan {
     pub(crate) entries: Vec<EntryInfo>,
     /// Temporary files, and entry folders with neither output nor temporary file.
     pub(crate) leftovers: Vec<Leftover>,
-    /// The packs folders of functions ([`pack`](super::pack)).
+    /// The packs folders of functions ([`pack`]).
     pub(crate) packs: Vec<PathBuf>,
 }
 

@@ -29,7 +29,7 @@ pub(super) fn cancel() -> ! {
 }
 
 /// Runs `items` through `tasks` on the current rayon pool: rayon's adaptive splitting, each
-/// piece run in blocks ([`blocks`]), results collected in place in input order. A failing task
+/// piece run in blocks ([`blocks`](super::blocks)), results collected in place in input order. A failing task
 /// (recorded in `failure`) unwinds its worker, and the others stop at their next block, so no
 /// per-task `Result` is collected and nothing starts after a failure; the values are then
 /// incomplete and the caller reports the failure instead.

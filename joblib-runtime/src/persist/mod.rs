@@ -11,7 +11,7 @@
 //!
 //! Files are written to a temporary file in the same folder and renamed into place, so a crash
 //! never leaves a half-written file under the final name. Header, index and every array carry
-//! an xxh3 checksum; see [`format`] for the layout.
+//! an xxh3 checksum; see [`format`](mod@format) for the layout.
 
 mod atomic;
 pub(crate) use atomic::AtomicFile;

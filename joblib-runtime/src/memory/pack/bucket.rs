@@ -10,17 +10,15 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::open::{OpenPack, Uses};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
 use crate::memory::keyed::{FastMap, FastSet};
-use crate::memory::recent;
-use crate::persist::Whole;
 
 /// Where a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,51 +39,8 @@ pub(crate) struct Known {
     pub(crate) uses: Uses,
 }
 
-/// How a process used a packed entry: a record hit again is held in memory, if the in-process
-/// layer has room (a record hit once is not, and none pushes another out, so that a sweep over
-/// more entries than the layer holds does not churn it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Uses {
-    Never,
-    Once,
-    Held,
-    /// Hit again when the layer was full: read from its pack each time.
-    NoRoom,
-}
-
 /// Packs are read this many bytes at a time.
 const READ_CHUNK: u64 = 8 << 20;
-/// The most pack files this process keeps open for reading; past it, a hit opens the pack.
-pub(crate) const MAX_OPEN: usize = 256;
-/// Pack files kept open.
-static OPEN: AtomicUsize = AtomicUsize::new(0);
-
-/// A pack file kept open for reading, counted in [`OPEN`].
-#[derive(Debug)]
-pub(crate) struct OpenPack {
-    file: File,
-    counted: bool,
-}
-
-impl OpenPack {
-    /// `file`, counted among the open packs if there is room: only then is it kept open.
-    fn new(file: File) -> OpenPack {
-        let counted = OPEN.fetch_add(1, Ordering::Relaxed) < MAX_OPEN;
-        if !counted {
-            OPEN.fetch_sub(1, Ordering::Relaxed);
-        }
-        OpenPack { file, counted }
-    }
-}
-
-impl Drop for OpenPack {
-    fn drop(&mut self) {
-        if self.counted {
-            OPEN.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// A pack file of the bucket.
 #[derive(Debug)]
 pub(crate) struct Pack {
@@ -371,7 +326,7 @@ impl Bucket {
     }
 
     /// Pack `pack` open for reading (kept open while this process has fewer than
-    /// [`MAX_OPEN`] open), `None` if it cannot be opened.
+    /// [`MAX_OPEN`](super::open::MAX_OPEN) open), `None` if it cannot be opened.
     pub(crate) fn reader(&mut self, pack: usize) -> Option<Arc<OpenPack>> {
         if let Some(open) = &self.packs[pack].open {
             return Some(open.clone());
@@ -453,51 +408,6 @@ impl Bucket {
         }?;
         let meta = file.metadata()?;
         Ok((OpenPack::new(file), meta))
-    }
-}
-
-/// Where a record is, to be read.
-pub(crate) struct ToRead {
-    pub(crate) pack: Arc<OpenPack>,
-    pub(crate) path: Arc<Path>,
-    pub(crate) inode: u64,
-    pub(crate) at: Location,
-    /// How this process used it before this hit.
-    pub(crate) uses: Uses,
-}
-
-/// The value file of the entry record of `key` in `record`, checked; `None` if its pack is no
-/// longer there (removed or replaced). A record hit again is held in the in-process layer
-/// ([`recent`](crate::memory::recent)): records never change, so a repeated hit needs only the
-/// `fstat` that says its pack is still there.
-pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<Whole>, Uses)>> {
-    let ToRead { pack, path, inode, at, uses } = record;
-    let file = &pack.file;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.ino() != *inode || meta.nlink() == 0 {
-        return Ok(None);
-    }
-    let held = matches!(uses, Uses::Once | Uses::Held).then(|| path.join(format!("{:x}.record", at.offset)));
-    if let Some(whole) = held.as_deref().and_then(recent::get) {
-        return Ok(Some((whole, Uses::Held)));
-    }
-    let mut bytes = vec![0u8; at.len as usize];
-    file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => Error::corrupt(path, format!("truncated: no record at {}", at.offset)),
-        _ => Error::io(path, e),
-    })?;
-    match record::read(&bytes) {
-        record::Found::Record(Record { key: found, body: Body::Entry { file, .. }, .. }, _) if found == key => {
-            let whole = Arc::new(Whole::of_bytes(file, path, None)?);
-            let uses = match held {
-                Some(held) if recent::put_if_room(&held, whole.clone()) => Uses::Held,
-                Some(_) => Uses::NoRoom,
-                None if *uses == Uses::Never => Uses::Once,
-                None => *uses,
-            };
-            Ok(Some((whole, uses)))
-        }
-        _ => Err(Error::corrupt(path, format!("the record at {} is damaged", at.offset))),
     }
 }
 

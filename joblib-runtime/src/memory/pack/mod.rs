@@ -11,7 +11,7 @@
 //! Records ([`record`]) are written with one `write` each and carry checksums; a reader takes
 //! whole records only, so a record being written, or left half-written by a killed writer, is
 //! never read. No file is ever written by two processes (nor locked): a pack has one writer,
-//! which only appends, and removals are records too. Eviction ([`compact`]) rewrites the packs
+//! which only appends, and removals are records too. Eviction ([`compact`](mod@compact)) rewrites the packs
 //! of writers that are gone without what was removed.
 //!
 //! A hit reads its record and writes nothing, except, at most once an hour per entry (see
@@ -19,6 +19,7 @@
 
 mod bucket;
 mod compact;
+mod open;
 mod record;
 
 use std::ffi::OsString;
@@ -28,8 +29,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::keyed::FastMap;
-use bucket::{now_seconds, read_entry, Bucket, Known, ToRead};
+use bucket::{now_seconds, Bucket, Known};
 pub(crate) use compact::{buckets, compact, entries, evict};
+use open::{read_entry, ToRead};
 use record::{Body, Record};
 
 use crate::error::Result;

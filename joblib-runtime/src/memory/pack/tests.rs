@@ -112,5 +112,5 @@ fn many_caches_in_one_process_keep_few_files_open() {
         .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
         .filter(|target| target.starts_with(dir.path()))
         .count();
-    assert!(open_here <= 2 * super::bucket::MAX_OPEN, "{open_here} pack files open");
+    assert!(open_here <= 2 * super::open::MAX_OPEN, "{open_here} pack files open");
 }
