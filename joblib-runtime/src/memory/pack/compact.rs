@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::bucket::Bucket;
+use super::bucket::{Bucket, Location};
 use super::record::{Body, Record};
 use super::{append, with_bucket};
 use crate::error::{Error, Result};
@@ -73,12 +73,12 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
             if bucket.packs[pack].gone {
                 continue;
             }
-            let path = bucket.path(pack);
-            let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else { continue };
+            let Ok(meta) = std::fs::metadata(bucket.path(pack)) else { continue };
+            let Ok(modified) = meta.modified() else { continue };
             if is_own || crate::persist::is_abandoned(name, modified, now) {
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-                let kept = kept_records(bucket, pack, &bytes);
-                let rewrite = Rewrite { pack, wasted: kept.len() < bytes.len(), len: bytes.len(), kept };
+                let kept = kept_records(bucket, pack);
+                let wasted = kept.bytes() < meta.len();
+                let rewrite = Rewrite { pack, len: meta.len(), kept, wasted };
                 match is_own {
                     true => own_rewrite = Some(rewrite).filter(|r| r.wasted),
                     false => chosen.push(rewrite),
@@ -99,12 +99,8 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
             bucket.generation += 1;
             chosen.push(rewrite);
         }
-        if chosen.is_empty() {
-            return Ok(());
-        }
-        let rewritten: Vec<u8> = chosen.iter().flat_map(|r| r.kept.iter().copied()).collect();
-        if !rewritten.is_empty() {
-            append(bucket, &rewritten)?;
+        for rewrite in &chosen {
+            copy_kept(bucket, rewrite)?;
         }
         for rewrite in &chosen {
             let path = bucket.path(rewrite.pack);
@@ -113,43 +109,87 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
                 _ => {}
             }
         }
-        bucket.refresh();
+        if !chosen.is_empty() {
+            bucket.refresh();
+        }
         Ok(())
     })
 }
 
+/// Rewrites are appended this many bytes at a time: a pack of any size is copied in bounded
+/// memory.
+const COPY_BATCH: usize = 8 << 20;
+
 /// A pack that may be rewritten.
 struct Rewrite {
     pack: usize,
-    len: usize,
-    /// What it holds that is still needed.
-    kept: Vec<u8>,
-    /// It holds more than that.
+    /// Its length.
+    len: u64,
+    kept: Kept,
+    /// It holds more than what is kept.
     wasted: bool,
 }
 
-/// What pack `pack` (whose bytes are `bytes`) holds that is still needed: the records of the
-/// entries it holds, their last recorded use, and its removal records of records in other
-/// packs.
-fn kept_records(bucket: &Bucket, pack: usize, bytes: &[u8]) -> Vec<u8> {
-    let mut kept = Vec::new();
+/// What a pack holds that is still needed.
+#[derive(Default)]
+struct Kept {
+    /// Where its entries' records are.
+    entries: Vec<Location>,
+    /// Access and removal records to write again.
+    records: Vec<u8>,
+}
+
+impl Kept {
+    fn bytes(&self) -> u64 {
+        self.entries.iter().map(|at| u64::from(at.len)).sum::<u64>() + self.records.len() as u64
+    }
+}
+
+/// What pack `pack` holds that is still needed: the records of the entries it holds, their
+/// last recorded use, and its removal records of records in other packs.
+fn kept_records(bucket: &Bucket, pack: usize) -> Kept {
+    let mut kept = Kept::default();
     for (&key, known) in &bucket.entries {
         if known.at.pack != pack {
             continue;
         }
-        let range = known.at.offset as usize..known.at.offset as usize + known.at.len as usize;
-        let Some(record) = bytes.get(range) else { continue };
-        kept.extend_from_slice(record);
+        kept.entries.push(known.at);
         if let Some(&accessed) = bucket.accessed.get(&key).filter(|&&a| a > known.created) {
-            kept.extend(Record { key, time: accessed, body: Body::Access }.encode());
+            kept.records.extend(Record { key, time: accessed, body: Body::Access }.encode());
         }
     }
     for removal in bucket.removals.iter().filter(|r| r.pack == pack) {
         let target_live = bucket.packs.iter().any(|p| !p.gone && p.name_hash == removal.target);
         if target_live {
             let body = Body::Removal { pack: removal.target, offset: removal.offset };
-            kept.extend(Record { key: removal.key, time: 0.0, body }.encode());
+            kept.records.extend(Record { key: removal.key, time: 0.0, body }.encode());
         }
     }
     kept
+}
+
+/// Appends what `rewrite`'s pack still holds to this process's pack, in batches.
+fn copy_kept(bucket: &mut Bucket, rewrite: &Rewrite) -> Result<()> {
+    let path = bucket.path(rewrite.pack);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut batch = Vec::new();
+    for at in &rewrite.kept.entries {
+        let start = batch.len();
+        batch.resize(start + at.len as usize, 0);
+        match std::os::unix::fs::FileExt::read_exact_at(&file, &mut batch[start..], at.offset) {
+            // Cut since it was read (damage): that record is lost, the others are kept.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => batch.truncate(start),
+            Err(e) => return Err(Error::io(&path, e)),
+            Ok(()) => {}
+        }
+        if batch.len() >= COPY_BATCH {
+            append(bucket, &batch)?;
+            batch.clear();
+        }
+    }
+    batch.extend_from_slice(&rewrite.kept.records);
+    if !batch.is_empty() {
+        append(bucket, &batch)?;
+    }
+    Ok(())
 }

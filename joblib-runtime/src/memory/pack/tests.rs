@@ -114,3 +114,21 @@ fn many_caches_in_one_process_keep_few_files_open() {
         .count();
     assert!(open_here <= 2 * super::open::MAX_OPEN, "{open_here} pack files open");
 }
+
+#[test]
+fn a_large_pack_is_rewritten_in_batches_and_keeps_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket_dir = dir.path().join("0");
+    let now = now_seconds();
+    let file = vec![7u8; 16 << 10];
+    let records: Vec<Record> = (0..600).map(|key| entry(key, now, &file)).collect();
+    let pack = gone_writers_pack(&bucket_dir, &records);
+    assert!(std::fs::metadata(&pack).unwrap().len() > 9 << 20, "more than one batch");
+    evict(&bucket_dir, &[0]).unwrap();
+    compact(&bucket_dir).unwrap();
+    assert!(!pack.exists());
+    forget_under(dir.path());
+    let after = Bucket::open(bucket_dir);
+    assert_eq!(after.entries.len(), 599);
+    assert!((1..600).all(|key| after.locations(key).len() == 1));
+}
