@@ -136,17 +136,10 @@ impl Entry {
     }
 
     /// The stored value, `None` if there is none, an error if it cannot be read as `R`: the
-    /// packed one, else the one in the entry's folder.
+    /// one in the entry's folder that this process holds (a repeated hit of a large or mapped
+    /// result: answered before the packs are looked at), else the packed one, else the one in
+    /// the entry's folder.
     pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
-        if let Some((pack, whole)) = pack::load(self.function_dir(), self.key)? {
-            return whole.decode(&pack).map(Some);
-        }
-        self.load_output(mmap_mode)
-    }
-
-    /// The value in the entry's folder. A repeated hit is answered by the in-process layer
-    /// ([`recent`]).
-    fn load_output<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
         let output = self.output();
         if let Some(held) = recent::get(&output) {
             if !held.unchanged(&output) {
@@ -156,22 +149,35 @@ impl Entry {
                 return Ok(Some(value));
             }
         }
+        if let Some((pack, whole)) = pack::load(self.function_dir(), self.key)? {
+            return whole.decode(&pack).map(Some);
+        }
+        self.load_output(&output, mmap_mode)
+    }
+
+    /// The value in the entry's folder, at `output`, read from disk (and held, if small or
+    /// mapped).
+    fn load_output<R: Serialize + DeserializeOwned>(
+        &self,
+        output: &Path,
+        mmap_mode: Option<MmapMode>,
+    ) -> Result<Option<R>> {
         let stored = || self.read_metadata().and_then(|m| m.output_stamp);
         let hold = match mmap_mode {
             Some(_) => Hold::Map(ArrayChecks::FirstMap(&stored)),
             None => Hold::Read { max_len: recent::MAX_FILE },
         };
-        let loaded = Whole::open(&output, hold).and_then(|whole| match whole {
+        let loaded = Whole::open(output, hold).and_then(|whole| match whole {
             Some(whole) => {
-                let value = whole.decode(&output)?;
-                recent::put(&output, Arc::new(whole));
+                let value = whole.decode(output)?;
+                recent::put(output, Arc::new(whole));
                 Ok(value)
             }
             // Compressed or large: loaded as it is, not held.
-            None if mmap_mode.is_some() => persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored)),
-            None => match Whole::open(&output, Hold::MapRead)? {
-                Some(whole) => whole.decode(&output),
-                None => persist::load(&output),
+            None if mmap_mode.is_some() => persist::load_mmap_checked(output, ArrayChecks::FirstMap(&stored)),
+            None => match Whole::open(output, Hold::MapRead)? {
+                Some(whole) => whole.decode(output),
+                None => persist::load(output),
             },
         });
         match loaded {
@@ -182,26 +188,21 @@ impl Entry {
     }
 
     /// Stores `value`, packed if it is small (and has no array to be mapped), else in the
-    /// entry's folder with its metadata; returns the size of its file.
-    pub(crate) fn store<R: Serialize>(&self, value: &R, settings: Settings, metadata: &mut Metadata) -> Result<u64> {
+    /// entry's folder with its metadata.
+    pub(crate) fn store<R: Serialize>(&self, value: &R, settings: Settings, metadata: &mut Metadata) -> Result<()> {
         let output = self.output();
         recent::forget(&output);
         let pack_arrays = settings.mmap_mode.is_none();
         let stored = persist::dump_or_keep(value, &output, settings.compress, pack::MAX_PACKED, pack_arrays)?;
         let target = match stored {
-            Spilled::Memory(file) => {
-                let took = std::time::Duration::from_secs_f64(metadata.duration_seconds);
-                pack::store(self.function_dir(), self.key, &file, &metadata.arguments, took)?;
-                return Ok(file.len() as u64);
-            }
+            Spilled::Memory(file) => return pack::store(self.function_dir(), self.key, &file, metadata),
             Spilled::File(target) => target,
         };
         target.commit()?;
         let written = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?;
         metadata.output_bytes = written.len();
         metadata.output_stamp = FileStamp::of(&written);
-        self.write_metadata(metadata)?;
-        Ok(metadata.output_bytes)
+        self.write_metadata(metadata)
     }
 
     /// The entry's metadata, if it has a readable one.

@@ -41,6 +41,7 @@ pub(crate) struct Known {
 
 /// Packs are read this many bytes at a time.
 const READ_CHUNK: u64 = 8 << 20;
+
 /// A pack file of the bucket.
 #[derive(Debug)]
 pub(crate) struct Pack {
@@ -365,7 +366,7 @@ impl Bucket {
     /// the pack if needed, and takes them in. A pack that does not end with a whole record
     /// (damaged, or cut in place) is not appended to (what follows a partial record could not
     /// be found): an error says so, and the caller starts a new pack.
-    pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<Location> {
+    pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);
         let (own, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
         // The only writer of the pack: what it appends goes at the current end.
@@ -385,8 +386,7 @@ impl Bucket {
             self.own = Some((name.to_string(), own));
         }
         self.take_in(pack, offset, bytes);
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        Ok(Location { pack, offset, len })
+        Ok(())
     }
 
     /// This process's pack `name` open for appending, and its metadata: the file kept open,
@@ -409,9 +409,7 @@ impl Bucket {
         let meta = file.metadata()?;
         Ok((OpenPack::new(file), meta))
     }
-}
 
-impl Bucket {
     /// Records how the entry of `key` at `at` was used by a hit.
     pub(crate) fn used(&mut self, key: u128, at: Location, uses: Uses) {
         if let Some(known) = self.entries.get_mut(&key).filter(|k| k.at == at) {

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::keyed::FastMap;
+use super::metadata::Metadata;
 use bucket::{now_seconds, Bucket, Known};
 pub(crate) use compact::{buckets, compact, entries, evict};
 use open::{read_entry, ToRead};
@@ -108,7 +109,7 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
 /// Appends `records` to this process's pack in `bucket`. A pack that cannot be appended to
 /// (damaged, or a write failed, which may have left part of a record) is retired, and the
 /// records go to a new one.
-fn append(bucket: &mut Bucket, records: &[u8]) -> Result<bucket::Location> {
+fn append(bucket: &mut Bucket, records: &[u8]) -> Result<()> {
     bucket.append(&own_pack(bucket.generation), records).or_else(|_| {
         bucket.generation += 1;
         bucket.append(&own_pack(bucket.generation), records).inspect_err(|_| bucket.generation += 1)
@@ -165,24 +166,22 @@ pub(crate) fn location(function_dir: &Path, key: u128) -> Option<PathBuf> {
     })
 }
 
-/// Packs the value file `file` of `key`, stored with `arguments` after `duration`, in place
-/// of the records of `key` this process knows (unreadable ones, or of another type).
-pub(crate) fn store(function_dir: &Path, key: u128, file: &[u8], arguments: &str, duration: Duration) -> Result<()> {
-    let body = Body::Entry { duration: duration.as_secs_f64(), arguments, file };
-    let time = now_seconds();
+/// Packs the value file `file` of `key`, described by `metadata` (its call, duration and
+/// time), in place of the records of `key` this process knows (unreadable ones, or of
+/// another type).
+pub(crate) fn store(function_dir: &Path, key: u128, file: &[u8], metadata: &Metadata) -> Result<()> {
+    let body = Body::Entry { duration: metadata.duration_seconds, arguments: &metadata.arguments, file };
+    let time = metadata.created;
     with_bucket(&bucket_dir(function_dir, key), |bucket| {
         let mut records = removals(bucket, &[key], time);
         records.extend(Record { key, time, body }.encode());
-        append(bucket, &records).map(drop)
+        append(bucket, &records)
     })
 }
 
 /// Removes every packed value of `key`.
 pub(crate) fn remove(function_dir: &Path, key: u128) -> Result<()> {
-    with_bucket(&bucket_dir(function_dir, key), |bucket| {
-        bucket.refresh();
-        remove_keys(bucket, &[key])
-    })
+    evict(&bucket_dir(function_dir, key), &[key])
 }
 
 /// Appends removal records of every record of `keys` to this process's pack.
@@ -191,7 +190,7 @@ fn remove_keys(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
-    append(bucket, &records).map(drop)
+    append(bucket, &records)
 }
 
 /// Removal records, at `time`, of every record of `keys` that `bucket` knows.
