@@ -102,9 +102,10 @@ fn packs_of_other_hosts_are_rewritten_only_when_long_unmodified() {
 #[test]
 fn many_caches_in_one_process_keep_few_files_open() {
     let dir = tempfile::tempdir().unwrap();
+    let metadata = crate::memory::metadata::Metadata::new("f", "f()".into(), 7, Duration::ZERO);
     for cache in 0..1500 {
         let function = dir.path().join(format!("c{cache}/joblib/f"));
-        store(&function, 7, b"value", "f()", Duration::ZERO).unwrap();
+        store(&function, 7, b"value", &metadata).unwrap();
         assert!(contains(&function, 7));
     }
     let open_here = std::fs::read_dir("/proc/self/fd")
