@@ -218,21 +218,21 @@ fn small_entries(table: &Table) {
     );
 }
 
-/// What is measured at one number of entries, for both stores.
-struct AtScale {
+/// A hit of the key given.
+type Hit = Box<dyn Fn(u64)>;
+
+/// A cache of `entries` entries of one function on both sides, just filled.
+struct Filled {
     entries: u64,
-    /// (theirs, ours) for each.
+    dirs: (PathBuf, PathBuf),
+    /// (theirs, ours).
+    hit: (Hit, Hit),
+    /// (theirs, ours): the time of each store.
     stores: (Vec<Duration>, Vec<Duration>),
-    hits: (Duration, Duration),
-    /// Over 10^4 keys spread over the entries, in rounds: keys hit again.
-    repeated: (Duration, Duration),
-    first_hit: (Duration, Duration),
-    disk: (u64, u64),
 }
 
-impl AtScale {
-    /// A fresh cache of `entries` entries of one function, filled, then hit.
-    fn measure(entries: u64) -> AtScale {
+impl Filled {
+    fn new(entries: u64) -> Filled {
         let ours_dir = root().join(format!("joblib-{entries}"));
         let theirs_dir = root().join(format!("cached-{entries}"));
         let add_one = Memory::new(&ours_dir).verbose(0).cache("add_one", |x: &u64| x + 1);
@@ -241,58 +241,114 @@ impl AtScale {
             black_box(add_one.call(&k));
         });
         let theirs_store = each(0..entries, |k| theirs.cache_set(k, k + 1).map(drop).unwrap());
-        // 10^3 distinct keys, each hit once: what every hit of a sweep costs the store (a key
-        // hit again in one process is answered from memory, at any number of entries).
-        let keys = distinct_keys(1_000, entries);
-        let ours_hits = per_key(&keys, 1, |k| {
-            black_box(add_one.call(&k));
-        });
-        let theirs_hits = per_key(&keys, 1, |k| drop(black_box(theirs.cache_get(&k))));
-        let spread: Vec<u64> = distinct_keys(10_000, entries * 10).iter().map(|k| k % entries).collect();
-        let ours_repeated = per_key(&spread, 3, |k| {
-            black_box(add_one.call(&k));
-        });
-        let theirs_repeated = per_key(&spread, 3, |k| drop(black_box(theirs.cache_get(&k))));
-        drop(theirs);
-        AtScale {
+        Filled {
             entries,
-            stores: (theirs_store, ours_store),
-            hits: (theirs_hits, ours_hits),
-            repeated: (theirs_repeated, ours_repeated),
-            first_hit: (
-                first_hit_in_a_fresh_process("theirs", &theirs_dir),
-                first_hit_in_a_fresh_process("ours", &ours_dir),
+            dirs: (theirs_dir, ours_dir),
+            hit: (
+                Box::new(move |k| {
+                    black_box(theirs.cache_get(&k).unwrap());
+                }),
+                Box::new(move |k| {
+                    black_box(add_one.call(&k));
+                }),
             ),
-            disk: (disk_usage(&theirs_dir) / entries, disk_usage(&ours_dir) / entries),
+            stores: (theirs_store, ours_store),
         }
     }
 
-    fn print(&self, table: &Table) {
-        let n = format!("10^{}", self.entries.ilog10());
-        let (theirs, ours) = &self.stores;
-        table.row(&format!("store of a small entry, {n} entries"), spread(theirs.clone()), "-", spread(ours.clone()));
-        table.row(&format!("first hits on 10^3 keys of {n} entries"), us(self.hits.0), "-", us(self.hits.1));
-        let (theirs, ours) = self.repeated;
-        table.row(&format!("hits over 10^4 keys of {n} entries, 3 rounds"), us(theirs), "-", us(ours));
-        table.row(
-            &format!("first hit in a fresh process, {n} entries"),
-            us(self.first_hit.0),
-            "-",
-            us(self.first_hit.1),
-        );
-        println!("| disk per small entry, {n} entries | {} B | — | {} B |", self.disk.0, self.disk.1);
+    /// Keys of this cache for a measurement: the `n` distinct keys spread over its entries
+    /// that start at the `i`-th of each run of `of`.
+    fn keys(&self, n: u64, i: u64, of: u64) -> Vec<u64> {
+        distinct_keys(n * of, self.entries).into_iter().skip(i as usize).step_by(of as usize).collect()
     }
 }
 
-/// Hits at 10^3 and 10^6 entries of one function.
+/// The mean time per hit at the smaller and at the larger cache when the two alternate hit by
+/// hit (so that both are measured under the same load of this shared machine), each hit of
+/// `keys.0[i]` and `keys.1[i]` preceded by emptying the CPU caches if `cold`.
+fn alternating(hits: (&dyn Fn(u64), &dyn Fn(u64)), keys: (&[u64], &[u64]), cold: bool) -> (Duration, Duration) {
+    // Filled with ones so that its pages are not the shared zero page.
+    let evictor = vec![1u8; if cold { 64 << 20 } else { 0 }];
+    let empty_cpu_caches = || black_box(evictor.iter().step_by(64).fold(0u8, |sum, b| sum.wrapping_add(*b)));
+    let mut totals = (Duration::ZERO, Duration::ZERO);
+    for (&small, &large) in keys.0.iter().zip(keys.1) {
+        empty_cpu_caches();
+        totals.0 += time(|| hits.0(small));
+        empty_cpu_caches();
+        totals.1 += time(|| hits.1(large));
+    }
+    (totals.0 / keys.0.len() as u32, totals.1 / keys.1.len() as u32)
+}
+
+/// The hits of one side at both scales: (at 10^3, at 10^6) for each row.
+struct Hits {
+    /// 500 distinct keys each hit once, one after the other.
+    first: (Duration, Duration),
+    /// 500 other distinct keys each hit once, the CPU caches emptied before each hit: what
+    /// a hit costs inside a sweep, whose own work between two cached calls leaves nothing of
+    /// the cache's index or records in the CPU caches.
+    cold: (Duration, Duration),
+    /// 10^4 keys spread over the entries, in 3 rounds: keys hit again.
+    repeated: (Duration, Duration),
+}
+
+impl Hits {
+    fn measure(small: &Filled, large: &Filled, side: fn(&Filled) -> &dyn Fn(u64)) -> Hits {
+        let hits = (side(small), side(large));
+        let first = alternating(hits, (&small.keys(500, 0, 2), &large.keys(500, 0, 2)), false);
+        let cold = alternating(hits, (&small.keys(500, 1, 2), &large.keys(500, 1, 2)), true);
+        let spread = |at: &Filled| -> Vec<u64> {
+            distinct_keys(10_000, at.entries * 10).iter().map(|k| k % at.entries).collect()
+        };
+        let (mut small_spread, mut large_spread) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            small_spread.extend(spread(small));
+            large_spread.extend(spread(large));
+        }
+        let repeated = alternating(hits, (&small_spread, &large_spread), false);
+        Hits { first, cold, repeated }
+    }
+}
+
+/// Stores, hits, first hits in a fresh process and disk at 10^3 and 10^6 entries of one
+/// function.
 fn many_entries(table: &Table) {
-    let (small, large) = (AtScale::measure(1_000), AtScale::measure(1_000_000));
-    small.print(table);
-    large.print(table);
-    let ratio = |side: fn(&AtScale) -> Duration| side(&large).as_secs_f64() / side(&small).as_secs_f64();
-    println!("| first hit at 10^6 entries / at 10^3 | {:.2}x | — | {:.2}x |", ratio(|s| s.hits.0), ratio(|s| s.hits.1));
-    let (theirs, ours) = (ratio(|s| s.repeated.0), ratio(|s| s.repeated.1));
-    println!("| hits in rounds at 10^6 entries / at 10^3 | {theirs:.2}x | — | {ours:.2}x |");
+    let (small, large) = (Filled::new(1_000), Filled::new(1_000_000));
+    let theirs = Hits::measure(&small, &large, |at| &*at.hit.0);
+    let ours = Hits::measure(&small, &large, |at| &*at.hit.1);
+    for (at, scale) in [(small, 0), (large, 1)] {
+        let n = format!("10^{}", at.entries.ilog10());
+        let pick = |pair: (Duration, Duration)| if scale == 0 { pair.0 } else { pair.1 };
+        let (theirs_stores, ours_stores) = at.stores;
+        table.row(&format!("store of a small entry, {n} entries"), spread(theirs_stores), "-", spread(ours_stores));
+        let rows = [
+            (format!("first hits on 500 keys of {n} entries"), theirs.first, ours.first),
+            (format!("first hits, CPU caches cold, 500 keys of {n} entries"), theirs.cold, ours.cold),
+            (format!("hits over 10^4 keys of {n} entries, 3 rounds"), theirs.repeated, ours.repeated),
+        ];
+        for (workload, theirs, ours) in rows {
+            table.row(&workload, us(pick(theirs)), "-", us(pick(ours)));
+        }
+        drop(at.hit);
+        let (theirs_dir, ours_dir) = at.dirs;
+        table.row(
+            &format!("first hit in a fresh process, {n} entries"),
+            us(first_hit_in_a_fresh_process("theirs", &theirs_dir)),
+            "-",
+            us(first_hit_in_a_fresh_process("ours", &ours_dir)),
+        );
+        let (theirs_disk, ours_disk) = (disk_usage(&theirs_dir) / at.entries, disk_usage(&ours_dir) / at.entries);
+        println!("| disk per small entry, {n} entries | {theirs_disk} B | — | {ours_disk} B |");
+    }
+    let ratio = |pair: (Duration, Duration)| pair.1.as_secs_f64() / pair.0.as_secs_f64();
+    let rows = [
+        ("first hit", theirs.first, ours.first),
+        ("first hit, CPU caches cold,", theirs.cold, ours.cold),
+        ("hits in rounds", theirs.repeated, ours.repeated),
+    ];
+    for (what, theirs, ours) in rows {
+        println!("| {what} at 10^6 entries / at 10^3 | {:.2}x | — | {:.2}x |", ratio(theirs), ratio(ours));
+    }
 }
 
 /// A 16 MiB result: as a `Vec<f64>` (both), and as a mapped `Array<f64>` (ours).
@@ -311,11 +367,17 @@ fn large_results() {
         let value: Vec<f64> = (0..N).map(|i| (i + seed) as f64).collect();
         let bare = time(|| drop(black_box((0..N).map(|i| (i + seed) as f64).collect::<Vec<f64>>())));
         ours_s.push(time(|| drop(black_box(ramp.call(&seed)))).saturating_sub(bare));
-        ours_h.push(time(|| drop(black_box(ramp.call(&seed)))));
         theirs_s.push(time(|| theirs.cache_set(seed, value.clone()).map(drop).unwrap()));
-        theirs_h.push(time(|| drop(black_box(theirs.cache_get(&seed).unwrap()))));
         array_s.push(time(|| drop(black_box(array.call(&seed)))).saturating_sub(bare));
-        array_h.push(time(|| drop(black_box(array.call(&seed)))));
+    }
+    // Hits once every store is done, the two caches alternating (a hit at once after its store
+    // would also measure the writeback of that store's file).
+    for _round in 0..2 {
+        for seed in 0..5u64 {
+            ours_h.push(time(|| drop(black_box(ramp.call(&seed)))));
+            theirs_h.push(time(|| drop(black_box(theirs.cache_get(&seed).unwrap()))));
+            array_h.push(time(|| drop(black_box(array.call(&seed)))));
+        }
     }
     println!(
         "| 16 MiB `Vec<f64>` result: store / hit | {} / {} | — | {} / {} |",
