@@ -61,9 +61,34 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     let source = fingerprint(quote::ToTokens::to_token_stream(&undocumented));
     let (vis, name) = (&func.vis, &func.sig.ident);
     let doc = format!("The fingerprint of [`{name}`](fn@{name}), for `#[cached(deps({name}))]`.");
+    let controls = controls_type(
+        vis,
+        name,
+        &doc,
+        source,
+        quote::quote! {
+            /// The hash of the function's tokens: signature and body, not doc comments or
+            /// formatting.
+            pub fn fingerprint() -> u128 {
+                #source
+            }
+        },
+    );
+    quote::quote!(#options_error #func #controls)
+}
+
+/// The type named after a function whose associated items are generated for it (its
+/// controls: a type, not a module, so that they live in the function's own scope, also for a
+/// function declared inside another's body): `doc` on the type, the function's `source`
+/// fingerprint as `SOURCE_FINGERPRINT`, then `items`.
+pub(crate) fn controls_type(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    doc: &str,
+    source: u128,
+    items: TokenStream,
+) -> TokenStream {
     quote::quote! {
-        #options_error
-        #func
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
         #vis struct #name {}
@@ -72,9 +97,9 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         impl #name {
             /// The hash of the function's tokens: signature and body, not doc comments or
             /// formatting.
-            pub fn fingerprint() -> u128 {
-                #source
-            }
+            pub const SOURCE_FINGERPRINT: u128 = #source;
+
+            #items
         }
     }
 }

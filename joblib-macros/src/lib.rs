@@ -7,6 +7,7 @@ mod ctxt;
 mod fingerprint;
 mod options;
 mod parallel;
+mod task;
 
 use proc_macro::TokenStream;
 
@@ -65,6 +66,32 @@ pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn fingerprint(args: TokenStream, item: TokenStream) -> TokenStream {
     fingerprint::attribute(args.into(), item.into()).into()
+}
+
+/// Makes a function a *task*: its calls can run in worker processes
+/// (`Parallel::backend("processes")`, `#[parallel(backend = "processes")]` loops). It gets a
+/// type named after it with `call(args) -> joblib::Call<R>` (the call, its arguments
+/// serialized) and `fingerprint()`, and is registered under its path so that a worker started
+/// from the same executable finds it. Its arguments and result must implement serde's
+/// `Serialize` and `Deserialize` (references are sent as what they borrow); it cannot be
+/// generic, `async`, or a method. `#[cached]` free functions are tasks without it.
+///
+/// ```
+/// #[joblib::task]
+/// fn norm(xs: &[f64]) -> f64 {
+///     xs.iter().map(|x| x * x).sum::<f64>().sqrt()
+/// }
+///
+/// # fn main() -> joblib::Result<()> {
+/// let rows = vec![vec![3.0, 4.0], vec![6.0, 8.0]];
+/// let norms = joblib::Parallel::new().backend("processes").map_calls(rows.iter().map(|r| norm::call(r)))?;
+/// assert_eq!(norms, vec![5.0, 10.0]);
+/// # Ok(())
+/// # }
+/// ```
+#[proc_macro_attribute]
+pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
+    task::attribute(args.into(), item.into()).into()
 }
 
 /// Runs the `#[parallel(..)] for` loops inside the function on every CPU: each loop's value is

@@ -133,6 +133,16 @@ pub enum TaskFailure {
     /// The task's input could not be produced: the input iterator panicked while producing
     /// it (`imap`, `imap_unordered`). The items after it are never produced.
     InputPanic,
+    /// The worker process running the task (`backend("processes")`) died: killed by `signal`
+    /// (an `abort()`, a segfault, a stack overflow, the OOM killer, a `kill -9`), or exited
+    /// with `code` in the middle of the task. The error's message has the last lines the
+    /// worker wrote to stderr.
+    Crashed {
+        /// The signal that ended the worker, if one did.
+        signal: Option<i32>,
+        /// Its exit status, if it exited.
+        code: Option<i32>,
+    },
 }
 
 impl std::fmt::Display for TaskFailure {
@@ -142,6 +152,7 @@ impl std::fmt::Display for TaskFailure {
             TaskFailure::Panic => "panicked",
             TaskFailure::Timeout => "timed out",
             TaskFailure::InputPanic => "was never started: the input iterator panicked while producing its item",
+            TaskFailure::Crashed { .. } => "crashed",
         })
     }
 }

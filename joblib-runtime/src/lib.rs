@@ -14,6 +14,7 @@ pub mod hash;
 mod memory;
 mod parallel;
 mod persist;
+mod worker;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, Result, TaskFailure};
@@ -24,3 +25,4 @@ pub use parallel::{
     MAX_THREADS, N_JOBS_VAR,
 };
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};
+pub use worker::{worker_entry, Call};

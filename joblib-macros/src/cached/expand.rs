@@ -107,6 +107,17 @@ fn assertions(arguments: &[Argument]) -> TokenStream {
     quote!(#(#keys)*)
 }
 
+/// The type of what the cache holds for the function (spanned at the return type, where its
+/// serde bounds are reported), and the wrapper of a computed value into it.
+pub(crate) fn cacheable(output: &Output) -> (TokenStream, TokenStream) {
+    let (ret, stored, span) = (&output.ty, &output.stored, output.ty.span());
+    if output.ok_only {
+        (quote_spanned!(span=> ::joblib::__private::OkOnly<#stored, _>), quote!(::joblib::__private::OkOnly))
+    } else {
+        (quote_spanned!(span=> ::joblib::__private::Whole<#ret>), quote!(::joblib::__private::Whole))
+    }
+}
+
 /// The function itself, its body run only on a cache miss.
 pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, site: &Site) -> TokenStream {
     let ItemFn { attrs, vis, sig, block, .. } = func;
@@ -114,13 +125,8 @@ pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, s
     let key = key_expr(func, arguments, site);
     let describe = describe_expr(func, arguments);
     let ret = &output.ty;
-    let stored = &output.stored;
     let span = ret.span();
-    let (cacheable, wrap) = if output.ok_only {
-        (quote_spanned!(span=> ::joblib::__private::OkOnly<#stored, _>), quote!(::joblib::__private::OkOnly))
-    } else {
-        (quote_spanned!(span=> ::joblib::__private::Whole<#ret>), quote!(::joblib::__private::Whole))
-    };
+    let (cacheable, wrap) = cacheable(output);
     // Errors about the key point at the arguments; the one about the stored type at the return
     // type, where the lookup (the only use that requires its serde traits) is spanned.
     let key = quote_spanned!(sig.paren_token.span.join()=> let __joblib_key = #key;);

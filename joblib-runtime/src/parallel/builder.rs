@@ -25,6 +25,7 @@ pub struct Parallel {
     pub(super) verbose: u32,
     pub(super) progress: bool,
     pub(super) timeout: Option<Duration>,
+    pub(super) memory_limit: Option<String>,
 }
 
 impl Default for Parallel {
@@ -56,6 +57,7 @@ impl Parallel {
             verbose: 0,
             progress: false,
             timeout: None,
+            memory_limit: None,
         }
     }
 
@@ -201,6 +203,24 @@ impl Parallel {
         self
     }
 
+    /// The most memory each worker process may use, with `backend("processes")`: `"4G"`,
+    /// `"512M"` (units K, M, G, T, powers of 1024) or a number of bytes. Each worker limits
+    /// its own address space (`RLIMIT_AS`) to it: a call that allocates past it fails with
+    /// [`TaskFailure::Crashed`](crate::TaskFailure::Crashed) and a message naming the limit,
+    /// and the other calls run on in their own workers. The address space counts what a
+    /// process maps, not only what it touches: leave room for the program's own mappings
+    /// (a few hundred MiB for thread stacks and libraries). A text that is not a size is an
+    /// [`Error::Config`] when the loop runs; other backends ignore the limit.
+    ///
+    /// ```
+    /// let bounded = joblib::Parallel::new().backend("processes").memory_limit("4G");
+    /// # let _ = bounded;
+    /// ```
+    pub fn memory_limit(mut self, limit: &str) -> Self {
+        self.memory_limit = Some(limit.to_string());
+        self
+    }
+
     /// The number of workers this loop uses.
     ///
     /// ```
@@ -219,8 +239,10 @@ impl Parallel {
         if self.backend == "sequential" {
             return Ok(1);
         }
+        // Inside a worker process, a loop asking for processes runs on threads.
+        let threads = self.backend == "threads" || (self.backend == super::PROCESSES && crate::worker::is_worker());
         let workers = effective_n_jobs(self.n_jobs);
-        if workers > MAX_THREADS && self.backend == "threads" {
+        if workers > MAX_THREADS && threads {
             return Err(Error::Config(format!(
                 "n_jobs = {} asks for more worker threads than the threads backend starts (at most \
                  {MAX_THREADS}); use -1 for every CPU, or fewer jobs",

@@ -14,8 +14,9 @@ use super::jobs;
 use super::progress::Progress;
 use super::stream::Stream;
 use super::task::Tasks;
-use super::Parallel;
+use super::{Parallel, PROCESSES};
 use crate::error::{Error, Result, TaskFailure};
+use crate::worker::is_worker;
 
 impl Parallel {
     /// `f` applied to every item, results in input order.
@@ -84,13 +85,16 @@ impl Parallel {
         R: Send,
         E: Send,
     {
+        if self.backend == PROCESSES && !is_worker() {
+            return Err(Stop::Failed(closures_in_processes()));
+        }
         let workers = self.workers().map_err(Stop::Failed)?;
         let progress =
             Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.task_count()), 2 * workers);
         let tasks = Tasks { f, timeout: self.timeout, progress: progress.is_reported().then_some(&progress) };
         let failure = FirstFailure::new();
         let run = |(index, item): (usize, I::Item)| tasks.run(&failure, index, item);
-        let finished = if !["threads", "sequential"].contains(&self.backend.as_str()) {
+        let finished = if !["threads", "sequential", PROCESSES].contains(&self.backend.as_str()) {
             match backend::registered(&self.backend) {
                 Some(backend) => {
                     let items = items.into_serial().collect();
@@ -199,6 +203,9 @@ impl Parallel {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
+        if self.backend == PROCESSES && !is_worker() {
+            return Stream::refusing(closures_in_processes());
+        }
         let (workers, look_ahead) = match self.workers().and_then(|w| Ok((w, self.look_ahead()?))) {
             Ok(sizes) => sizes,
             Err(e) => return Stream::refusing(e),
@@ -220,6 +227,17 @@ impl Parallel {
             Box::new(move |failed| progress.finish(failed)),
         )
     }
+}
+
+/// The error of a loop of closures asked to run in worker processes (outside a worker, where
+/// it runs on threads).
+fn closures_in_processes() -> Error {
+    Error::Config(
+        "the processes backend runs calls of task functions, not closures: run `f::call(args)` of a \
+         #[joblib::task] or #[cached] function with Parallel::map_calls, or write the loop's body as one \
+         such call under #[parallel(backend = \"processes\")]"
+            .into(),
+    )
 }
 
 /// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.

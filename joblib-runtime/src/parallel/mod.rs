@@ -11,6 +11,7 @@ mod backend;
 mod batching;
 mod blocks;
 mod builder;
+mod calls;
 mod config;
 mod engine;
 mod failure;
@@ -24,12 +25,14 @@ mod task;
 
 pub use backend::{register_parallel_backend, Backend, Job};
 pub use builder::Parallel;
+pub(crate) use calls::PROCESSES;
 pub use config::parallel_config;
 pub use input::{Collected, InPlace, Input};
 pub use jobs::{cpu_count, effective_n_jobs};
 pub use loops::Stop;
+pub(crate) use progress::Progress;
 pub use stream::Stream;
-pub(crate) use task::described;
+pub(crate) use task::{described, panic_message};
 
 /// The environment variable that sets the default `n_jobs` (e.g. `JOBLIB_N_JOBS=4` on a shared
 /// machine); unset, the default is -1, every CPU.

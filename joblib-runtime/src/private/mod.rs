@@ -5,10 +5,14 @@
 mod cached;
 mod describe;
 mod loops;
+mod task;
 
 pub use crate::memory::set_access_interval;
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
+pub use crate::worker::{Outcome, RunDecoded, RunRefused, Runner, TaskInfo, TASKS};
 pub use cached::*;
 pub use describe::*;
+pub use linkme;
 pub use loops::*;
+pub use task::*;

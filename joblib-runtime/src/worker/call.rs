@@ -1,0 +1,194 @@
+//! [`Call`]: one call of a task function, made in the loop's process and run here or in a
+//! worker process.
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::codec;
+use super::frame::{Outcome, TaskCall};
+use super::registry::TaskInfo;
+use crate::parallel::panic_message;
+
+/// A call of a task function (`#[joblib::task]`, or a `#[cached]` free function), made with
+/// `f::call(args)`: its arguments are evaluated and serialized here, and the function runs
+/// wherever the loop's backend says, in a worker process with `backend("processes")`. For a
+/// `#[cached]` function, a call already in the cache holds its result at once and is never
+/// dispatched. Run calls with [`Parallel::map_calls`](crate::Parallel::map_calls).
+///
+/// ```
+/// #[joblib::task]
+/// fn double(x: u64) -> u64 {
+///     2 * x
+/// }
+///
+/// # fn main() -> joblib::Result<()> {
+/// let doubled = joblib::Parallel::new().map_calls((0..4).map(|x| double::call(x)))?;
+/// assert_eq!(doubled, vec![0, 2, 4, 6]);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Call<R> {
+    pub(crate) task: &'static TaskInfo,
+    pub(crate) state: State<R>,
+}
+
+pub(crate) enum State<R> {
+    /// Found in the cache: nothing to run.
+    Ready(R),
+    /// The arguments' joblib file.
+    Args(Vec<u8>),
+    /// The arguments could not be serialized: why.
+    Unencodable(String),
+}
+
+impl<R> std::fmt::Debug for Call<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call").field("task", &self.task.path).finish_non_exhaustive()
+    }
+}
+
+impl<R> Call<R> {
+    /// A call of `task` with `args` (a tuple of the arguments, or of references to them).
+    #[doc(hidden)]
+    pub fn new<A: Serialize + ?Sized>(task: &'static TaskInfo, args: &A) -> Call<R> {
+        let state = match codec::to_bytes(args, &format!("the arguments of {}", task.path)) {
+            Ok(bytes) => State::Args(bytes),
+            Err(why) => State::Unencodable(why),
+        };
+        Call { task, state }
+    }
+
+    /// A call whose result is known (found in the cache).
+    #[doc(hidden)]
+    pub fn ready(task: &'static TaskInfo, value: R) -> Call<R> {
+        Call { task, state: State::Ready(value) }
+    }
+
+    /// The function's path.
+    ///
+    /// ```
+    /// #[joblib::task]
+    /// fn one() -> u8 {
+    ///     1
+    /// }
+    /// # fn main() {
+    /// assert!(one::call().task_path().ends_with("::one"));
+    /// # }
+    /// ```
+    pub fn task_path(&self) -> &'static str {
+        self.task.path
+    }
+
+    /// The call as text, `name(args)`, for messages (its arguments decoded again).
+    pub(crate) fn describe(&self) -> Option<String> {
+        match &self.state {
+            State::Args(bytes) => Some((self.task.describe)(bytes)),
+            _ => None,
+        }
+    }
+
+    /// The call as it leaves the process, numbered `id`; `Err` if it needs not leave (its
+    /// result is known) or cannot (its arguments did not serialize).
+    pub(crate) fn to_frame(&self, id: u64) -> Result<TaskCall, &State<R>> {
+        match &self.state {
+            State::Args(args) => Ok(TaskCall {
+                id,
+                path: self.task.path.to_string(),
+                fingerprint: (self.task.fingerprint)(),
+                args: args.clone(),
+            }),
+            other => Err(other),
+        }
+    }
+}
+
+impl<R: Serialize + DeserializeOwned> Call<R> {
+    /// Runs the call in this process: its value, or why it could not run. A panic of the
+    /// function is resumed here, to be caught as any task's panic.
+    pub(crate) fn run_here(self) -> Result<R, String> {
+        match self.state {
+            State::Ready(value) => Ok(value),
+            State::Unencodable(why) => Err(why),
+            State::Args(args) => result_of(self.task, (self.task.run)(&args)),
+        }
+    }
+}
+
+/// The result of a call of `task` that ended with `outcome`: its value, or why there is none.
+/// A panic is resumed.
+pub(crate) fn result_of<R: Serialize + DeserializeOwned>(task: &TaskInfo, outcome: Outcome) -> Result<R, String> {
+    match outcome {
+        Outcome::Value(bytes) => codec::from_bytes(&bytes, &format!("the result of {}", task.path)),
+        Outcome::Panic(message) => resume_unwind(Box::new(message)),
+        Outcome::Refused(why) => Err(why),
+    }
+}
+
+/// Runs a task function on decoded arguments, for the code of `#[joblib::task]` and
+/// `#[cached]`: `(&&Runner::<A, R>::new()).run(name, bytes, |args| f(..))` decodes the
+/// arguments as `A` and encodes the result `R` when both are serde types, and otherwise
+/// refuses the call (autoref specialization: a `#[cached]` function whose arguments cannot be
+/// deserialized is still a cached function, only not a task).
+#[doc(hidden)]
+pub struct Runner<A, R>(PhantomData<fn(A) -> R>);
+
+impl<A, R> Runner<A, R> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Runner(PhantomData)
+    }
+}
+
+/// Runs a call of a task whose arguments and result are serde types.
+#[doc(hidden)]
+pub trait RunDecoded<A, R> {
+    /// See [`Runner`].
+    fn run(&self, path: &str, args: &[u8], f: impl FnOnce(A) -> R) -> Outcome;
+    /// The arguments, decoded.
+    fn args(&self, path: &str, args: &[u8]) -> Result<A, String>;
+}
+
+impl<A: Serialize + DeserializeOwned, R: Serialize> RunDecoded<A, R> for &Runner<A, R> {
+    fn run(&self, path: &str, args: &[u8], f: impl FnOnce(A) -> R) -> Outcome {
+        let args = match self.args(path, args) {
+            Ok(args) => args,
+            Err(why) => return Outcome::Refused(why),
+        };
+        match catch_unwind(AssertUnwindSafe(|| f(args))) {
+            Ok(value) => match codec::to_bytes(&value, &format!("the result of {path}")) {
+                Ok(bytes) => Outcome::Value(bytes),
+                Err(why) => Outcome::Refused(why),
+            },
+            Err(panic) => Outcome::Panic(panic_message(&*panic)),
+        }
+    }
+
+    fn args(&self, path: &str, args: &[u8]) -> Result<A, String> {
+        codec::from_bytes(args, &format!("the arguments of {path}"))
+    }
+}
+
+/// Refuses every call: the arguments or the result are not serde types.
+#[doc(hidden)]
+pub trait RunRefused<A, R> {
+    /// See [`Runner`].
+    fn run(&self, path: &str, args: &[u8], f: impl FnOnce(A) -> R) -> Outcome;
+    /// Always an error.
+    fn args(&self, path: &str, args: &[u8]) -> Result<A, String>;
+}
+
+impl<A, R> RunRefused<A, R> for Runner<A, R> {
+    fn run(&self, path: &str, args: &[u8], _: impl FnOnce(A) -> R) -> Outcome {
+        Outcome::Refused(RunRefused::<A, R>::args(self, path, args).err().unwrap_or_default())
+    }
+
+    fn args(&self, path: &str, _: &[u8]) -> Result<A, String> {
+        Err(format!(
+            "{path} cannot run in another process: its arguments must implement serde's Serialize and \
+             Deserialize, and its result Serialize"
+        ))
+    }
+}

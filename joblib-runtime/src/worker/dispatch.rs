@@ -1,0 +1,261 @@
+//! A loop of [`Call`]s in worker processes: calls go out in batches sized by their measured
+//! durations, results come back in any order and are put in input order; the first failure
+//! (a panic, a refused call, a crashed worker, a timeout) kills every worker and is returned.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::call::{result_of, Call, State};
+use super::frame::{FromWorker, Outcome};
+use super::pool::{tail_text, Event, Pool};
+use crate::error::{Error, Result, TaskFailure};
+use crate::parallel::{panic_message, BatchSize, Progress};
+
+/// A batch of auto size lasts about this long: long against a round trip to a worker (tens of
+/// microseconds), short against the loop.
+const AUTO_BATCH: Duration = Duration::from_millis(2);
+/// The most calls of one auto batch.
+const AUTO_MAX: usize = 1024;
+
+/// How a loop runs its calls in worker processes.
+pub(crate) struct Settings<'a> {
+    pub(crate) workers: usize,
+    pub(crate) batch_size: BatchSize,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) memory_limit: Option<u64>,
+    pub(crate) progress: &'a Progress,
+}
+
+/// What one worker is doing.
+#[derive(Default)]
+struct Busy {
+    /// The calls sent to it and not answered, in the order it runs them.
+    calls: VecDeque<usize>,
+    /// When the call it is running started (its previous call's answer, or its batch's
+    /// sending).
+    since: Option<Instant>,
+}
+
+/// Runs `calls` in `settings.workers` worker processes: their results in input order.
+pub(crate) fn run<R>(calls: Vec<Call<R>>, settings: &Settings) -> Result<Vec<R>>
+where
+    R: Serialize + DeserializeOwned,
+{
+    let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
+    let mut pending = VecDeque::new();
+    let mut failure: Option<(usize, Error)> = None;
+    let mut calls = calls;
+    for (index, call) in calls.iter_mut().enumerate() {
+        match std::mem::replace(&mut call.state, State::Unencodable(String::new())) {
+            State::Ready(value) => {
+                settings.progress.task_done();
+                results.push(Some(value));
+            }
+            State::Args(args) => {
+                call.state = State::Args(args);
+                pending.push_back(index);
+                results.push(None);
+            }
+            State::Unencodable(why) => {
+                failure.get_or_insert((index, task_error(index, None, TaskFailure::Error, why)));
+                results.push(None);
+            }
+        }
+    }
+    if let Some((_, error)) = failure {
+        return Err(error);
+    }
+    if !pending.is_empty() {
+        let mut pool = Pool::start(settings.workers.min(pending.len()), settings.memory_limit)?;
+        Dispatch { calls: &calls, results: &mut results, pending, settings, mean: None, done: 0 }.run(&mut pool)?;
+    }
+    Ok(results.into_iter().map(|r| r.expect("every call answered")).collect())
+}
+
+struct Dispatch<'a, R> {
+    calls: &'a [Call<R>],
+    results: &'a mut Vec<Option<R>>,
+    pending: VecDeque<usize>,
+    settings: &'a Settings<'a>,
+    /// The mean duration of a call so far.
+    mean: Option<Duration>,
+    done: usize,
+}
+
+impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
+    fn run(&mut self, pool: &mut Pool) -> Result<()> {
+        let mut busy: Vec<Busy> = (0..pool.workers.len()).map(|_| Busy::default()).collect();
+        let total = self.pending.len();
+        while self.done < total {
+            for (n, worker) in busy.iter_mut().enumerate() {
+                self.feed(pool, n, worker)?;
+            }
+            let deadline = self.next_deadline(&busy);
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                return Err(self.timed_out(pool, &busy));
+            }
+            let event = match deadline {
+                Some(deadline) => match pool.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                    Ok(event) => event,
+                    Err(_) => return Err(self.timed_out(pool, &busy)),
+                },
+                None => pool.events.recv().map_err(|_| Error::Resources("every worker process is gone".into()))?,
+            };
+            match event {
+                Event::Message(n, FromWorker::Done { id, outcome }) => {
+                    let worker = &mut busy[n];
+                    let index = id as usize;
+                    if worker.calls.front() != Some(&index) {
+                        pool.kill(n);
+                        return Err(Error::Resources(format!(
+                            "worker process {} answered call {id}, which it was not running",
+                            pool.pid(n)
+                        )));
+                    }
+                    worker.calls.pop_front();
+                    let now = Instant::now();
+                    if let Some(since) = worker.since {
+                        self.measured(now - since);
+                    }
+                    worker.since = Some(now);
+                    self.answered(index, outcome)?;
+                }
+                Event::Message(n, FromWorker::Hello { .. }) => {
+                    pool.kill(n);
+                    return Err(Error::Resources(format!("worker process {} said hello twice", pool.pid(n))));
+                }
+                Event::Ended(n, error) => return Err(self.crashed(pool, n, &busy[n], error)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends worker `n` its next batch if it has at most one batch left to run, so that it
+    /// never waits for the loop between two batches.
+    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) -> Result<()> {
+        let size = self.batch_size(pool.workers.len());
+        if worker.calls.len() > size || self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch: Vec<usize> = (0..size).map_while(|_| self.pending.pop_front()).collect();
+        let frames = batch
+            .iter()
+            .map(|&index| self.calls[index].to_frame(index as u64).ok().expect("pending calls have arguments"))
+            .collect();
+        if worker.calls.is_empty() {
+            worker.since = Some(Instant::now());
+        }
+        worker.calls.extend(&batch);
+        // A worker that cannot be written to has ended: its end is heard as an event.
+        let _ = pool.send(n, frames);
+        Ok(())
+    }
+
+    /// The calls of the next batch: the fixed size, or as many as take about `AUTO_BATCH`
+    /// by the mean so far (one before any is measured), and no more than an even share of
+    /// what is left, so that the last calls still spread over the workers.
+    fn batch_size(&self, workers: usize) -> usize {
+        match self.settings.batch_size {
+            BatchSize::Fixed(n) => n.max(1),
+            BatchSize::Auto => {
+                let by_time = match self.mean {
+                    None => 1,
+                    Some(mean) if mean.is_zero() => AUTO_MAX,
+                    Some(mean) => (AUTO_BATCH.as_secs_f64() / mean.as_secs_f64()) as usize,
+                };
+                let share = self.pending.len().div_ceil(2 * workers);
+                by_time.min(share).clamp(1, AUTO_MAX)
+            }
+        }
+    }
+
+    fn measured(&mut self, took: Duration) {
+        self.mean = Some(match self.mean {
+            None => took,
+            Some(mean) => (mean * 7 + took) / 8,
+        });
+    }
+
+    /// Call `index` ended with `outcome`: its result kept, or the loop's failure.
+    fn answered(&mut self, index: usize, outcome: Outcome) -> Result<()> {
+        let call = &self.calls[index];
+        let kind = match outcome {
+            Outcome::Panic(_) => TaskFailure::Panic,
+            _ => TaskFailure::Error,
+        };
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| result_of::<R>(call.task, outcome)));
+        let message = match caught {
+            Ok(Ok(value)) => {
+                self.results[index] = Some(value);
+                self.done += 1;
+                self.settings.progress.task_done();
+                return Ok(());
+            }
+            Ok(Err(why)) => why,
+            Err(panic) => panic_message(&*panic),
+        };
+        Err(task_error(index, call.describe(), kind, message))
+    }
+
+    /// The earliest time a running call overruns the timeout.
+    fn next_deadline(&self, busy: &[Busy]) -> Option<Instant> {
+        let timeout = self.settings.timeout?;
+        busy.iter().filter(|w| !w.calls.is_empty()).filter_map(|w| w.since).min().map(|since| since + timeout)
+    }
+
+    /// The call that overran the timeout, its worker killed.
+    fn timed_out(&self, pool: &mut Pool, busy: &[Busy]) -> Error {
+        let timeout = self.settings.timeout.unwrap_or_default();
+        let (n, worker) = busy
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| !w.calls.is_empty())
+            .min_by_key(|(_, w)| w.since)
+            .expect("a call is running");
+        pool.kill(n);
+        let index = worker.calls[0];
+        let message =
+            format!("it ran longer than the timeout of {timeout:?}: its worker process {} was killed", pool.pid(n));
+        task_error(index, self.calls[index].describe(), TaskFailure::Timeout, message)
+    }
+
+    /// Worker `n` ended: the call it was running crashed.
+    fn crashed(&self, pool: &mut Pool, n: usize, worker: &Busy, error: Option<std::io::Error>) -> Error {
+        let ending = pool.end(n);
+        let status = ending.status_text();
+        let Some(&index) = worker.calls.front() else {
+            return Error::Resources(format!(
+                "worker process {} {status} between two calls{}",
+                ending.pid,
+                tail_text(&ending.tail)
+            ));
+        };
+        let garbled = error.map(|e| format!(" (its connection broke: {e})")).unwrap_or_default();
+        let limit = match self.settings.memory_limit {
+            Some(bytes) if ending.tail.iter().any(|l| l.contains("memory allocation of")) => {
+                format!(" after allocating past its memory limit of {}", format_bytes(bytes))
+            }
+            _ => String::new(),
+        };
+        let message = format!("its worker process {} {status}{limit}{garbled}{}", ending.pid, tail_text(&ending.tail));
+        let signal = ending.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
+        let code = ending.status.and_then(|s| s.code());
+        task_error(index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
+    }
+}
+
+/// `4 GiB`, `512 MiB`, `1000 B`.
+fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b => format!("{b} B"),
+    }
+}
+
+fn task_error(index: usize, input: Option<String>, kind: TaskFailure, message: String) -> Error {
+    Error::Task { index, input, kind, message, source: None }
+}

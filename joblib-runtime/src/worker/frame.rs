@@ -1,0 +1,114 @@
+//! The messages between a loop and its workers, and how they travel: each message is a frame,
+//! a 4-byte little-endian length followed by the message encoded with postcard. The same
+//! frames serve any byte stream (a local socket now, a network connection or a file in a
+//! shared folder for a cluster backend).
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a message changes: a worker of another version is refused at its hello.
+pub(crate) const PROTOCOL: u32 = 1;
+
+/// The largest frame either side accepts: a forged or damaged length cannot make a reader
+/// allocate more. Arguments and results larger than this travel as files.
+pub(crate) const MAX_FRAME: usize = 1 << 30;
+
+/// What a worker sends.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) enum FromWorker {
+    /// First message of a worker: it runs this protocol and is ready.
+    Hello { protocol: u32, pid: u32 },
+    /// A call of the batch being run has ended.
+    Done { id: u64, outcome: Outcome },
+}
+
+/// What a loop sends to a worker.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(crate) enum ToWorker {
+    /// Run these calls one after the other, answering each with a `Done`.
+    Run(Vec<TaskCall>),
+}
+
+/// One call of a task function, as it leaves the process: the function's path and source
+/// fingerprint, and its arguments as the bytes of a joblib file.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+pub(crate) struct TaskCall {
+    pub(crate) id: u64,
+    pub(crate) path: String,
+    pub(crate) fingerprint: u128,
+    pub(crate) args: Vec<u8>,
+}
+
+/// How a call ended.
+#[doc(hidden)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub enum Outcome {
+    /// Its result, as the bytes of a joblib file.
+    Value(Vec<u8>),
+    /// It panicked with this message.
+    Panic(String),
+    /// It could not run: no such task in this executable, another fingerprint, arguments that
+    /// do not decode, a result that does not encode.
+    Refused(String),
+}
+
+/// Writes `message` as one frame and flushes it.
+pub(crate) fn write<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
+    let bytes = postcard::to_stdvec(message).map_err(io::Error::other)?;
+    if bytes.len() > MAX_FRAME {
+        return Err(io::Error::other(format!("a message of {} bytes is larger than a frame may be", bytes.len())));
+    }
+    let mut frame = Vec::with_capacity(4 + bytes.len());
+    frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&bytes);
+    out.write_all(&frame)?;
+    out.flush()
+}
+
+/// Reads one frame; `None` at the end of the stream between two frames.
+pub(crate) fn read<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> io::Result<Option<T>> {
+    let mut len = [0u8; 4];
+    match input.read(&mut len[..1])? {
+        0 => return Ok(None),
+        _ => input.read_exact(&mut len[1..])?,
+    }
+    let len = u32::from_le_bytes(len) as usize;
+    if len > MAX_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame of {len} bytes is too large")));
+    }
+    let mut bytes = vec![0u8; len];
+    input.read_exact(&mut bytes)?;
+    postcard::from_bytes(&bytes).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_and_end_between_frames() {
+        let mut stream = Vec::new();
+        let call = TaskCall { id: 7, path: "m::f".into(), fingerprint: 9, args: vec![1, 2, 3] };
+        write(&mut stream, &ToWorker::Run(vec![call.clone()])).unwrap();
+        write(&mut stream, &FromWorker::Done { id: 7, outcome: Outcome::Panic("boom".into()) }).unwrap();
+        let mut input = &stream[..];
+        assert_eq!(read::<ToWorker>(&mut input).unwrap(), Some(ToWorker::Run(vec![call])));
+        let done = read::<FromWorker>(&mut input).unwrap();
+        assert_eq!(done, Some(FromWorker::Done { id: 7, outcome: Outcome::Panic("boom".into()) }));
+        assert_eq!(read::<FromWorker>(&mut input).unwrap(), None);
+    }
+
+    #[test]
+    fn cut_forged_and_garbage_frames_are_errors() {
+        let mut stream = Vec::new();
+        write(&mut stream, &FromWorker::Hello { protocol: PROTOCOL, pid: 1 }).unwrap();
+        for cut in 1..stream.len() {
+            assert!(read::<FromWorker>(&mut &stream[..cut]).is_err(), "cut at {cut}");
+        }
+        let forged = (u32::MAX).to_le_bytes();
+        assert_eq!(read::<FromWorker>(&mut &forged[..]).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        let garbage = [3, 0, 0, 0, 0xff, 0xff, 0xff];
+        assert_eq!(read::<FromWorker>(&mut &garbage[..]).unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+}

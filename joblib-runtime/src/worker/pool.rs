@@ -1,0 +1,319 @@
+//! The loop's side: worker processes started from this executable, each connected to the loop
+//! by a local socket, their stderr passed on to ours and its last lines kept for the message
+//! of a crash.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::frame::{self, FromWorker, TaskCall, ToWorker, PROTOCOL};
+use super::serve::{self, NOT_A_WORKER, WORKER_ARG, WORKER_VAR};
+use crate::error::{Error, Result};
+
+/// How long a started worker may take to say hello.
+const HELLO_WITHIN: Duration = Duration::from_secs(30);
+/// How many of its last stderr lines a worker's crash reports.
+const TAIL_LINES: usize = 20;
+/// The longest stderr line kept whole for a crash report.
+const TAIL_LINE_CHARS: usize = 500;
+
+/// What the loop hears from its workers.
+pub(crate) enum Event {
+    /// A message of worker `n`.
+    Message(usize, FromWorker),
+    /// Worker `n`'s connection ended (it exited, or sent something that is not a frame).
+    Ended(usize, Option<io::Error>),
+}
+
+/// A running worker process.
+pub(crate) struct Worker {
+    child: Child,
+    out: BufWriter<UnixStream>,
+    tail: StderrTail,
+}
+
+/// The last lines a worker wrote to stderr.
+struct StderrTail {
+    lines: Arc<Mutex<VecDeque<String>>>,
+    /// Closed when the worker's stderr has been read to its end.
+    read: mpsc::Receiver<()>,
+}
+
+impl StderrTail {
+    /// The lines, once stderr is read to its end (or after a second: a process the worker
+    /// started may hold it open).
+    fn take(&self) -> Vec<String> {
+        let _ = self.read.recv_timeout(Duration::from_secs(1));
+        self.lines.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect()
+    }
+}
+
+/// How a worker ended.
+pub(crate) struct Ending {
+    pub(crate) pid: u32,
+    pub(crate) status: Option<ExitStatus>,
+    /// Its last lines on stderr.
+    pub(crate) tail: Vec<String>,
+}
+
+impl Ending {
+    /// `exit status 3`, `killed by signal 11 (SIGSEGV)`.
+    pub(crate) fn status_text(&self) -> String {
+        match self.status {
+            None => "still running".into(),
+            Some(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exited with status {code}"),
+                (None, Some(signal)) => format!("was killed by signal {signal} ({})", signal_name(signal)),
+                (None, None) => format!("ended ({status})"),
+            },
+        }
+    }
+}
+
+/// The name of a signal by its number on Linux.
+pub(crate) fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        31 => "SIGSYS",
+        _ => "a signal",
+    }
+}
+
+/// Worker processes of one loop.
+pub(crate) struct Pool {
+    pub(crate) workers: Vec<Worker>,
+    pub(crate) events: mpsc::Receiver<Event>,
+}
+
+/// The abstract socket name of a new loop: unique on this host.
+fn socket_name() -> String {
+    static LOOPS: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    format!("joblib-{}-{nanos}-{}", std::process::id(), LOOPS.fetch_add(1, Ordering::Relaxed))
+}
+
+impl Pool {
+    /// Starts `count` workers and waits for each to say hello.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when this process is itself a worker's (see
+    /// [`serve::refuse_nested`]), or a worker does not start: it exits before its hello (the
+    /// message has the end of its stderr, and the fix when the worker hook did not run), or
+    /// says nothing for 30 s. [`Error::Resources`] when a process or socket cannot be made.
+    pub(crate) fn start(count: usize, memory_limit: Option<u64>) -> Result<Pool> {
+        if serve::started_as_worker() && !serve::is_worker() {
+            serve::refuse_nested();
+        }
+        serve::hook_linked();
+        let name = socket_name();
+        let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
+        let listener = SocketAddr::from_abstract_name(name.as_bytes())
+            .and_then(|addr| UnixListener::bind_addr(&addr))
+            .map_err(|e| resources("a socket for worker processes", e))?;
+        listener.set_nonblocking(true).map_err(|e| resources("a socket for worker processes", e))?;
+        let (sender, events) = mpsc::channel();
+        let mut starting = Vec::with_capacity(count);
+        for _ in 0..count {
+            starting.push(spawn(&name, memory_limit).map_err(|e| resources("a worker process", e))?);
+        }
+        let mut pool = Pool { workers: Vec::with_capacity(count), events };
+        let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
+        let deadline = Instant::now() + HELLO_WITHIN;
+        while streams.iter().any(Option::is_none) {
+            match listener.accept() {
+                // A worker says hello as soon as it is connected.
+                Ok((mut stream, _)) => {
+                    let pid = read_hello(&mut stream);
+                    if let Some(n) = starting.iter().position(|(child, _)| Some(child.id()) == pid) {
+                        streams[n] = Some(stream);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(resources("a worker's connection", e)),
+            }
+            for (n, (child, tail)) in starting.iter_mut().enumerate() {
+                if streams[n].is_none() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        let ending = Ending { pid: child.id(), status: Some(status), tail: tail.take() };
+                        kill_all(&mut starting);
+                        return Err(did_not_start(&ending));
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                kill_all(&mut starting);
+                return Err(Error::Config(format!(
+                    "a worker process did not start within {}s (is the program's main running instead of the \
+                     worker? call `joblib::worker_entry()` first thing in main)",
+                    HELLO_WITHIN.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        for (n, ((child, tail), stream)) in starting.into_iter().zip(streams).enumerate() {
+            let Some(stream) = stream else { unreachable!("every worker said hello") };
+            let reading = stream.try_clone().map_err(|e| resources("a worker's connection", e))?;
+            let sender = sender.clone();
+            std::thread::spawn(move || read_events(n, reading, sender));
+            pool.workers.push(Worker { child, out: BufWriter::new(stream), tail });
+        }
+        Ok(pool)
+    }
+
+    /// Sends `calls` to worker `n`.
+    pub(crate) fn send(&mut self, n: usize, calls: Vec<TaskCall>) -> io::Result<()> {
+        frame::write(&mut self.workers[n].out, &ToWorker::Run(calls))
+    }
+
+    /// Ends worker `n` (killing it unless it has ended) and says how it ended.
+    pub(crate) fn end(&mut self, n: usize) -> Ending {
+        let worker = &mut self.workers[n];
+        // Its connection closed: it is exiting, or it closed it and lives on.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let status = loop {
+            match worker.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
+                _ => {
+                    let _ = worker.child.kill();
+                    break worker.child.wait().ok();
+                }
+            }
+        };
+        Ending { pid: worker.child.id(), status, tail: worker.tail.take() }
+    }
+
+    /// Kills worker `n` at once.
+    pub(crate) fn kill(&mut self, n: usize) {
+        let _ = self.workers[n].child.kill();
+    }
+
+    /// The process id of worker `n`.
+    pub(crate) fn pid(&self, n: usize) -> u32 {
+        self.workers[n].child.id()
+    }
+}
+
+impl Drop for Pool {
+    /// Kills every worker still running and reaps them all: a pool never leaves a process
+    /// behind, whether its loop ended, failed or panicked.
+    fn drop(&mut self) {
+        for worker in &mut self.workers {
+            let _ = worker.child.kill();
+            let _ = worker.child.wait();
+        }
+    }
+}
+
+/// Starts a worker process: this executable, in worker mode, with `memory_limit` if any. Its
+/// stderr is passed on to ours and its last lines kept.
+fn spawn(name: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
+    let mut command = Command::new("/proc/self/exe");
+    command.arg(WORKER_ARG).env(WORKER_VAR, name).stdin(Stdio::null()).stderr(Stdio::piped());
+    if let Some(bytes) = memory_limit {
+        command.env(super::limits::MEMORY_LIMIT_VAR, bytes.to_string());
+    }
+    let mut child = command.spawn()?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let lines = Arc::new(Mutex::new(VecDeque::new()));
+    let (done, read) = mpsc::channel();
+    let kept = lines.clone();
+    std::thread::spawn(move || {
+        let _done = done;
+        let mut lines = BufReader::new(stderr);
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let _ = io::stderr().write_all(&line);
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end();
+            let mut tail = kept.lock().unwrap_or_else(|p| p.into_inner());
+            if tail.len() == TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
+            line.clear();
+        }
+    });
+    Ok((child, StderrTail { lines, read }))
+}
+
+fn kill_all(starting: &mut [(Child, StderrTail)]) {
+    for (child, _) in starting {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The pid of the worker's hello on `stream`; `None` if what comes is not a hello of this
+/// protocol within a few seconds.
+fn read_hello(stream: &mut UnixStream) -> Option<u32> {
+    stream.set_nonblocking(false).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let hello = frame::read::<FromWorker>(stream);
+    let _ = stream.set_read_timeout(None);
+    match hello {
+        Ok(Some(FromWorker::Hello { protocol: PROTOCOL, pid })) => Some(pid),
+        _ => None,
+    }
+}
+
+/// Why a worker exited before its hello, and what to do.
+fn did_not_start(ending: &Ending) -> Error {
+    let fix = match ending.status.and_then(|s| s.code()) {
+        Some(NOT_A_WORKER) => "",
+        _ => {
+            " (if this is the program running as itself: the worker hook did not run; call \
+             `joblib::worker_entry()` first thing in main)"
+        }
+    };
+    Error::Config(format!(
+        "a worker process (pid {}) {} before it started serving{fix}{}",
+        ending.pid,
+        ending.status_text(),
+        tail_text(&ending.tail)
+    ))
+}
+
+/// `; its last lines on stderr:` and the lines, or nothing.
+pub(crate) fn tail_text(tail: &[String]) -> String {
+    if tail.is_empty() {
+        return "; it wrote nothing to stderr".into();
+    }
+    format!("; its last lines on stderr:\n{}", tail.join("\n"))
+}
+
+/// Passes worker `n`'s messages on to the loop until its connection ends.
+fn read_events(n: usize, stream: UnixStream, events: mpsc::Sender<Event>) {
+    let mut input = BufReader::new(stream);
+    loop {
+        let event = match frame::read::<FromWorker>(&mut input) {
+            Ok(Some(message)) => Event::Message(n, message),
+            Ok(None) => Event::Ended(n, None),
+            Err(e) => Event::Ended(n, Some(e)),
+        };
+        let ended = matches!(event, Event::Ended(..));
+        if events.send(event).is_err() || ended {
+            return;
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The worker side: a process started again from the loop's executable, with [`WORKER_VAR`]
+//! naming the loop's socket, becomes a worker before its `main` runs (a hook in
+//! `.init_array`, which the loader runs before `main`), so that no code of the program runs
+//! twice. It connects, says hello, then runs the calls it is sent, one after the other, and
+//! exits when the loop's end of the connection closes: at the end of the loop, or when the
+//! loop's process dies (however it dies: the kernel closes its sockets).
+
+use std::io::{BufReader, BufWriter};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use super::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
+use super::{limits, registry};
+
+/// Set in a worker's environment to the abstract socket name of its loop.
+pub(crate) const WORKER_VAR: &str = "JOBLIB_WORKER";
+
+/// The argument a worker is started with. If the hook does not run, the program's `main` sees
+/// it: a program that parses its arguments stops at once instead of running as itself.
+pub(crate) const WORKER_ARG: &str = "--joblib-worker";
+
+/// Set (to anything) to keep the hook from running: for tests of what happens without it.
+pub(crate) const NO_HOOK_VAR: &str = "JOBLIB_WORKER_NO_HOOK";
+
+/// The exit status of a worker whose loop went away.
+const LOOP_GONE: i32 = 0;
+/// The exit status of a process started as a worker that is not one (see [`refuse_nested`]).
+pub(crate) const NOT_A_WORKER: i32 = 86;
+
+/// Whether this process is a worker running calls.
+static IS_WORKER: AtomicBool = AtomicBool::new(false);
+
+// SAFETY (an unsafe attribute, the only one outside the array code): a function pointer in
+// `.init_array` is called by the dynamic loader (or the static startup code) before `main`,
+// with the C calling convention, which `extern "C" fn()` has; the arguments the loader passes
+// (argc, argv, envp) are ignored, as the C ABI allows. What runs before `main` here uses only
+// the environment, sockets, threads and `process::exit`, which need no initialization by the
+// Rust runtime on Linux.
+#[used]
+#[link_section = ".init_array"]
+static WORKER_HOOK: extern "C" fn() = worker_hook;
+
+extern "C" fn worker_hook() {
+    if std::env::var_os(NO_HOOK_VAR).is_none() {
+        if let Some(name) = std::env::var_os(WORKER_VAR) {
+            std::process::exit(serve(name.as_encoded_bytes()));
+        }
+    }
+}
+
+/// Keeps the hook linked: the code that starts workers calls this, so the object file that
+/// holds the hook is part of any program that can start a worker.
+pub(crate) fn hook_linked() {
+    std::hint::black_box(&WORKER_HOOK);
+}
+
+/// Whether this process is a worker: a loop in it runs on threads (no process trees).
+pub(crate) fn is_worker() -> bool {
+    IS_WORKER.load(Ordering::Relaxed)
+}
+
+/// Whether this process was started as a worker of a loop (whether or not it became one).
+pub(crate) fn started_as_worker() -> bool {
+    std::env::var_os(WORKER_VAR).is_some()
+}
+
+/// Serves the loop at the abstract socket `name`; the exit status.
+fn serve(name: &[u8]) -> i32 {
+    IS_WORKER.store(true, Ordering::Relaxed);
+    // Processes this worker's tasks start are not its loop's workers.
+    std::env::remove_var(WORKER_VAR);
+    if let Err(why) = limits::apply_memory_limit() {
+        eprintln!("joblib: a worker process cannot set its memory limit: {why}");
+        return NOT_A_WORKER;
+    }
+    let connected = SocketAddr::from_abstract_name(name).and_then(|addr| UnixStream::connect_addr(&addr));
+    let stream = match connected {
+        Ok(stream) => stream,
+        // The loop is gone already.
+        Err(_) => return LOOP_GONE,
+    };
+    let Ok(reading) = stream.try_clone() else { return LOOP_GONE };
+    let mut out = BufWriter::new(stream);
+    let hello = FromWorker::Hello { protocol: PROTOCOL, pid: std::process::id() };
+    if frame::write(&mut out, &hello).is_err() {
+        return LOOP_GONE;
+    }
+    // Batches are read on their own thread, so that the end of the connection ends the
+    // process even while a call runs (the loop stopped, or died).
+    let (batches, received) = mpsc::channel::<Vec<TaskCall>>();
+    std::thread::spawn(move || {
+        let mut input = BufReader::new(reading);
+        while let Ok(Some(ToWorker::Run(calls))) = frame::read(&mut input) {
+            if batches.send(calls).is_err() {
+                break;
+            }
+        }
+        std::process::exit(LOOP_GONE);
+    });
+    for calls in received {
+        for call in calls {
+            let outcome = run(&call);
+            if frame::write(&mut out, &FromWorker::Done { id: call.id, outcome }).is_err() {
+                return LOOP_GONE;
+            }
+        }
+    }
+    LOOP_GONE
+}
+
+/// Runs one call: the task at its path, if it is the same build of it.
+fn run(call: &TaskCall) -> Outcome {
+    let Some(task) = registry::find(&call.path) else {
+        return Outcome::Refused(format!(
+            "{} is not a task function of this executable ({}): mark it with #[joblib::task] or #[cached]",
+            call.path,
+            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
+        ));
+    };
+    if (task.fingerprint)() != call.fingerprint {
+        return Outcome::Refused(format!(
+            "{} differs in this executable from the loop's (another build of the program)",
+            call.path
+        ));
+    }
+    (task.run)(&call.args)
+}
+
+/// Used where a loop would start workers in a process that was itself started as a worker
+/// but is running its program's `main`: the hook did not run. It says so on stderr (which
+/// the loop that started it reports) and exits, instead of starting workers of its own.
+pub(crate) fn refuse_nested() -> ! {
+    eprintln!(
+        "joblib: this process was started as a worker of a `processes` loop, but it is running the \
+         program's main instead of serving the loop: the worker hook did not run (a platform without \
+         `.init_array`, or {NO_HOOK_VAR} is set). Call `joblib::worker_entry()` first thing in main."
+    );
+    std::process::exit(NOT_A_WORKER)
+}
+
+/// Serves a loop if this process was started as one of its workers, and never returns then;
+/// otherwise returns at once. Workers start serving before `main` without it (a hook run by
+/// the loader on Linux); call it first thing in `main` where that hook cannot run.
+///
+/// ```
+/// joblib::worker_entry();
+/// // the program
+/// ```
+pub fn worker_entry() {
+    if let Some(name) = std::env::var_os(WORKER_VAR) {
+        std::process::exit(serve(name.as_encoded_bytes()));
+    }
+}
