@@ -59,3 +59,245 @@ fn a_panic_is_the_error_of_its_call() {
     assert!(message.contains("task 7 refuses"), "{message}");
     assert_eq!(input.as_deref(), Some("fails_on(7, 7)"));
 }
+
+#[path = "common/children.rs"]
+#[allow(dead_code)]
+mod children;
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use children::{child, role, test_dir};
+
+/// What a crashing task does.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy)]
+enum Crash {
+    Abort,
+    Segfault,
+    StackOverflow,
+    /// Waits to be killed from outside, its pid written to the file.
+    WaitForKill,
+    /// Sleeps this many milliseconds.
+    Sleep(u64),
+    /// Allocates (and touches) this many MiB.
+    Allocate(usize),
+    Nothing,
+}
+
+#[joblib::task]
+fn crash(how: Crash, pid_file: PathBuf) -> u32 {
+    if !matches!(how, Crash::Nothing) {
+        eprintln!("task: about to {how:?}");
+    }
+    match how {
+        Crash::Abort => std::process::abort(),
+        Crash::Segfault => {
+            let me = std::process::id().to_string();
+            let _ = std::process::Command::new("kill").args(["-SEGV", &me]).status();
+            std::thread::sleep(Duration::from_secs(10));
+        }
+        Crash::StackOverflow => {
+            fn deeper(n: u64) -> u64 {
+                if n == u64::MAX {
+                    return 0;
+                }
+                let frame = std::hint::black_box([n; 512]);
+                std::hint::black_box(deeper(n + 1)) + frame[7]
+            }
+            return deeper(0) as u32;
+        }
+        Crash::WaitForKill => {
+            std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        Crash::Sleep(ms) => {
+            std::fs::write(&pid_file, std::process::id().to_string()).unwrap();
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        Crash::Allocate(mib) => {
+            let block = vec![1u8; mib << 20];
+            return block.iter().step_by(4096).map(|&b| b as u32).sum();
+        }
+        Crash::Nothing => {}
+    }
+    std::process::id()
+}
+
+/// The pid written in `file`, once it is.
+fn wait_for_pid(file: &Path) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|s| s.parse().ok()) {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no pid in {}", file.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie nobody reaped yet).
+fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// Asserts process `pid` is gone within a second.
+fn gone_within_a_second(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !is_gone(pid) {
+        assert!(Instant::now() < deadline, "process {pid} still runs a second later");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Ten calls, the sixth doing `how`.
+fn loop_with(how: Crash, pid_file: &Path) -> Vec<joblib::Call<u32>> {
+    (0..10).map(|i| crash::call(if i == 5 { how } else { Crash::Nothing }, pid_file.to_path_buf())).collect()
+}
+
+/// The crash error of a loop, checked to name call 5, its input, `signal` and the worker's
+/// last line on stderr; its message.
+fn crashed_with(err: joblib::Error, signal: i32, name: &str) -> String {
+    let joblib::Error::Task { index, kind, message, input, .. } = err else { panic!("not a task error: {err}") };
+    assert_eq!(index, 5, "{message}");
+    assert_eq!(kind, TaskFailure::Crashed { signal: Some(signal), code: None }, "{message}");
+    assert!(message.contains(name), "{message}");
+    assert!(message.contains("task: about to"), "the worker's stderr is in the message: {message}");
+    assert!(input.as_deref().is_some_and(|i| i.starts_with("crash(")), "{input:?}");
+    message
+}
+
+#[test]
+fn an_abort_a_segfault_and_a_stack_overflow_end_their_call_not_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let err = processes(2).map_calls(loop_with(Crash::Abort, &pid_file)).unwrap_err();
+    crashed_with(err, 6, "SIGABRT");
+    let err = processes(2).map_calls(loop_with(Crash::Segfault, &pid_file)).unwrap_err();
+    crashed_with(err, 11, "SIGSEGV");
+    let err = processes(2).map_calls(loop_with(Crash::StackOverflow, &pid_file)).unwrap_err();
+    let joblib::Error::Task { kind: TaskFailure::Crashed { signal: Some(11 | 6), .. }, .. } = err else {
+        panic!("a stack overflow ends its worker with SIGSEGV or SIGABRT: {err}")
+    };
+    // The next loop gets fresh workers.
+    let pids = processes(2).map_calls(loop_with(Crash::Nothing, &pid_file)).unwrap();
+    assert!(pids.iter().all(|&pid| pid != std::process::id()));
+}
+
+#[test]
+fn a_worker_killed_from_outside_is_the_error_of_its_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let started = Instant::now();
+    let result = std::thread::scope(|scope| {
+        let running = scope.spawn(|| processes(2).map_calls(loop_with(Crash::WaitForKill, &pid_file)));
+        let pid = wait_for_pid(&pid_file);
+        std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+        running.join().unwrap()
+    });
+    crashed_with(result.unwrap_err(), 9, "SIGKILL");
+    assert!(started.elapsed() < Duration::from_secs(30), "the loop did not wait for the 60 s sleep");
+}
+
+#[test]
+fn a_call_over_the_timeout_is_killed_with_its_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let started = Instant::now();
+    let err = processes(2)
+        .timeout(Duration::from_millis(500))
+        .map_calls(loop_with(Crash::Sleep(60_000), &pid_file))
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "the loop waited {:?}", started.elapsed());
+    let joblib::Error::Task { index, kind, message, .. } = err else { panic!("{err}") };
+    assert_eq!((index, kind), (5, TaskFailure::Timeout), "{message}");
+    assert!(message.contains("was killed"), "{message}");
+    gone_within_a_second(wait_for_pid(&pid_file));
+}
+
+#[test]
+fn a_call_past_the_memory_limit_fails_naming_it_and_the_others_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let limited = processes(2).memory_limit("1G");
+    let fits = limited.map_calls(loop_with(Crash::Allocate(64), &pid_file)).unwrap();
+    assert_eq!(fits[5], 64 * 256, "a call within the limit runs");
+    let err = limited.map_calls(loop_with(Crash::Allocate(4096), &pid_file)).unwrap_err();
+    let joblib::Error::Task { index, kind: TaskFailure::Crashed { .. }, message, .. } = err else { panic!("{err}") };
+    assert_eq!(index, 5);
+    assert!(message.contains("memory limit of 1 GiB"), "{message}");
+    let err = processes(2).memory_limit("lots").map_calls(loop_with(Crash::Nothing, &pid_file)).unwrap_err();
+    assert!(matches!(&err, joblib::Error::Config(m) if m.contains("not a size")), "{err}");
+}
+
+#[test]
+fn workers_end_when_their_loop_process_is_killed() {
+    if role().as_deref() == Some("loop") {
+        let pid_file = test_dir().join("pid");
+        processes(2).map_calls(loop_with(Crash::WaitForKill, &pid_file)).unwrap();
+        unreachable!("killed before");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut looping = child("workers_end_when_their_loop_process_is_killed", "loop", dir.path()).spawn().unwrap();
+    let worker = wait_for_pid(&dir.path().join("pid"));
+    looping.kill().unwrap();
+    looping.wait().unwrap();
+    gone_within_a_second(worker);
+}
+
+#[test]
+fn without_the_worker_hook_a_worker_says_what_to_do_and_nothing_recurses() {
+    if role().as_deref() == Some("no hook") {
+        let err = processes(2).map_calls((0..4).map(pid_of_worker::call)).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, joblib::Error::Config(_)), "{message}");
+        assert!(message.contains("joblib::worker_entry()"), "{message}");
+        assert!(message.contains("joblib-worker"), "libtest's complaint is in the message: {message}");
+        return;
+    }
+    if role().as_deref() == Some("started as a worker") {
+        let _ = processes(2).map_calls((0..4).map(pid_of_worker::call));
+        unreachable!("a process started as a worker never starts workers");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = "without_the_worker_hook_a_worker_says_what_to_do_and_nothing_recurses";
+    let mut no_hook = child(name, "no hook", dir.path());
+    run_child_with(no_hook.env("JOBLIB_WORKER_NO_HOOK", "1"));
+    // A process started as a worker whose hook did not run refuses to start workers itself.
+    let mut worker_main = child(name, "started as a worker", dir.path());
+    let output = worker_main.env("JOBLIB_WORKER", "no-such-loop").env("JOBLIB_WORKER_NO_HOOK", "1").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("running 1 test"), "the child ran the test");
+    assert_eq!(output.status.code(), Some(86), "{stderr}");
+    assert!(stderr.contains("worker hook did not run"), "{stderr}");
+}
+
+fn run_child_with(command: &mut std::process::Command) {
+    children::finished(&command.output().unwrap());
+}
+
+#[joblib::task]
+fn nested_pids(n: u32) -> (u32, Vec<u32>) {
+    let inner = Parallel::new().backend("processes").n_jobs(2).map_calls((0..n).map(pid_of_worker::call)).unwrap();
+    (std::process::id(), inner)
+}
+
+#[test]
+fn a_loop_inside_a_worker_runs_in_that_worker() {
+    let outer = processes(2).map_calls((0..3).map(|_| nested_pids::call(4))).unwrap();
+    for (worker, inner) in outer {
+        assert_ne!(worker, std::process::id());
+        assert!(inner.iter().all(|&pid| pid == worker), "{worker} {inner:?}");
+    }
+}
+
+#[test]
+fn a_loop_of_closures_cannot_ask_for_processes() {
+    let err = processes(2).map(0..4, |i| i * 2).unwrap_err();
+    assert!(matches!(&err, joblib::Error::Config(m) if m.contains("map_calls")), "{err}");
+    let mut stream = processes(2).imap(0..4, |i| i * 2);
+    assert!(matches!(stream.next(), Some(Err(joblib::Error::Config(_)))));
+}

@@ -230,17 +230,18 @@ impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
             return Error::Resources(format!(
                 "worker process {} {status} between two calls{}",
                 ending.pid,
-                tail_text(&ending.tail)
+                tail_text(&ending.stderr)
             ));
         };
         let garbled = error.map(|e| format!(" (its connection broke: {e})")).unwrap_or_default();
         let limit = match self.settings.memory_limit {
-            Some(bytes) if ending.tail.iter().any(|l| l.contains("memory allocation of")) => {
+            Some(bytes) if ending.stderr.allocation_failed => {
                 format!(" after allocating past its memory limit of {}", format_bytes(bytes))
             }
             _ => String::new(),
         };
-        let message = format!("its worker process {} {status}{limit}{garbled}{}", ending.pid, tail_text(&ending.tail));
+        let message =
+            format!("its worker process {} {status}{limit}{garbled}{}", ending.pid, tail_text(&ending.stderr));
         let signal = ending.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
         let code = ending.status.and_then(|s| s.code());
         task_error(index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)

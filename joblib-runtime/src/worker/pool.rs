@@ -40,7 +40,7 @@ pub(crate) struct Worker {
 
 /// The last lines a worker wrote to stderr.
 struct StderrTail {
-    lines: Arc<Mutex<VecDeque<String>>>,
+    lines: Arc<Mutex<Lines>>,
     /// Closed when the worker's stderr has been read to its end.
     read: mpsc::Receiver<()>,
 }
@@ -48,18 +48,28 @@ struct StderrTail {
 impl StderrTail {
     /// The lines, once stderr is read to its end (or after a second: a process the worker
     /// started may hold it open).
-    fn take(&self) -> Vec<String> {
+    fn take(&self) -> Lines {
         let _ = self.read.recv_timeout(Duration::from_secs(1));
-        self.lines.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect()
+        std::mem::take(&mut *self.lines.lock().unwrap_or_else(|p| p.into_inner()))
     }
+}
+
+/// What is kept of a worker's stderr.
+#[derive(Default)]
+pub(crate) struct Lines {
+    /// The last lines.
+    pub(crate) last: VecDeque<String>,
+    /// Whether it said an allocation failed (Rust's message before it aborts), however long
+    /// ago: a backtrace may follow it.
+    pub(crate) allocation_failed: bool,
 }
 
 /// How a worker ended.
 pub(crate) struct Ending {
     pub(crate) pid: u32,
     pub(crate) status: Option<ExitStatus>,
-    /// Its last lines on stderr.
-    pub(crate) tail: Vec<String>,
+    /// What it wrote to stderr.
+    pub(crate) stderr: Lines,
 }
 
 impl Ending {
@@ -154,7 +164,7 @@ impl Pool {
             for (n, (child, tail)) in starting.iter_mut().enumerate() {
                 if streams[n].is_none() {
                     if let Ok(Some(status)) = child.try_wait() {
-                        let ending = Ending { pid: child.id(), status: Some(status), tail: tail.take() };
+                        let ending = Ending { pid: child.id(), status: Some(status), stderr: tail.take() };
                         kill_all(&mut starting);
                         return Err(did_not_start(&ending));
                     }
@@ -200,7 +210,7 @@ impl Pool {
                 }
             }
         };
-        Ending { pid: worker.child.id(), status, tail: worker.tail.take() }
+        Ending { pid: worker.child.id(), status, stderr: worker.tail.take() }
     }
 
     /// Kills worker `n` at once.
@@ -235,7 +245,7 @@ fn spawn(name: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail
     }
     let mut child = command.spawn()?;
     let stderr = child.stderr.take().expect("stderr is piped");
-    let lines = Arc::new(Mutex::new(VecDeque::new()));
+    let lines = Arc::new(Mutex::new(Lines::default()));
     let (done, read) = mpsc::channel();
     let kept = lines.clone();
     std::thread::spawn(move || {
@@ -246,11 +256,12 @@ fn spawn(name: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail
             let _ = io::stderr().write_all(&line);
             let text = String::from_utf8_lossy(&line);
             let text = text.trim_end();
-            let mut tail = kept.lock().unwrap_or_else(|p| p.into_inner());
-            if tail.len() == TAIL_LINES {
-                tail.pop_front();
+            let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+            kept.allocation_failed |= text.starts_with("memory allocation of") && text.ends_with("failed");
+            if kept.last.len() == TAIL_LINES {
+                kept.last.pop_front();
             }
-            tail.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
+            kept.last.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
             line.clear();
         }
     });
@@ -290,16 +301,17 @@ fn did_not_start(ending: &Ending) -> Error {
         "a worker process (pid {}) {} before it started serving{fix}{}",
         ending.pid,
         ending.status_text(),
-        tail_text(&ending.tail)
+        tail_text(&ending.stderr)
     ))
 }
 
-/// `; its last lines on stderr:` and the lines, or nothing.
-pub(crate) fn tail_text(tail: &[String]) -> String {
-    if tail.is_empty() {
+/// `; its last lines on stderr:` and the lines, or that there are none.
+pub(crate) fn tail_text(stderr: &Lines) -> String {
+    if stderr.last.is_empty() {
         return "; it wrote nothing to stderr".into();
     }
-    format!("; its last lines on stderr:\n{}", tail.join("\n"))
+    let lines: Vec<&str> = stderr.last.iter().map(String::as_str).collect();
+    format!("; its last lines on stderr:\n{}", lines.join("\n"))
 }
 
 /// Passes worker `n`'s messages on to the loop until its connection ends.
