@@ -301,3 +301,31 @@ fn a_loop_of_closures_cannot_ask_for_processes() {
     let mut stream = processes(2).imap(0..4, |i| i * 2);
     assert!(matches!(stream.next(), Some(Err(joblib::Error::Config(_)))));
 }
+
+#[joblib::cached(dir = "target/test-cache-workers", verbose = 0)]
+fn square_and_pid(x: u64) -> (u64, u32) {
+    (x * x, std::process::id())
+}
+
+#[test]
+fn cached_calls_are_stored_by_workers_and_answered_by_the_loop() {
+    square_and_pid::clear();
+    let first = processes(2).map_calls((0..8).map(square_and_pid::call)).unwrap();
+    for (x, &(square, pid)) in first.iter().enumerate() {
+        assert_eq!(square, (x * x) as u64);
+        assert_ne!(pid, std::process::id(), "computed in a worker");
+        assert!(square_and_pid::is_cached(x as u64), "the worker stored call {x}");
+    }
+    // Every call is in the cache: none leaves this process. (Workers limited to 1 KiB of
+    // memory could not even start.)
+    let again = processes(2).memory_limit("1K").map_calls((0..8).map(square_and_pid::call)).unwrap();
+    assert_eq!(again, first);
+    // One call missing: only it is dispatched.
+    square_and_pid::shelve(3).clear();
+    let err = processes(2).memory_limit("1K").map_calls((0..8).map(square_and_pid::call)).unwrap_err();
+    assert!(matches!(err, joblib::Error::Task { index: 3, .. }), "{err}");
+    let third = processes(2).map_calls((0..8).map(square_and_pid::call)).unwrap();
+    assert_eq!(third[3].0, 9);
+    assert_ne!(third[3].1, first[3].1, "call 3 computed again");
+    assert_eq!(third[..3], first[..3]);
+}

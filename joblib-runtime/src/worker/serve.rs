@@ -90,7 +90,7 @@ fn serve(name: &[u8]) -> i32 {
     // Batches are read on their own thread, so that the end of the connection ends the
     // process even while a call runs (the loop stopped, or died).
     let (batches, received) = mpsc::channel::<Vec<TaskCall>>();
-    std::thread::spawn(move || {
+    let reader = std::thread::Builder::new().name("joblib-worker-input".into()).spawn(move || {
         let mut input = BufReader::new(reading);
         while let Ok(Some(ToWorker::Run(calls))) = frame::read(&mut input) {
             if batches.send(calls).is_err() {
@@ -99,6 +99,10 @@ fn serve(name: &[u8]) -> i32 {
         }
         std::process::exit(LOOP_GONE);
     });
+    if let Err(e) = reader {
+        eprintln!("joblib: a worker process cannot start the thread that reads its calls: {e}");
+        return NOT_A_WORKER;
+    }
     for calls in received {
         for call in calls {
             let outcome = run(&call);
