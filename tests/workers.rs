@@ -329,3 +329,38 @@ fn cached_calls_are_stored_by_workers_and_answered_by_the_loop() {
     assert_ne!(third[3].1, first[3].1, "call 3 computed again");
     assert_eq!(third[..3], first[..3]);
 }
+
+#[joblib::parallel]
+fn scaled_points(points: &[Point], factor: f64) -> Vec<Point> {
+    #[parallel(backend = "processes", n_jobs = 2, timeout = 60, memory_limit = "4G")]
+    for point in points {
+        scaled(point, factor)
+    }
+}
+
+#[joblib::parallel]
+fn first_failure(bad: u32) -> Result<Vec<u32>, joblib::Error> {
+    let values = #[parallel(backend = "processes", n_jobs = 2)]
+    for i in 0..6 {
+        fails_on(i, bad)
+    };
+    Ok(values)
+}
+
+#[test]
+fn a_parallel_loop_whose_body_is_a_task_call_runs_in_processes() {
+    let points: Vec<Point> = (0..9).map(|i| Point { x: i as f64, label: format!("p{i}") }).collect();
+    let direct: Vec<Point> = points.iter().map(|p| scaled(p, 3.0)).collect();
+    assert_eq!(scaled_points(&points, 3.0), direct);
+    let in_macro: Vec<u32> =
+        joblib::parallel_for!(backend = "processes", n_jobs = 2; for i in 0..5u32 { pid_of_worker(i) });
+    assert!(in_macro.iter().all(|&pid| pid != std::process::id()), "{in_macro:?}");
+    assert_eq!(first_failure(99).unwrap(), vec![0, 1, 2, 3, 4, 5]);
+    // As with threads, a task's failure panics in the caller (a loop that cannot run is the
+    // function's error).
+    let panic = std::panic::catch_unwind(|| first_failure(4)).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("task 4 (input fails_on(4, 4))") && message.contains("panicked"), "{message}");
+    let err = joblib::parallel_config(Parallel::new().memory_limit("a lot"), || first_failure(99)).unwrap_err();
+    assert!(matches!(&err, joblib::Error::Config(m) if m.contains("not a size")), "{err}");
+}

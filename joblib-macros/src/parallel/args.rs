@@ -7,20 +7,26 @@ use quote::quote;
 use syn::{Expr, ExprLit, ExprUnary, Lit, UnOp};
 
 use crate::ctxt::Ctxt;
-use crate::options::{flag, integer, span_of, string, Opt};
+use crate::options::{flag, integer, span_of, string, Opt, Value};
 
-const OPTIONS: &str = "n_jobs, backend, batch_size, verbose, progress, timeout";
+const OPTIONS: &str = "n_jobs, backend, batch_size, verbose, progress, timeout, memory_limit";
 
 /// The options, as the builder calls that apply them.
 #[derive(Default)]
 pub(crate) struct LoopArgs {
     calls: Vec<TokenStream>,
+    /// Whether `backend = "processes"`: the body is then a call of a task function.
+    pub(crate) processes: bool,
 }
 
 impl LoopArgs {
     pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> LoopArgs {
         let calls = options.iter().filter_map(|option| call(ctxt, option)).collect();
-        LoopArgs { calls }
+        let processes = options.iter().any(|option| {
+            option.name == "backend"
+                && matches!(&option.value, Value::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) if s.value() == "processes")
+        });
+        LoopArgs { calls, processes }
     }
 
     /// `Parallel::new()` with the options applied.
@@ -61,6 +67,11 @@ fn call(ctxt: &Ctxt, option: &Opt) -> Option<TokenStream> {
             Some(quote!(.timeout(::joblib::__private::seconds(#seconds))))
         }
         "batch_size" => batch_size(ctxt, option.assigned(ctxt, "batch_size = \"auto\"")?),
+        "memory_limit" => {
+            let limit =
+                option.assigned(ctxt, "memory_limit = \"4G\"").and_then(|e| string(ctxt, e, "`memory_limit`"))?;
+            Some(quote!(.memory_limit(#limit)))
+        }
         "pre_dispatch" => {
             let message = "`pre_dispatch` bounds how far a lazy input is pulled ahead of its consumer; a parallel \
                            loop splits or collects its input first, so it has no use here (`Parallel::imap` takes it)";

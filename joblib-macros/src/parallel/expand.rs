@@ -102,6 +102,7 @@ impl Rewriter<'_> {
             }),
         };
         let args = LoopArgs::from_options(self.ctxt, &unique(self.ctxt, options));
+        let task_call = if args.processes { task_call(self.ctxt, for_loop) } else { None };
         check_body(self.ctxt, for_loop);
         let valid = self.ctxt.error_count() == before;
         // Whether `?` is used, before inner marked loops (part of this loop's body) are
@@ -121,7 +122,61 @@ impl Rewriter<'_> {
             },
             _ => quote!(::joblib::__private::loop_failed(failure)),
         };
-        expand_loop(for_loop, &args, fallible, failed)
+        expand_marked(for_loop, &args, task_call.as_ref(), fallible, failed)
+    }
+}
+
+/// The runtime call that replaces a marked loop: of its body as a closure, or, with `call`
+/// (`backend = "processes"`), of that call in worker processes.
+pub(crate) fn expand_marked(
+    for_loop: &ExprForLoop,
+    args: &LoopArgs,
+    call: Option<&syn::ExprCall>,
+    fallible: bool,
+    failed: TokenStream,
+) -> TokenStream {
+    match call {
+        Some(call) => expand_task_loop(for_loop, args, call, failed),
+        None => expand_loop(for_loop, args, fallible, failed),
+    }
+}
+
+/// The body of a loop whose tasks run in worker processes: one call of a task function
+/// (`fit(data, alpha)`), whose arguments are evaluated in the loop's process. Anything else is
+/// an error at the body.
+pub(crate) fn task_call(ctxt: &Ctxt, for_loop: &ExprForLoop) -> Option<syn::ExprCall> {
+    let body = &for_loop.body;
+    if let [syn::Stmt::Expr(Expr::Call(call), None)] = body.stmts.as_slice() {
+        if let Expr::Path(path) = &*call.func {
+            if path.qself.is_none() && path.path.segments.iter().all(|s| s.arguments.is_none()) {
+                return Some(call.clone());
+            }
+        }
+    }
+    ctxt.error(
+        body.span(),
+        "with `backend = \"processes\"`, a loop's body is one call of a task function (`#[joblib::task]` \
+         or `#[cached]`), such as `fit(data, alpha)`: its arguments are evaluated here, and the call runs \
+         in a worker process",
+    );
+    None
+}
+
+/// The runtime call that replaces a loop whose body is `call`, run in worker processes.
+fn expand_task_loop(for_loop: &ExprForLoop, args: &LoopArgs, call: &syn::ExprCall, failed: TokenStream) -> TokenStream {
+    let ExprForLoop { pat, expr, .. } = for_loop;
+    let builder = args.builder();
+    let (func, arguments) = (&call.func, call.args.iter());
+    let task = quote::quote_spanned!(func.span()=> #func::call);
+    quote! {
+        match #builder.map_calls(::core::iter::Iterator::map(::core::iter::IntoIterator::into_iter(#expr), |#pat| {
+            #task(#(#arguments),*)
+        })) {
+            ::core::result::Result::Ok(values) => values,
+            ::core::result::Result::Err(failure) => {
+                #failed
+            }
+        }
     }
 }
 
@@ -226,7 +281,7 @@ pub(crate) fn uses_try(for_loop: &ExprForLoop) -> bool {
 }
 
 /// The runtime call that replaces the loop.
-pub(crate) fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool, failed: TokenStream) -> TokenStream {
+fn expand_loop(for_loop: &ExprForLoop, args: &LoopArgs, fallible: bool, failed: TokenStream) -> TokenStream {
     let ExprForLoop { pat, expr, body, .. } = for_loop;
     let mut body = body.clone();
     SkipContinue { loops: 0 }.visit_block_mut(&mut body);

@@ -84,6 +84,7 @@ pub(crate) fn function_like(input: TokenStream) -> TokenStream {
     };
     let ctxt = Ctxt::default();
     let args = args::LoopArgs::from_options(&ctxt, &unique(&ctxt, options));
+    let task_call = if args.processes { expand::task_call(&ctxt, &for_loop) } else { None };
     check::check_body(&ctxt, &for_loop);
     let fallible = expand::uses_try(&for_loop);
     // Marked loops inside the body are rewritten too.
@@ -92,7 +93,8 @@ pub(crate) fn function_like(input: TokenStream) -> TokenStream {
     let code = if ctxt.has_errors() {
         expand::sequential(&for_loop)
     } else {
-        expand::expand_loop(&for_loop, &args, fallible, quote!(::joblib::__private::loop_failed(failure)))
+        let failed = quote!(::joblib::__private::loop_failed(failure));
+        expand::expand_marked(&for_loop, &args, task_call.as_ref(), fallible, failed)
     };
     let errors = ctxt.into_compile_errors();
     quote!({ #errors #code })
