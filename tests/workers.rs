@@ -364,3 +364,71 @@ fn a_parallel_loop_whose_body_is_a_task_call_runs_in_processes() {
     let err = joblib::parallel_config(Parallel::new().memory_limit("a lot"), || first_failure(99)).unwrap_err();
     assert!(matches!(&err, joblib::Error::Config(m) if m.contains("not a size")), "{err}");
 }
+
+/// What a worker sees of an array: whether it is mapped, element `i`, and the files of the
+/// loop's folders in `temp`.
+#[joblib::task]
+fn look_at(data: &joblib::Array<f64>, i: usize, temp: PathBuf) -> (bool, f64, usize) {
+    let files = std::fs::read_dir(&temp)
+        .unwrap()
+        .flatten()
+        .map(|loop_folder| std::fs::read_dir(loop_folder.path()).map_or(0, |files| files.count()))
+        .sum();
+    (data.is_mapped(), data[i], files)
+}
+
+#[test]
+fn large_arrays_are_written_once_and_mapped_by_the_workers() {
+    let temp = tempfile::tempdir().unwrap();
+    let large = joblib::Array::from((0..300_000).map(f64::from).collect::<Vec<_>>()); // 2.4 MB
+    let small = joblib::Array::from(vec![7.0; 1000]);
+    let loop_ = processes(2).temp_folder(temp.path());
+    let seen = loop_.map_calls((0..20).map(|i| look_at::call(&large, i * 1000, temp.path().to_path_buf()))).unwrap();
+    for (i, &(mapped, value, files)) in seen.iter().enumerate() {
+        assert!(mapped, "call {i} maps the array");
+        assert_eq!(value, (i * 1000) as f64);
+        assert_eq!(files, 1, "one file for the 20 calls");
+    }
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0, "the loop's folder is removed");
+    let seen = loop_.map_calls((0..4).map(|i| look_at::call(&small, i, temp.path().to_path_buf()))).unwrap();
+    assert!(seen.iter().all(|&(mapped, value, files)| !mapped && value == 7.0 && files == 0), "{seen:?}");
+    let inline = loop_.clone().max_nbytes(None);
+    let seen = inline.map_calls((0..4).map(|i| look_at::call(&large, i, temp.path().to_path_buf()))).unwrap();
+    assert!(seen.iter().all(|&(mapped, _, files)| !mapped && files == 0), "{seen:?}");
+    // Arrays made for each call, freed and their memory reused: each call sees its own.
+    let own = loop_
+        .map_calls((0..10).map(|i| look_at::call(&joblib::Array::from(vec![i as f64; 300_000]), 5, temp.path().into())))
+        .unwrap();
+    assert_eq!(own.iter().map(|&(_, value, _)| value).collect::<Vec<_>>(), (0..10).map(f64::from).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_array_mapped_from_a_file_is_sent_as_that_file() {
+    let temp = tempfile::tempdir().unwrap();
+    let stored = temp.path().join("data.jbl");
+    joblib::dump(&joblib::Array::from((0..300_000).map(f64::from).collect::<Vec<_>>()), &stored).unwrap();
+    let mapped: joblib::Array<f64> = joblib::load_mmap(&stored).unwrap();
+    let exchange = temp.path().join("exchange");
+    std::fs::create_dir(&exchange).unwrap();
+    let loop_ = processes(2).temp_folder(&exchange);
+    let seen = loop_.map_calls((0..6).map(|i| look_at::call(&mapped, i * 7, exchange.clone()))).unwrap();
+    for (i, &(is_mapped, value, files)) in seen.iter().enumerate() {
+        assert!(is_mapped);
+        assert_eq!(value, (i * 7) as f64);
+        assert_eq!(files, 0, "nothing is written for an array mapped from a file");
+    }
+    // The file replaced since it was mapped here: the call fails, no other bytes are read.
+    joblib::dump(&joblib::Array::from(vec![1.0f64; 300_000]), &stored).unwrap();
+    let err = loop_.map_calls((0..2).map(|i| look_at::call(&mapped, i, exchange.clone()))).unwrap_err();
+    assert!(err.to_string().contains("changed since it was sent"), "{err}");
+}
+
+#[test]
+fn a_failed_loop_removes_its_arrays() {
+    let temp = tempfile::tempdir().unwrap();
+    let large = joblib::Array::from(vec![1.0f64; 300_000]);
+    let calls = (0..6).map(|i| look_at::call(&large, if i == 3 { usize::MAX } else { i }, temp.path().into()));
+    let err = processes(2).temp_folder(temp.path()).map_calls(calls).unwrap_err();
+    assert!(matches!(err, joblib::Error::Task { index: 3, kind: TaskFailure::Panic, .. }), "{err}");
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
+}

@@ -58,20 +58,67 @@ impl AlignedBuf {
 pub(crate) enum Backing {
     /// Bytes read into memory.
     Buffer(AlignedBuf),
-    /// A read-only mapping of a whole file.
-    Map(memmap2::Mmap),
+    /// A read-only mapping of a whole file, and the file if it may be mapped again by another
+    /// process (a file joblib wrote aside and never writes in place).
+    Map(memmap2::Mmap, Option<FileOrigin>),
 }
 
 impl Backing {
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             Backing::Buffer(buf) => buf.as_bytes(),
-            Backing::Map(map) => map,
+            Backing::Map(map, _) => map,
         }
     }
 
     pub(crate) fn is_mapped(&self) -> bool {
-        matches!(self, Backing::Map(_))
+        matches!(self, Backing::Map(..))
+    }
+
+    pub(crate) fn origin(&self) -> Option<&FileOrigin> {
+        match self {
+            Backing::Map(_, origin) => origin.as_ref(),
+            Backing::Buffer(_) => None,
+        }
+    }
+
+    /// A read-only mapping of the file `origin` names, if it is still the file it names
+    /// (same device, inode, length and modification time): a file replaced since is an
+    /// error, never other bytes.
+    pub(crate) fn map_origin(origin: &FileOrigin) -> std::io::Result<Backing> {
+        let file = std::fs::File::open(&origin.path)?;
+        if FileOrigin::of(&origin.path, &file.metadata()?) != *origin {
+            return Err(std::io::Error::other(format!("{} changed since it was sent", origin.path.display())));
+        }
+        // SAFETY: a mapping is sound while no one truncates or writes the file in place. The
+        // files mapped here are a loop's temporary copies of its arrays (written once, before
+        // any worker maps them, and removed only after the loop) or joblib files of a cache
+        // or `dump`, which joblib writes aside and renames, never in place; modifying them by
+        // other means is documented as unsupported (as for `load_mmap`). The identity check
+        // above makes sure this is the file that was sent, and every read of the mapping is
+        // bounds-checked by its users.
+        let map = unsafe { memmap2::Mmap::map(&file) }?;
+        Ok(Backing::Map(map, Some(origin.clone())))
+    }
+}
+
+/// The file a mapping was made from, as it was then.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct FileOrigin {
+    pub(crate) path: std::path::PathBuf,
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified_ns: i64,
+}
+
+impl FileOrigin {
+    /// The file at `path` with `metadata` (of the file opened there, absolute or not).
+    pub(crate) fn of(path: &std::path::Path, metadata: &std::fs::Metadata) -> FileOrigin {
+        use std::os::unix::fs::MetadataExt;
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let modified_ns = metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        FileOrigin { path, device: metadata.dev(), inode: metadata.ino(), len: metadata.len(), modified_ns }
     }
 }
 

@@ -9,9 +9,9 @@ mod serde;
 use std::fmt;
 use std::ops::Deref;
 
-pub(crate) use backing::{AlignedBuf, Backing, SharedBytes};
+pub(crate) use backing::{AlignedBuf, Backing, FileOrigin, SharedBytes};
 pub use element::{DType, Element};
-pub(crate) use serde::{with_sink, with_source, ArraySink, ArraySource};
+pub(crate) use serde::{with_sink, with_source, ArrayOut, ArraySink, ArraySource};
 
 use crate::error::{Error, Result};
 
@@ -38,6 +38,22 @@ use crate::error::{Error, Result};
 pub struct Array<T: Element> {
     shape: Vec<usize>,
     storage: Storage<T>,
+    /// Which contents it holds: the same for its clones, new for every array made and on
+    /// every [`make_mut`](Array::make_mut) (see [`ContentId`]).
+    content: ContentId,
+}
+
+/// The identity of an array's contents within this process: arrays with the same id hold the
+/// same elements. An id is never reused, so a loop sending arrays to worker processes can
+/// write each one once, whatever addresses its memory is freed and reused at.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct ContentId(u64);
+
+impl ContentId {
+    fn new() -> ContentId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        ContentId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 #[derive(Clone)]
@@ -62,7 +78,7 @@ impl<T: Element> Array<T> {
     pub fn from_shape_vec(shape: impl Into<Vec<usize>>, data: Vec<T>) -> Result<Self> {
         let shape = shape.into();
         check_shape(&shape, data.len())?;
-        Ok(Array { shape, storage: Storage::Owned(data) })
+        Ok(Array { shape, storage: Storage::Owned(data), content: ContentId::new() })
     }
 
     /// An array over `len` bytes shared with a file buffer or mapping. Elements are viewed in
@@ -79,7 +95,7 @@ impl<T: Element> Array<T> {
                 T::decode(raw).ok_or_else(|| format!("the bytes of an array are not valid {:?} values", T::DTYPE))?;
             Storage::Owned(decoded)
         };
-        Ok(Array { shape, storage })
+        Ok(Array { shape, storage, content: ContentId::new() })
     }
 
     /// The length of each axis. A 1-D array of `n` elements has shape `[n]`.
@@ -110,6 +126,19 @@ impl<T: Element> Array<T> {
         match &self.storage {
             Storage::Owned(_) => false,
             Storage::Shared(shared) => shared.backing.is_mapped(),
+        }
+    }
+
+    /// The identity of its contents.
+    pub(crate) fn content_id(&self) -> ContentId {
+        self.content
+    }
+
+    /// The file its elements are mapped from, and their offset in it.
+    pub(crate) fn file_origin(&self) -> Option<(&FileOrigin, usize)> {
+        match &self.storage {
+            Storage::Shared(shared) => shared.backing.origin().map(|origin| (origin, shared.range.start)),
+            Storage::Owned(_) => None,
         }
     }
 
@@ -145,6 +174,7 @@ impl<T: Element> Array<T> {
     /// assert_eq!(&a[..], &[10, 2, 3]);
     /// ```
     pub fn make_mut(&mut self) -> &mut [T] {
+        self.content = ContentId::new();
         if let Storage::Shared(_) = self.storage {
             self.storage = Storage::Owned(self.as_slice().to_vec());
         }
@@ -211,7 +241,7 @@ impl<T: Element> AsRef<[T]> for Array<T> {
 impl<T: Element> From<Vec<T>> for Array<T> {
     /// A 1-D array over `data`.
     fn from(data: Vec<T>) -> Self {
-        Array { shape: vec![data.len()], storage: Storage::Owned(data) }
+        Array { shape: vec![data.len()], storage: Storage::Owned(data), content: ContentId::new() }
     }
 }
 

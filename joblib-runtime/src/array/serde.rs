@@ -23,8 +23,17 @@ use super::{Array, DType, Element, SharedBytes};
 
 /// Where [`dump`](crate::dump) puts array bytes while it serializes a value.
 pub(crate) trait ArraySink {
-    /// Stores `bytes` out of line and returns their index in the array table.
-    fn write_array(&mut self, dtype: DType, bytes: &[u8]) -> Result<u64, String>;
+    /// Stores the array out of line and returns its index in the array table.
+    fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String>;
+}
+
+/// An array being serialized, as a sink sees it.
+pub(crate) struct ArrayOut<'a> {
+    pub(crate) dtype: DType,
+    pub(crate) bytes: &'a [u8],
+    pub(crate) content: super::ContentId,
+    /// The file it is mapped from, and its offset there.
+    pub(crate) origin: Option<(&'a super::FileOrigin, usize)>,
 }
 
 /// Where [`load`](crate::load) finds array bytes while it deserializes a value.
@@ -87,7 +96,13 @@ impl<T: Element> Serialize for Array<T> {
         fields.serialize_field(&self.shape)?;
         match active(&SINK) {
             Some(sink) => {
-                let index = sink.borrow_mut().write_array(T::DTYPE, self.as_bytes()).map_err(ser::Error::custom)?;
+                let out = ArrayOut {
+                    dtype: T::DTYPE,
+                    bytes: self.as_bytes(),
+                    content: self.content_id(),
+                    origin: self.file_origin(),
+                };
+                let index = sink.borrow_mut().write_array(out).map_err(ser::Error::custom)?;
                 fields.serialize_field(&index)?;
             }
             None => fields.serialize_field(&BytesRef(self.as_bytes()))?,

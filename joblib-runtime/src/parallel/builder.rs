@@ -26,6 +26,8 @@ pub struct Parallel {
     pub(super) progress: bool,
     pub(super) timeout: Option<Duration>,
     pub(super) memory_limit: Option<String>,
+    pub(super) max_nbytes: Option<String>,
+    pub(super) temp_folder: Option<std::path::PathBuf>,
 }
 
 impl Default for Parallel {
@@ -58,6 +60,8 @@ impl Parallel {
             progress: false,
             timeout: None,
             memory_limit: None,
+            max_nbytes: Some("1M".into()),
+            temp_folder: None,
         }
     }
 
@@ -218,6 +222,39 @@ impl Parallel {
     /// ```
     pub fn memory_limit(mut self, limit: &str) -> Self {
         self.memory_limit = Some(limit.to_string());
+        self
+    }
+
+    /// With `backend("processes")`: an `Array` in a call's arguments larger than this (`"1M"`
+    /// by default, joblib's; units K, M, G, T or a number of bytes) is written once to a file
+    /// in [`temp_folder`](Self::temp_folder), which the workers map read-only, instead of
+    /// being copied into every call's message; an `Array` already mapped from a file (from
+    /// `load_mmap`, or a cached result with `mmap_mode`) is sent as that file, with no copy
+    /// at all. `None` sends every array inline. The files are removed when the loop ends.
+    /// This works for calls made while `map_calls` takes them: give it an iterator that makes
+    /// them (`items.map(|x| f::call(&data, x))`), not calls made before.
+    ///
+    /// ```
+    /// let inline = joblib::Parallel::new().backend("processes").max_nbytes(None);
+    /// let from_10m = joblib::Parallel::new().backend("processes").max_nbytes(Some("10M"));
+    /// # let _ = (inline, from_10m);
+    /// ```
+    pub fn max_nbytes(mut self, limit: Option<&str>) -> Self {
+        self.max_nbytes = limit.map(str::to_string);
+        self
+    }
+
+    /// Where `backend("processes")` writes large arrays for its workers (see
+    /// [`max_nbytes`](Self::max_nbytes)): each loop makes a folder of its own in it and
+    /// removes it when it ends. Without it: `$JOBLIB_TEMP_FOLDER`, else `/dev/shm` (memory,
+    /// not disk) if it can be written, else the system's temporary folder, as joblib does.
+    ///
+    /// ```
+    /// let on_scratch = joblib::Parallel::new().backend("processes").temp_folder("/scratch/me");
+    /// # let _ = on_scratch;
+    /// ```
+    pub fn temp_folder(mut self, folder: impl Into<std::path::PathBuf>) -> Self {
+        self.temp_folder = Some(folder.into());
         self
     }
 

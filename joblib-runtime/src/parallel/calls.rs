@@ -1,13 +1,16 @@
 //! Loops of task calls, [`Parallel::map_calls`]: in worker processes with
 //! `backend("processes")`, in this process with any other backend.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::progress::Progress;
 use super::Parallel;
 use crate::error::{Error, Result};
-use crate::worker::{is_worker, parse_size, run_in_processes, Call, Settings};
+use crate::worker::{is_worker, parse_size, run_in_processes, Call, Exchange, Settings};
 
 /// The backend whose tasks run in worker processes.
 pub(crate) const PROCESSES: &str = "processes";
@@ -52,14 +55,18 @@ impl Parallel {
         if self.backend != PROCESSES || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
         }
-        let calls: Vec<Call<R>> = calls.into_iter().collect();
         let workers = self.workers()?;
         let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
+        let max_nbytes = self.max_nbytes.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
+        // Kept until the loop ends: its files are the large arrays the workers map.
+        let exchange = Rc::new(RefCell::new(Exchange::new(max_nbytes, self.temp_folder.clone())));
+        let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
         let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(calls.len()), 2 * workers);
         let settings =
             Settings { workers, batch_size: self.batch_size, timeout: self.timeout, memory_limit, progress: &progress };
         let results = run_in_processes(calls, &settings);
         progress.finish(results.is_err());
+        drop(exchange);
         results
     }
 

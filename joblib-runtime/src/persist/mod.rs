@@ -27,7 +27,7 @@ pub mod npy;
 mod read;
 mod shuffle;
 mod spill;
-mod value;
+pub(crate) mod value;
 mod verified;
 mod whole;
 mod write;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use super::atomic::AtomicFile;
 use super::read_up_to;
-use crate::array::{AlignedBuf, Array, Backing, DType, Element, SharedBytes};
+use crate::array::{AlignedBuf, Array, Backing, DType, Element, FileOrigin, SharedBytes};
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -133,7 +133,8 @@ pub fn load_mmap<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
     let path = path.as_ref();
     let io_err = |e| Error::io(path, e);
     let file = File::open(path).map_err(io_err)?;
-    if file.metadata().map_err(io_err)?.len() == 0 {
+    let metadata = file.metadata().map_err(io_err)?;
+    if metadata.len() == 0 {
         return load(path); // nothing to map; `load` reports the empty file
     }
     // SAFETY: the mapping is sound while the file is not modified or truncated in place, which
@@ -141,7 +142,7 @@ pub fn load_mmap<T: Element>(path: impl AsRef<Path>) -> Result<Array<T>> {
     // documentation rules out for other writers. All reads are bounds-checked against the
     // mapping's length.
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-    let backing = Arc::new(Backing::Map(map));
+    let backing = Arc::new(Backing::Map(map, Some(FileOrigin::of(path, &metadata))));
     let bytes = backing.bytes();
     let (prelude_len, header_len) = header_extent(path, bytes, bytes.len() as u64)?;
     let header = parse_header::<T>(path, &bytes[..prelude_len + header_len], bytes.len() as u64)?;

@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::format::{checksum_ok, decode_index, Header, HEADER_LEN};
 use super::read::{check_file, check_index, decode_value, format_error, ArrayChecks};
 use super::verified;
-use crate::array::{AlignedBuf, Backing, SharedBytes};
+use crate::array::{AlignedBuf, Backing, FileOrigin, SharedBytes};
 use crate::error::{Error, Result};
 
 /// From this size on, the index of a file read once is checked on another thread while its
@@ -62,10 +62,13 @@ impl Whole {
             // means is documented as unsupported on `load_mmap`. Every read below is
             // bounds-checked against the mapping's length, so a file that lies about its
             // lengths gives an error, not an out-of-bounds read.
-            Hold::Map(_) => Backing::Map(unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?),
+            Hold::Map(_) => Backing::Map(
+                unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?,
+                Some(FileOrigin::of(path, &metadata)),
+            ),
             // SAFETY: as above; the mapping is populated at once (the file is read whole).
             Hold::MapRead => {
-                Backing::Map(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?)
+                Backing::Map(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?, None)
             }
             Hold::Read { .. } => {
                 let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {

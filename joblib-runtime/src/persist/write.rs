@@ -12,7 +12,7 @@ use super::chunks;
 use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
 use super::spill::{Beyond, Spill, Spilled};
 use super::{value, Compress};
-use crate::array::{with_sink, ArraySink, DType};
+use crate::array::{with_sink, ArrayOut, ArraySink, DType};
 use crate::error::{Error, Result};
 use crate::hash::structure_digest;
 
@@ -62,8 +62,8 @@ impl BodySink {
 }
 
 impl ArraySink for BodySink {
-    fn write_array(&mut self, dtype: DType, bytes: &[u8]) -> Result<u64, String> {
-        self.append(dtype, bytes).map_err(|e| {
+    fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
+        self.append(array.dtype, array.bytes).map_err(|e| {
             let message = e.to_string();
             self.failure.get_or_insert(e);
             message

@@ -7,9 +7,9 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::codec;
 use super::frame::{Outcome, TaskCall};
 use super::registry::TaskInfo;
+use super::{codec, transport};
 use crate::parallel::panic_message;
 
 /// A call of a task function (`#[joblib::task]`, or a `#[cached]` free function), made with
@@ -54,9 +54,9 @@ impl<R> Call<R> {
     /// A call of `task` with `args` (a tuple of the arguments, or of references to them).
     #[doc(hidden)]
     pub fn new<A: Serialize + ?Sized>(task: &'static TaskInfo, args: &A) -> Call<R> {
-        let state = match codec::to_bytes(args, &format!("the arguments of {}", task.path)) {
+        let state = match transport::encode(args) {
             Ok(bytes) => State::Args(bytes),
-            Err(why) => State::Unencodable(why),
+            Err(why) => State::Unencodable(format!("the arguments of {}: {why}", task.path)),
         };
         Call { task, state }
     }
@@ -167,7 +167,7 @@ impl<A: Serialize + DeserializeOwned, R: Serialize> RunDecoded<A, R> for &Runner
     }
 
     fn args(&self, path: &str, args: &[u8]) -> Result<A, String> {
-        codec::from_bytes(args, &format!("the arguments of {path}"))
+        transport::decode(args).map_err(|why| format!("the arguments of {path}: {why}"))
     }
 }
 

@@ -18,6 +18,7 @@ mod limits;
 mod pool;
 mod registry;
 mod serve;
+mod transport;
 
 pub use call::{Call, RunDecoded, RunRefused, Runner};
 pub(crate) use dispatch::{run as run_in_processes, Settings};
@@ -26,3 +27,4 @@ pub(crate) use limits::parse_size;
 pub use registry::{TaskInfo, TASKS};
 pub(crate) use serve::is_worker;
 pub use serve::worker_entry;
+pub(crate) use transport::Exchange;

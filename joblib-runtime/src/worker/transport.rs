@@ -1,0 +1,253 @@
+//! How a call's arguments travel to a worker: the value's own encoding, and its arrays apart.
+//! An array of at most `max_nbytes` bytes goes inline; a larger one is written once per loop
+//! to a file in the loop's temporary folder, and an array already mapped from a file (a
+//! `load_mmap`, a cached result with `mmap_mode`) is sent as that file, so workers map it
+//! read-only and nothing is copied. A worker keeps the files it mapped while it lives.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::array::{
+    with_sink, with_source, AlignedBuf, ArrayOut, ArraySink, ArraySource, Backing, DType, FileOrigin, SharedBytes,
+};
+use crate::persist::value;
+
+/// Set to a folder to put the arrays of loops there (joblib's `JOBLIB_TEMP_FOLDER`).
+pub(crate) const TEMP_FOLDER_VAR: &str = "JOBLIB_TEMP_FOLDER";
+
+/// A call's arguments as they travel.
+#[derive(Serialize, Deserialize)]
+struct Message {
+    /// The arguments' encoding, each array in it an index into `arrays`.
+    payload: Vec<u8>,
+    arrays: Vec<ArrayRef>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum ArrayRef {
+    Inline { dtype: u8, bytes: Vec<u8> },
+    File { dtype: u8, origin: FileOrigin, offset: u64, len: u64 },
+}
+
+/// Where the large arrays of one loop's calls go: files in a folder of its own, removed with
+/// it (when the loop ends, also after a failure or a panic).
+pub(crate) struct Exchange {
+    /// Arrays larger than this many bytes are sent as files; `None`: every array inline.
+    max_nbytes: Option<u64>,
+    /// The folder the loop's folder is made in.
+    temp_folder: PathBuf,
+    /// The loop's folder, once made.
+    folder: Option<PathBuf>,
+    /// The file each array went to, by its contents' identity.
+    written: HashMap<crate::array::ContentId, FileOrigin>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<RefCell<Exchange>>>> = const { RefCell::new(None) };
+}
+
+impl Exchange {
+    /// `temp_folder`: the one given, else `$JOBLIB_TEMP_FOLDER`, else `/dev/shm` if it can be
+    /// written, else the system's temporary folder (joblib's order).
+    pub(crate) fn new(max_nbytes: Option<u64>, temp_folder: Option<PathBuf>) -> Exchange {
+        let temp_folder = temp_folder
+            .or_else(|| std::env::var_os(TEMP_FOLDER_VAR).map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|shm| is_writable(shm)))
+            .unwrap_or_else(std::env::temp_dir);
+        Exchange { max_nbytes, temp_folder, folder: None, written: HashMap::new() }
+    }
+
+    /// Runs `f` (which makes calls) with this exchange taking their large arrays.
+    pub(crate) fn around<R>(exchange: &Rc<RefCell<Exchange>>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Rc<RefCell<Exchange>>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|current| *current.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(CURRENT.with(|current| current.borrow_mut().replace(exchange.clone())));
+        f()
+    }
+
+    /// The file array `array` is sent as, written now if it is not yet.
+    fn file_of(&mut self, array: &ArrayOut<'_>) -> Result<(FileOrigin, u64), String> {
+        if let Some((origin, offset)) = array.origin {
+            return Ok((origin.clone(), offset as u64));
+        }
+        if let Some(origin) = self.written.get(&array.content) {
+            return Ok((origin.clone(), 0));
+        }
+        let folder = match &self.folder {
+            Some(folder) => folder.clone(),
+            None => {
+                let folder = tempfile::Builder::new()
+                    .prefix(&format!("joblib-loop-{}-", std::process::id()))
+                    .tempdir_in(&self.temp_folder)
+                    .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", self.temp_folder.display()))?
+                    .keep();
+                self.folder = Some(folder.clone());
+                folder
+            }
+        };
+        let path = folder.join(format!("array-{}", self.written.len()));
+        let written = std::fs::write(&path, array.bytes).and_then(|()| std::fs::metadata(&path));
+        let metadata = written.map_err(|e| format!("{}: {e}", path.display()))?;
+        let origin = FileOrigin::of(&path, &metadata);
+        self.written.insert(array.content, origin.clone());
+        Ok((origin, 0))
+    }
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if let Some(folder) = &self.folder {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+    }
+}
+
+fn is_writable(folder: &Path) -> bool {
+    tempfile::tempfile_in(folder).is_ok()
+}
+
+/// Collects the arrays of the arguments being encoded.
+struct Collect {
+    arrays: Vec<ArrayRef>,
+    exchange: Option<Rc<RefCell<Exchange>>>,
+}
+
+impl ArraySink for Collect {
+    fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
+        let dtype = array.dtype.code();
+        let large = |exchange: &Exchange| exchange.max_nbytes.is_some_and(|max| array.bytes.len() as u64 > max);
+        let reference = match &self.exchange {
+            Some(exchange) if large(&exchange.borrow()) => {
+                let (origin, offset) = exchange.borrow_mut().file_of(&array)?;
+                ArrayRef::File { dtype, origin, offset, len: array.bytes.len() as u64 }
+            }
+            _ => ArrayRef::Inline { dtype, bytes: array.bytes.to_vec() },
+        };
+        self.arrays.push(reference);
+        Ok(self.arrays.len() as u64 - 1)
+    }
+}
+
+/// The message of `args`, its large arrays given to the current loop's exchange.
+pub(crate) fn encode<A: Serialize + ?Sized>(args: &A) -> Result<Vec<u8>, String> {
+    let exchange = CURRENT.with(|current| current.borrow().clone());
+    let sink = Rc::new(RefCell::new(Collect { arrays: Vec::new(), exchange }));
+    let payload = with_sink(sink.clone(), || value::to_bytes(args)).map_err(|e| e.0)?;
+    let arrays = std::mem::take(&mut sink.borrow_mut().arrays);
+    postcard::to_stdvec(&Message { payload, arrays }).map_err(|e| e.to_string())
+}
+
+/// The arguments in `message`.
+pub(crate) fn decode<A: DeserializeOwned>(message: &[u8]) -> Result<A, String> {
+    let Message { payload, arrays } =
+        postcard::from_bytes(message).map_err(|e| format!("a damaged message of arguments: {e}"))?;
+    let source = Rc::new(RefCell::new(Received { arrays, failure: None }));
+    let decoded = with_source(source.clone(), || value::from_bytes::<A>(&payload));
+    decoded.map_err(|e| source.borrow_mut().failure.take().unwrap_or(e.0))
+}
+
+/// The arrays of a message being decoded.
+struct Received {
+    arrays: Vec<ArrayRef>,
+    failure: Option<String>,
+}
+
+impl ArraySource for Received {
+    fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        let taken = match usize::try_from(index).ok().and_then(|i| self.arrays.get(i)) {
+            None => Err(format!("array {index} is not in the message")),
+            Some(ArrayRef::Inline { dtype: stored, bytes }) => check(*stored, dtype).and_then(|()| {
+                let mut buf = AlignedBuf::try_zeroed(bytes.len()).ok_or("no memory for an array of the arguments")?;
+                buf.as_bytes_mut().copy_from_slice(bytes);
+                Ok(SharedBytes { range: 0..bytes.len(), backing: Arc::new(Backing::Buffer(buf)) })
+            }),
+            Some(ArrayRef::File { dtype: stored, origin, offset, len }) => check(*stored, dtype).and_then(|()| {
+                let backing = mapped(origin)?;
+                let range = usize::try_from(*offset).ok().zip(usize::try_from(offset + len).ok());
+                match range {
+                    Some((start, end)) if end <= backing.bytes().len() => {
+                        Ok(SharedBytes { backing, range: start..end })
+                    }
+                    _ => Err(format!("{} is shorter than the array sent in it", origin.path.display())),
+                }
+            }),
+        };
+        taken.inspect_err(|e| self.failure = Some(e.clone()))
+    }
+}
+
+fn check(stored: u8, asked: DType) -> Result<(), String> {
+    match DType::from_code(stored) {
+        Some(dtype) if dtype == asked => Ok(()),
+        other => Err(format!("an array of {other:?} elements was sent where {asked:?} elements are read")),
+    }
+}
+
+/// How many mappings a worker keeps for the calls to come.
+const KEPT_MAPPINGS: usize = 16;
+
+/// The mapping of the file `origin`, made once for the calls of a worker (which lives for one
+/// loop) while it is among the last few mapped.
+fn mapped(origin: &FileOrigin) -> Result<Arc<Backing>, String> {
+    static MAPPED: Mutex<VecDeque<Arc<Backing>>> = Mutex::new(VecDeque::new());
+    let mut mapped = MAPPED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(backing) = mapped.iter().find(|b| b.origin() == Some(origin)) {
+        return Ok(backing.clone());
+    }
+    let backing = Arc::new(Backing::map_origin(origin).map_err(|e| format!("{}: {e}", origin.path.display()))?);
+    if mapped.len() == KEPT_MAPPINGS {
+        mapped.pop_front();
+    }
+    mapped.push_back(backing.clone());
+    Ok(backing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Array;
+
+    #[test]
+    fn arguments_round_trip_and_damaged_messages_are_errors() {
+        let args = (Array::from(vec![1.5f64, 2.5]), String::from("x"), 3u8);
+        let message = encode(&args).unwrap();
+        let back: (Array<f64>, String, u8) = decode(&message).unwrap();
+        assert_eq!((&back.0[..], back.1.as_str(), back.2), (&[1.5, 2.5][..], "x", 3));
+        for cut in 0..message.len() {
+            assert!(decode::<(Array<f64>, String, u8)>(&message[..cut]).is_err(), "cut at {cut}");
+        }
+        let err = decode::<(Array<u32>, String, u8)>(&message).err().unwrap();
+        assert!(err.contains("F64") && err.contains("U32"), "{err}");
+        let mut forged: Message = postcard::from_bytes(&message).unwrap();
+        forged.arrays.clear();
+        let err = decode::<(Array<f64>, String, u8)>(&postcard::to_stdvec(&forged).unwrap()).err().unwrap();
+        assert!(err.contains("not in the message"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_one_sent_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        std::fs::write(&path, [1u8; 64]).unwrap();
+        let origin = FileOrigin::of(&path, &std::fs::metadata(&path).unwrap());
+        assert_eq!(Backing::map_origin(&origin).unwrap().bytes(), &[1u8; 64]);
+        std::fs::write(dir.path().join("b"), [2u8; 64]).unwrap();
+        std::fs::rename(dir.path().join("b"), &path).unwrap();
+        let err = Backing::map_origin(&origin).err().unwrap();
+        assert!(err.to_string().contains("changed since it was sent"), "{err}");
+        let short = ArrayRef::File { dtype: DType::U8.code(), origin: origin.clone(), offset: 60, len: 8 };
+        let mut received = Received { arrays: vec![short], failure: None };
+        std::fs::remove_file(&path).unwrap();
+        assert!(received.take(0, DType::U8).is_err());
+    }
+}
