@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::frame::{Outcome, TaskCall};
 use super::registry::TaskInfo;
-use super::{codec, transport};
+use super::transport;
 use crate::parallel::panic_message;
 
 /// A call of a task function (`#[joblib::task]`, or a `#[cached]` free function), made with
@@ -38,7 +38,7 @@ pub struct Call<R> {
 pub(crate) enum State<R> {
     /// Found in the cache: nothing to run.
     Ready(R),
-    /// The arguments' joblib file.
+    /// The arguments, encoded for transport.
     Args(Vec<u8>),
     /// The arguments could not be serialized: why.
     Unencodable(String),
@@ -121,7 +121,7 @@ impl<R: Serialize + DeserializeOwned> Call<R> {
 /// A panic is resumed.
 pub(crate) fn result_of<R: Serialize + DeserializeOwned>(task: &TaskInfo, outcome: Outcome) -> Result<R, String> {
     match outcome {
-        Outcome::Value(bytes) => codec::from_bytes(&bytes, &format!("the result of {}", task.path)),
+        Outcome::Value(bytes) => transport::decode(&bytes).map_err(|why| format!("the result of {}: {why}", task.path)),
         Outcome::Panic(message) => resume_unwind(Box::new(message)),
         Outcome::Refused(why) => Err(why),
     }
@@ -158,9 +158,9 @@ impl<A: Serialize + DeserializeOwned, R: Serialize> RunDecoded<A, R> for &Runner
             Err(why) => return Outcome::Refused(why),
         };
         match catch_unwind(AssertUnwindSafe(|| f(args))) {
-            Ok(value) => match codec::to_bytes(&value, &format!("the result of {path}")) {
+            Ok(value) => match transport::encode(&value) {
                 Ok(bytes) => Outcome::Value(bytes),
-                Err(why) => Outcome::Refused(why),
+                Err(why) => Outcome::Refused(format!("the result of {path}: {why}")),
             },
             Err(panic) => Outcome::Panic(panic_message(&*panic)),
         }

@@ -31,7 +31,7 @@ pub(crate) enum ToWorker {
 }
 
 /// One call of a task function, as it leaves the process: the function's path and source
-/// fingerprint, and its arguments as the bytes of a joblib file.
+/// fingerprint, and its arguments as [`transport`](super::transport) encodes them.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
 pub(crate) struct TaskCall {
     pub(crate) id: u64,
@@ -44,7 +44,7 @@ pub(crate) struct TaskCall {
 #[doc(hidden)]
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub enum Outcome {
-    /// Its result, as the bytes of a joblib file.
+    /// Its result, encoded as arguments are.
     Value(Vec<u8>),
     /// It panicked with this message.
     Panic(String),

@@ -3,15 +3,15 @@
 //!
 //! A task that leaves the process is a [`Call`] of a *task function*: a `#[joblib::task]`
 //! function, or a `#[cached]` free function, registered at link time under its path and
-//! fingerprint ([`registry`]). The loop serializes the call's arguments (a joblib file, arrays
-//! included), a worker started from the same executable ([`serve`]) finds the function by its
-//! path, checks the fingerprint, runs it and sends its result back the same way. Messages are
+//! fingerprint ([`registry`]). The loop serializes the call's arguments (small arrays inline,
+//! large ones as files the workers map: [`transport`]), a worker started from the same
+//! executable ([`serve`]) finds the function by its path, checks the fingerprint, runs it and
+//! sends its result back the same way. Messages are
 //! length-prefixed frames ([`frame`]) over a local socket per worker ([`pool`]); the loop
 //! ([`dispatch`]) batches calls by their measured durations, puts results in input order and
 //! turns a worker's death into the error of the call it was running.
 
 mod call;
-mod codec;
 mod dispatch;
 mod frame;
 mod limits;
