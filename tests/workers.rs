@@ -432,3 +432,46 @@ fn a_failed_loop_removes_its_arrays() {
     assert!(matches!(err, joblib::Error::Task { index: 3, kind: TaskFailure::Panic, .. }), "{err}");
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn streams_of_calls_run_in_processes_in_order_or_as_they_finish() {
+    let mut squares =
+        processes(2).imap_calls((0u32..).map(|i| scaled::call(&Point { x: i as f64, label: String::new() }, 2.0)));
+    assert_eq!(squares.next().unwrap().unwrap().x, 0.0);
+    assert_eq!(squares.nth(9).unwrap().unwrap().x, 20.0, "an endless input: only what is taken runs");
+    drop(squares);
+    let mut unordered: Vec<u32> = processes(2)
+        .imap_calls_unordered((0..30).map(|i| fails_on::call(i, 99)))
+        .collect::<joblib::Result<_>>()
+        .unwrap();
+    unordered.sort();
+    assert_eq!(unordered, (0..30).collect::<Vec<_>>());
+    let pids: Vec<u32> =
+        processes(2).imap_calls((0..10).map(pid_of_worker::call)).collect::<joblib::Result<_>>().unwrap();
+    assert!(pids.iter().all(|&pid| pid != std::process::id()));
+    // A crash ends the stream with the crashed call's error.
+    let dir = tempfile::tempdir().unwrap();
+    let results: Vec<joblib::Result<u32>> =
+        processes(2).imap_calls(loop_with(Crash::Abort, &dir.path().join("pid"))).collect();
+    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
+    assert_eq!(ok.len(), 5, "the calls before the crash");
+    let Some(Err(err)) = failed.into_iter().next() else { panic!("no failure") };
+    crashed_with(err, 6, "SIGABRT");
+}
+
+#[test]
+fn batch_sizes_and_pre_dispatch_keep_results_in_order() {
+    let calls = || (0..200).map(|i| fails_on::call(i, 999));
+    let expected: Vec<u32> = (0..200).collect();
+    for parallel in [
+        processes(2).batch_size(joblib::BatchSize::Fixed(7)),
+        processes(2).batch_size(joblib::BatchSize::Fixed(1000)),
+        processes(3).pre_dispatch("1"),
+        processes(2).pre_dispatch("all"),
+        processes(1),
+    ] {
+        assert_eq!(parallel.map_calls(calls()).unwrap(), expected);
+    }
+    let err = processes(2).pre_dispatch("soon").map_calls(calls()).unwrap_err();
+    assert!(matches!(err, joblib::Error::Config(_)), "{err}");
+}

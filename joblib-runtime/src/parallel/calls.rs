@@ -1,16 +1,17 @@
 //! Loops of task calls, [`Parallel::map_calls`]: in worker processes with
 //! `backend("processes")`, in this process with any other backend.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::batching::Batcher;
 use super::progress::Progress;
-use super::Parallel;
+use super::stream::Stream;
+use super::{BatchSize, Parallel};
 use crate::error::{Error, Result};
-use crate::worker::{is_worker, parse_size, run_in_processes, Call, Exchange, Settings};
+use crate::worker::{is_worker, parse_size, run_alone, run_in_processes, Call, Exchange, Settings, WithExchange};
 
 /// The backend whose tasks run in worker processes.
 pub(crate) const PROCESSES: &str = "processes";
@@ -55,19 +56,128 @@ impl Parallel {
         if self.backend != PROCESSES || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
         }
-        let workers = self.workers()?;
-        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
-        let max_nbytes = self.max_nbytes.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
-        // Kept until the loop ends: its files are the large arrays the workers map.
-        let exchange = Rc::new(RefCell::new(Exchange::new(max_nbytes, self.temp_folder.clone())));
+        let (workers, memory_limit, exchange) = self.in_processes()?;
         let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
         let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(calls.len()), 2 * workers);
-        let settings =
-            Settings { workers, batch_size: self.batch_size, timeout: self.timeout, memory_limit, progress: &progress };
+        let settings = Settings {
+            workers,
+            look_ahead: self.look_ahead()?,
+            batch_size: self.batch_size,
+            timeout: self.timeout,
+            memory_limit,
+            progress: &progress,
+        };
         let results = run_in_processes(calls, &settings);
         progress.finish(results.is_err());
         drop(exchange);
         results
+    }
+
+    /// Like [`map_calls`](Self::map_calls) for a lazy, possibly endless, input of calls:
+    /// results in input order as they are taken, as [`imap`](Self::imap) gives them, with
+    /// [`pre_dispatch`](Self::pre_dispatch) batches of calls made ahead of the consumer. With
+    /// `backend("processes")`, each of the stream's workers runs its calls in a worker
+    /// process of its own, one call at a time; a failed call (its worker crashed, timed out)
+    /// ends the stream with its error, as a panic ends an `imap`.
+    ///
+    /// ```
+    /// #[joblib::task]
+    /// fn cube(x: u64) -> u64 {
+    ///     x * x * x
+    /// }
+    ///
+    /// # fn main() -> joblib::Result<()> {
+    /// let mut cubes = joblib::Parallel::new().backend("processes").n_jobs(2).imap_calls((0..).map(cube::call));
+    /// assert_eq!(cubes.nth(3).unwrap()?, 27); // an endless input: only what is taken runs
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap_calls<I, R>(&self, calls: I) -> Stream<R>
+    where
+        I: IntoIterator<Item = Call<R>>,
+        I::IntoIter: Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.stream_calls(calls.into_iter(), true)
+    }
+
+    /// Like [`imap_calls`](Self::imap_calls), results as calls finish rather than in input
+    /// order.
+    ///
+    /// ```
+    /// #[joblib::task]
+    /// fn negated(x: i64) -> i64 {
+    ///     -x
+    /// }
+    ///
+    /// # fn main() -> joblib::Result<()> {
+    /// let mut done: Vec<i64> = joblib::Parallel::new()
+    ///     .backend("processes")
+    ///     .imap_calls_unordered((1..=3).map(negated::call))
+    ///     .collect::<joblib::Result<_>>()?;
+    /// done.sort();
+    /// assert_eq!(done, vec![-3, -2, -1]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn imap_calls_unordered<I, R>(&self, calls: I) -> Stream<R>
+    where
+        I: IntoIterator<Item = Call<R>>,
+        I::IntoIter: Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.stream_calls(calls.into_iter(), false)
+    }
+
+    fn stream_calls<C, R>(&self, calls: C, ordered: bool) -> Stream<R>
+    where
+        C: Iterator<Item = Call<R>> + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let run_here = |call: Call<R>| call.run_here().unwrap_or_else(|why| panic!("{why}"));
+        if self.backend != PROCESSES || is_worker() {
+            let on_threads = self.on_threads_if_processes();
+            return if ordered { on_threads.imap(calls, run_here) } else { on_threads.imap_unordered(calls, run_here) };
+        }
+        let prepared = self
+            .in_processes()
+            .and_then(|(workers, limit, exchange)| Ok((workers, limit, exchange, self.look_ahead()?)));
+        let (workers, memory_limit, exchange, look_ahead) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => return Stream::refusing(e),
+        };
+        let progress = Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
+        let (timeout, counted) = (self.timeout, progress.clone());
+        let run = Arc::new(move |index, call| {
+            let settings = Settings {
+                workers: 1,
+                look_ahead: 1,
+                batch_size: BatchSize::Fixed(1),
+                timeout,
+                memory_limit,
+                progress: &counted,
+            };
+            run_alone(index, call, &settings)
+        });
+        Stream::start(
+            Box::new(WithExchange { calls, exchange }),
+            workers,
+            look_ahead,
+            Batcher::new(self.batch_size),
+            ordered,
+            run,
+            Box::new(move |failed| progress.finish(failed)),
+        )
+    }
+
+    /// What a loop in worker processes needs from its configuration: the number of workers,
+    /// their memory limit, and the exchange that takes its large arrays (kept until the loop
+    /// ends: its files are what the workers map).
+    fn in_processes(&self) -> Result<(usize, Option<u64>, Arc<Mutex<Exchange>>)> {
+        let workers = self.workers()?;
+        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
+        let max_nbytes = self.max_nbytes.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
+        Ok((workers, memory_limit, Arc::new(Mutex::new(Exchange::new(max_nbytes, self.temp_folder.clone())))))
     }
 
     /// This loop, on threads if it asked for processes (inside a worker).

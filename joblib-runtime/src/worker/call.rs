@@ -32,16 +32,18 @@ use crate::parallel::panic_message;
 /// ```
 pub struct Call<R> {
     pub(crate) task: &'static TaskInfo,
-    pub(crate) state: State<R>,
+    state: State<R>,
 }
 
-pub(crate) enum State<R> {
+enum State<R> {
     /// Found in the cache: nothing to run.
     Ready(R),
     /// The arguments, encoded for transport.
     Args(Vec<u8>),
     /// The arguments could not be serialized: why.
     Unencodable(String),
+    /// Its known result was taken.
+    Taken,
 }
 
 impl<R> std::fmt::Debug for Call<R> {
@@ -82,6 +84,25 @@ impl<R> Call<R> {
         self.task.path
     }
 
+    /// Its result, if it was known when the call was made (found in the cache); asked once.
+    pub(crate) fn take_ready(&mut self) -> Option<R> {
+        match std::mem::replace(&mut self.state, State::Taken) {
+            State::Ready(value) => Some(value),
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
+    /// Why its arguments could not be serialized, if they could not.
+    pub(crate) fn unencodable(&self) -> Option<String> {
+        match &self.state {
+            State::Unencodable(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+
     /// The call as text, `name(args)`, for messages (its arguments decoded again).
     pub(crate) fn describe(&self) -> Option<String> {
         match &self.state {
@@ -90,17 +111,17 @@ impl<R> Call<R> {
         }
     }
 
-    /// The call as it leaves the process, numbered `id`; `Err` if it needs not leave (its
+    /// The call as it leaves the process, numbered `id`; `None` if it needs not leave (its
     /// result is known) or cannot (its arguments did not serialize).
-    pub(crate) fn to_frame(&self, id: u64) -> Result<TaskCall, &State<R>> {
+    pub(crate) fn to_frame(&self, id: u64) -> Option<TaskCall> {
         match &self.state {
-            State::Args(args) => Ok(TaskCall {
+            State::Args(args) => Some(TaskCall {
                 id,
                 path: self.task.path.to_string(),
                 fingerprint: (self.task.fingerprint)(),
                 args: args.clone(),
             }),
-            other => Err(other),
+            _ => None,
         }
     }
 }
@@ -113,6 +134,7 @@ impl<R: Serialize + DeserializeOwned> Call<R> {
             State::Ready(value) => Ok(value),
             State::Unencodable(why) => Err(why),
             State::Args(args) => result_of(self.task, (self.task.run)(&args)),
+            State::Taken => Err(format!("the result of this call of {} was taken already", self.task.path)),
         }
     }
 }

@@ -2,13 +2,14 @@
 //! durations, results come back in any order and are put in input order; the first failure
 //! (a panic, a refused call, a crashed worker, a timeout) kills every worker and is returned.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::call::{result_of, Call, State};
+use super::call::{result_of, Call};
 use super::frame::{FromWorker, Outcome};
 use super::pool::{tail_text, Event, Pool};
 use crate::error::{Error, Result, TaskFailure};
@@ -23,6 +24,8 @@ const AUTO_MAX: usize = 1024;
 /// How a loop runs its calls in worker processes.
 pub(crate) struct Settings<'a> {
     pub(crate) workers: usize,
+    /// How many batches are sent ahead, in all (`pre_dispatch`).
+    pub(crate) look_ahead: usize,
     pub(crate) batch_size: BatchSize,
     pub(crate) timeout: Option<Duration>,
     pub(crate) memory_limit: Option<u64>,
@@ -44,39 +47,76 @@ pub(crate) fn run<R>(calls: Vec<Call<R>>, settings: &Settings) -> Result<Vec<R>>
 where
     R: Serialize + DeserializeOwned,
 {
-    let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
-    let mut pending = VecDeque::new();
-    let mut failure: Option<(usize, Error)> = None;
     let mut calls = calls;
-    for (index, call) in calls.iter_mut().enumerate() {
-        match std::mem::replace(&mut call.state, State::Unencodable(String::new())) {
-            State::Ready(value) => {
-                settings.progress.task_done();
-                results.push(Some(value));
-            }
-            State::Args(args) => {
-                call.state = State::Args(args);
-                pending.push_back(index);
-                results.push(None);
-            }
-            State::Unencodable(why) => {
-                failure.get_or_insert((index, task_error(index, None, TaskFailure::Error, why)));
-                results.push(None);
-            }
-        }
-    }
-    if let Some((_, error)) = failure {
-        return Err(error);
-    }
+    let (mut results, pending) = prepare(&mut calls, 0, settings)?;
     if !pending.is_empty() {
         let mut pool = Pool::start(settings.workers.min(pending.len()), settings.memory_limit)?;
-        Dispatch { calls: &calls, results: &mut results, pending, settings, mean: None, done: 0 }.run(&mut pool)?;
+        Dispatch::new(&calls, &mut results, pending, settings, 0).run(&mut pool)?;
     }
     Ok(results.into_iter().map(|r| r.expect("every call answered")).collect())
 }
 
+thread_local! {
+    /// The worker process of this thread, for calls run one at a time (`imap_calls`): one per
+    /// stream thread, ended with the thread.
+    static OWN_WORKER: RefCell<Option<Pool>> = const { RefCell::new(None) };
+}
+
+/// Runs call `index` of a stream in this thread's own worker process, started if it has
+/// none (or lost it to the previous call's failure).
+pub(crate) fn run_alone<R>(index: usize, call: Call<R>, settings: &Settings) -> Result<R>
+where
+    R: Serialize + DeserializeOwned,
+{
+    let mut calls = [call];
+    let (mut results, pending) = prepare(&mut calls, index, settings)?;
+    if !pending.is_empty() {
+        OWN_WORKER.with(|own| {
+            let mut own = own.borrow_mut();
+            if own.is_none() {
+                *own = Some(Pool::start(1, settings.memory_limit)?);
+            }
+            let pool = own.as_mut().expect("started above");
+            let ran = Dispatch::new(&calls, &mut results, pending, settings, index).run(pool);
+            if ran.is_err() {
+                // Its worker may be dead or running the failed call: a new one for the next.
+                *own = None;
+            }
+            ran
+        })?;
+    }
+    Ok(results.pop().flatten().expect("the call was answered"))
+}
+
+/// The results known before any call is sent (calls found in the cache), and the calls to
+/// send; the first call whose arguments did not serialize is an error. Calls are numbered
+/// from `first` in errors.
+#[allow(clippy::type_complexity)]
+fn prepare<R>(calls: &mut [Call<R>], first: usize, settings: &Settings) -> Result<(Vec<Option<R>>, VecDeque<usize>)> {
+    let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
+    let mut pending = VecDeque::new();
+    for (index, call) in calls.iter_mut().enumerate() {
+        match call.take_ready() {
+            Some(value) => {
+                settings.progress.task_done();
+                results.push(Some(value));
+            }
+            None => {
+                if let Some(why) = call.unencodable() {
+                    return Err(task_error(first + index, None, TaskFailure::Error, why.to_string()));
+                }
+                pending.push_back(index);
+                results.push(None);
+            }
+        }
+    }
+    Ok((results, pending))
+}
+
 struct Dispatch<'a, R> {
     calls: &'a [Call<R>],
+    /// The number of the first call in errors.
+    first: usize,
     results: &'a mut Vec<Option<R>>,
     pending: VecDeque<usize>,
     settings: &'a Settings<'a>,
@@ -85,13 +125,23 @@ struct Dispatch<'a, R> {
     done: usize,
 }
 
-impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
+impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
+    fn new(
+        calls: &'a [Call<R>],
+        results: &'a mut Vec<Option<R>>,
+        pending: VecDeque<usize>,
+        settings: &'a Settings<'a>,
+        first: usize,
+    ) -> Self {
+        Dispatch { calls, first, results, pending, settings, mean: None, done: 0 }
+    }
+
     fn run(&mut self, pool: &mut Pool) -> Result<()> {
         let mut busy: Vec<Busy> = (0..pool.workers.len()).map(|_| Busy::default()).collect();
         let total = self.pending.len();
         while self.done < total {
             for (n, worker) in busy.iter_mut().enumerate() {
-                self.feed(pool, n, worker)?;
+                self.feed(pool, n, worker);
             }
             let deadline = self.next_deadline(&busy);
             if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -133,25 +183,28 @@ impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
         Ok(())
     }
 
-    /// Sends worker `n` its next batch if it has at most one batch left to run, so that it
-    /// never waits for the loop between two batches.
-    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) -> Result<()> {
-        let size = self.batch_size(pool.workers.len());
-        if worker.calls.len() > size || self.pending.is_empty() {
-            return Ok(());
+    /// Sends worker `n` batches until it has its share of the loop's `look_ahead` batches
+    /// (at least one) to run: with two or more, it never waits for the loop between two.
+    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) {
+        let workers = pool.workers.len();
+        let share = self.settings.look_ahead.div_ceil(workers).max(1);
+        loop {
+            let size = self.batch_size(workers);
+            if worker.calls.len() + size > share * size || self.pending.is_empty() {
+                return;
+            }
+            let batch: Vec<usize> = (0..size).map_while(|_| self.pending.pop_front()).collect();
+            let frames = batch
+                .iter()
+                .map(|&index| self.calls[index].to_frame(index as u64).expect("pending calls have arguments"))
+                .collect();
+            if worker.calls.is_empty() {
+                worker.since = Some(Instant::now());
+            }
+            worker.calls.extend(&batch);
+            // A worker that cannot be written to has ended: its end is heard as an event.
+            let _ = pool.send(n, frames);
         }
-        let batch: Vec<usize> = (0..size).map_while(|_| self.pending.pop_front()).collect();
-        let frames = batch
-            .iter()
-            .map(|&index| self.calls[index].to_frame(index as u64).ok().expect("pending calls have arguments"))
-            .collect();
-        if worker.calls.is_empty() {
-            worker.since = Some(Instant::now());
-        }
-        worker.calls.extend(&batch);
-        // A worker that cannot be written to has ended: its end is heard as an event.
-        let _ = pool.send(n, frames);
-        Ok(())
     }
 
     /// The calls of the next batch: the fixed size, or as many as take about `AUTO_BATCH`
@@ -197,7 +250,7 @@ impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
             Ok(Err(why)) => why,
             Err(panic) => panic_message(&*panic),
         };
-        Err(task_error(index, call.describe(), kind, message))
+        Err(task_error(self.first + index, call.describe(), kind, message))
     }
 
     /// The earliest time a running call overruns the timeout.
@@ -219,7 +272,7 @@ impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
         let index = worker.calls[0];
         let message =
             format!("it ran longer than the timeout of {timeout:?}: its worker process {} was killed", pool.pid(n));
-        task_error(index, self.calls[index].describe(), TaskFailure::Timeout, message)
+        task_error(self.first + index, self.calls[index].describe(), TaskFailure::Timeout, message)
     }
 
     /// Worker `n` ended: the call it was running crashed.
@@ -244,7 +297,7 @@ impl<R: Serialize + DeserializeOwned> Dispatch<'_, R> {
             format!("its worker process {} {status}{limit}{garbled}{}", ending.pid, tail_text(&ending.stderr));
         let signal = ending.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
         let code = ending.status.and_then(|s| s.code());
-        task_error(index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
+        task_error(self.first + index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
     }
 }
 

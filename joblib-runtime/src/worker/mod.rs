@@ -21,10 +21,10 @@ mod serve;
 mod transport;
 
 pub use call::{Call, RunDecoded, RunRefused, Runner};
-pub(crate) use dispatch::{run as run_in_processes, Settings};
+pub(crate) use dispatch::{run as run_in_processes, run_alone, Settings};
 pub use frame::Outcome;
 pub(crate) use limits::parse_size;
 pub use registry::{TaskInfo, TASKS};
 pub(crate) use serve::is_worker;
 pub use serve::worker_entry;
-pub(crate) use transport::Exchange;
+pub(crate) use transport::{Exchange, WithExchange};

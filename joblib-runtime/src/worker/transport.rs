@@ -49,7 +49,8 @@ pub(crate) struct Exchange {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<RefCell<Exchange>>>> = const { RefCell::new(None) };
+    /// The exchange of the loop whose calls this thread is making.
+    static CURRENT: RefCell<Option<Arc<Mutex<Exchange>>>> = const { RefCell::new(None) };
 }
 
 impl Exchange {
@@ -64,8 +65,8 @@ impl Exchange {
     }
 
     /// Runs `f` (which makes calls) with this exchange taking their large arrays.
-    pub(crate) fn around<R>(exchange: &Rc<RefCell<Exchange>>, f: impl FnOnce() -> R) -> R {
-        struct Restore(Option<Rc<RefCell<Exchange>>>);
+    pub(crate) fn around<R>(exchange: &Arc<Mutex<Exchange>>, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Arc<Mutex<Exchange>>>);
         impl Drop for Restore {
             fn drop(&mut self) {
                 CURRENT.with(|current| *current.borrow_mut() = self.0.take());
@@ -116,19 +117,34 @@ fn is_writable(folder: &Path) -> bool {
     tempfile::tempfile_in(folder).is_ok()
 }
 
+/// The calls of `calls`, made with `exchange` taking their large arrays (on whichever thread
+/// takes them: a stream's workers do).
+pub(crate) struct WithExchange<C> {
+    pub(crate) calls: C,
+    pub(crate) exchange: Arc<Mutex<Exchange>>,
+}
+
+impl<C: Iterator> Iterator for WithExchange<C> {
+    type Item = C::Item;
+
+    fn next(&mut self) -> Option<C::Item> {
+        Exchange::around(&self.exchange, || self.calls.next())
+    }
+}
+
 /// Collects the arrays of the arguments being encoded.
 struct Collect {
     arrays: Vec<ArrayRef>,
-    exchange: Option<Rc<RefCell<Exchange>>>,
+    exchange: Option<Arc<Mutex<Exchange>>>,
 }
 
 impl ArraySink for Collect {
     fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
         let dtype = array.dtype.code();
-        let large = |exchange: &Exchange| exchange.max_nbytes.is_some_and(|max| array.bytes.len() as u64 > max);
-        let reference = match &self.exchange {
-            Some(exchange) if large(&exchange.borrow()) => {
-                let (origin, offset) = exchange.borrow_mut().file_of(&array)?;
+        let exchange = self.exchange.as_ref().map(|e| e.lock().unwrap_or_else(|p| p.into_inner()));
+        let reference = match exchange {
+            Some(mut exchange) if exchange.max_nbytes.is_some_and(|max| array.bytes.len() as u64 > max) => {
+                let (origin, offset) = exchange.file_of(&array)?;
                 ArrayRef::File { dtype, origin, offset, len: array.bytes.len() as u64 }
             }
             _ => ArrayRef::Inline { dtype, bytes: array.bytes.to_vec() },
