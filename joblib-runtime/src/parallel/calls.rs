@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::batching::Batcher;
 use super::progress::Progress;
 use super::stream::Stream;
 use super::{BatchSize, Parallel};
@@ -159,15 +158,7 @@ impl Parallel {
             };
             run_alone(index, call, &settings)
         });
-        Stream::start(
-            Box::new(WithExchange { calls, exchange }),
-            workers,
-            look_ahead,
-            Batcher::new(self.batch_size),
-            ordered,
-            run,
-            Box::new(move |failed| progress.finish(failed)),
-        )
+        self.start_stream(Box::new(WithExchange { calls, exchange }), (workers, look_ahead), ordered, run, progress)
     }
 
     /// What a loop in worker processes needs from its configuration: the number of workers,

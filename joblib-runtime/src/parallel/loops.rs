@@ -217,15 +217,22 @@ impl Parallel {
             progress: progress.is_reported().then(|| progress.clone()),
         };
         let run = Arc::new(move |index, item| tasks.attempt(index, item).map_err(Stop::into_error));
-        Stream::start(
-            Box::new(items.into_iter()),
-            workers,
-            look_ahead,
-            Batcher::new(self.batch_size),
-            ordered,
-            run,
-            Box::new(move |failed| progress.finish(failed)),
-        )
+        self.start_stream(Box::new(items.into_iter()), (workers, look_ahead), ordered, run, progress)
+    }
+
+    /// A stream of `input` through `run` on `workers` threads with `look_ahead` batches pulled
+    /// ahead, `progress` finished when it ends.
+    pub(super) fn start_stream<T: Send + 'static, R: Send + 'static>(
+        &self,
+        input: Box<dyn Iterator<Item = T> + Send>,
+        (workers, look_ahead): (usize, usize),
+        ordered: bool,
+        run: Arc<dyn Fn(usize, T) -> Result<R> + Send + Sync>,
+        progress: Arc<Progress>,
+    ) -> Stream<R> {
+        let batcher = Batcher::new(self.batch_size);
+        let on_done = Box::new(move |failed| progress.finish(failed));
+        Stream::start(input, workers, look_ahead, batcher, ordered, run, on_done)
     }
 }
 
