@@ -110,6 +110,29 @@ fn parallel() {
     emit("speedup, 200 tasks of 5 ms, n_jobs=2", one / two, "x");
 }
 
+#[joblib::task]
+fn square(i: u64) -> u64 {
+    i * i
+}
+
+#[joblib::task]
+fn busy_task(ms: u64, seed: u64) -> u64 {
+    busy(ms, seed)
+}
+
+/// The same loops in worker processes (Python joblib's default backend, loky, is processes).
+fn processes() {
+    let on = |n_jobs| Parallel::new().backend("processes").n_jobs(n_jobs);
+    let start = || drop(black_box(on(2).map_calls([square::call(0), square::call(1)]).unwrap()));
+    emit("pool start, 2 workers", median_of(9, || {}, start), "s");
+    let tiny = || drop(black_box(on(2).map_calls((0..100_000u64).map(square::call)).unwrap()));
+    emit("10^5 tiny tasks in worker processes, n_jobs=2", median_of(5, || {}, tiny), "s");
+    let busy_loop =
+        |n_jobs| move || drop(black_box(on(n_jobs).map_calls((0..200u64).map(|i| busy_task::call(5, i))).unwrap()));
+    let (one, two) = (median_of(3, || {}, busy_loop(1)), median_of(3, || {}, busy_loop(2)));
+    emit("speedup in worker processes, 200 tasks of 5 ms, n_jobs=2", one / two, "x");
+}
+
 fn main() {
     let gib: f64 = std::env::var("COMPARE_GIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
     let elements = (gib * (1u64 << 30) as f64 / 8.0) as usize;
@@ -118,5 +141,6 @@ fn main() {
     persistence(&dir, elements);
     memory(&dir);
     parallel();
+    processes();
     let _ = std::fs::remove_dir_all(&dir);
 }
