@@ -11,7 +11,7 @@ pub struct TaskInfo {
     /// The function's fingerprint (its source, `version` and `deps`): a call made by another
     /// build of the function is refused rather than run by this one.
     pub fingerprint: fn() -> u128,
-    /// Decodes the arguments (see [`transport`](super::transport)), calls the function, encodes its
+    /// Decodes the arguments (as the loop encoded them), calls the function, encodes its
     /// result.
     pub run: fn(&[u8]) -> Outcome,
     /// The call as text (`name(a = .., b = ..)`) from the bytes of its arguments, for messages.
