@@ -475,3 +475,35 @@ fn batch_sizes_and_pre_dispatch_keep_results_in_order() {
     let err = processes(2).pre_dispatch("soon").map_calls(calls()).unwrap_err();
     assert!(matches!(err, joblib::Error::Config(_)), "{err}");
 }
+
+#[test]
+fn arrays_left_by_a_killed_loop_are_removed_by_the_next() {
+    let temp = tempfile::tempdir().unwrap();
+    let abandoned = temp.path().join("joblib-loop-4000000000-abc");
+    let alive = temp.path().join(format!("joblib-loop-{}-xyz", std::process::id()));
+    let unrelated = temp.path().join("joblib-loop-notes");
+    for folder in [&abandoned, &alive, &unrelated] {
+        std::fs::create_dir(folder).unwrap();
+        std::fs::write(folder.join("array-0"), [0u8; 16]).unwrap();
+    }
+    let large = joblib::Array::from(vec![2.0f64; 300_000]);
+    let seen =
+        processes(2).temp_folder(temp.path()).map_calls((0..2).map(|i| look_at::call(&large, i, temp.path().into())));
+    assert!(seen.unwrap().iter().all(|&(mapped, value, _)| mapped && value == 2.0));
+    assert!(!abandoned.exists(), "the folder of a process that is gone is removed");
+    assert!(alive.exists() && unrelated.exists(), "others are left alone");
+}
+
+#[test]
+fn a_message_too_large_for_a_worker_is_a_clear_error() {
+    // 1.2 GiB inline would exceed a message: refused when the call is made, nothing hangs.
+    let huge = joblib::Array::from(vec![0u8; 1_200 << 20]);
+    let call = sum_bytes::call(&huge);
+    let err = processes(1).max_nbytes(None).map_calls([call]).unwrap_err();
+    assert!(err.to_string().contains("more than a message"), "{err}");
+}
+
+#[joblib::task]
+fn sum_bytes(data: &joblib::Array<u8>) -> u64 {
+    data.iter().map(|&b| b as u64).sum()
+}

@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -20,6 +21,8 @@ use crate::parallel::{panic_message, BatchSize, Progress};
 const AUTO_BATCH: Duration = Duration::from_millis(2);
 /// The most calls of one auto batch.
 const AUTO_MAX: usize = 1024;
+/// A batch stops growing once its calls' arguments have this many bytes.
+const BATCH_BYTES: usize = 16 << 20;
 
 /// How a loop runs its calls in worker processes.
 pub(crate) struct Settings<'a> {
@@ -141,7 +144,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let total = self.pending.len();
         while self.done < total {
             for (n, worker) in busy.iter_mut().enumerate() {
-                self.feed(pool, n, worker);
+                self.feed(pool, n, worker)?;
             }
             let deadline = self.next_deadline(&busy);
             if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -185,25 +188,35 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
 
     /// Sends worker `n` batches until it has its share of the loop's `look_ahead` batches
     /// (at least one) to run: with two or more, it never waits for the loop between two.
-    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) {
+    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) -> Result<()> {
         let workers = pool.workers.len();
         let share = self.settings.look_ahead.div_ceil(workers).max(1);
         loop {
             let size = self.batch_size(workers);
             if worker.calls.len() + size > share * size || self.pending.is_empty() {
-                return;
+                return Ok(());
             }
-            let batch: Vec<usize> = (0..size).map_while(|_| self.pending.pop_front()).collect();
-            let frames = batch
-                .iter()
-                .map(|&index| self.calls[index].to_frame(index as u64).expect("pending calls have arguments"))
-                .collect();
+            // A batch holds `size` calls, fewer if their arguments pass `BATCH_BYTES`.
+            let (mut batch, mut frames, mut bytes) = (Vec::new(), Vec::new(), 0);
+            while batch.len() < size && (batch.is_empty() || bytes < BATCH_BYTES) {
+                let Some(index) = self.pending.pop_front() else { break };
+                let frame = self.calls[index].to_frame(index as u64).expect("pending calls have arguments");
+                bytes += frame.args.len();
+                batch.push(index);
+                frames.push(frame);
+            }
             if worker.calls.is_empty() {
                 worker.since = Some(Instant::now());
             }
             worker.calls.extend(&batch);
             // A worker that cannot be written to has ended: its end is heard as an event.
-            let _ = pool.send(n, frames);
+            if let Err(e) = pool.send(n, frames) {
+                if !matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) {
+                    let index = batch[0];
+                    let why = format!("its arguments could not be sent to a worker process: {e}");
+                    return Err(task_error(self.first + index, self.calls[index].describe(), TaskFailure::Error, why));
+                }
+            }
         }
     }
 

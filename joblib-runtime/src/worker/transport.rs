@@ -21,6 +21,9 @@ use crate::persist::value;
 /// Set to a folder to put the arrays of loops there (joblib's `JOBLIB_TEMP_FOLDER`).
 pub(crate) const TEMP_FOLDER_VAR: &str = "JOBLIB_TEMP_FOLDER";
 
+/// The most bytes of one call's arguments or result: room is left in a frame for the rest.
+const MAX_MESSAGE: usize = super::frame::MAX_FRAME - (1 << 20);
+
 /// A call's arguments as they travel.
 #[derive(Serialize, Deserialize)]
 struct Message {
@@ -87,8 +90,9 @@ impl Exchange {
         let folder = match &self.folder {
             Some(folder) => folder.clone(),
             None => {
+                remove_abandoned_folders(&self.temp_folder);
                 let folder = tempfile::Builder::new()
-                    .prefix(&format!("joblib-loop-{}-", std::process::id()))
+                    .prefix(&format!("{LOOP_FOLDER}{}-", std::process::id()))
                     .tempdir_in(&self.temp_folder)
                     .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", self.temp_folder.display()))?
                     .keep();
@@ -109,6 +113,24 @@ impl Drop for Exchange {
     fn drop(&mut self) {
         if let Some(folder) = &self.folder {
             let _ = std::fs::remove_dir_all(folder);
+        }
+    }
+}
+
+/// How the folder of a loop's arrays is named: then its process's id, `-`, and a random part.
+const LOOP_FOLDER: &str = "joblib-loop-";
+
+/// Removes the folders in `temp_folder` of loops whose process is gone from this host (killed
+/// before it could remove its own: `/dev/shm` is memory, and such arrays may be large).
+fn remove_abandoned_folders(temp_folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp_folder) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix(LOOP_FOLDER)).and_then(|rest| rest.split('-').next());
+        if let Some(pid) = pid.filter(|pid| pid.parse::<u32>().is_ok()) {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
     }
 }
@@ -136,6 +158,8 @@ impl<C: Iterator> Iterator for WithExchange<C> {
 struct Collect {
     arrays: Vec<ArrayRef>,
     exchange: Option<Arc<Mutex<Exchange>>>,
+    /// The bytes of the arrays sent inline so far.
+    inline: usize,
 }
 
 impl ArraySink for Collect {
@@ -147,7 +171,13 @@ impl ArraySink for Collect {
                 let (origin, offset) = exchange.file_of(&array)?;
                 ArrayRef::File { dtype, origin, offset, len: array.bytes.len() as u64 }
             }
-            _ => ArrayRef::Inline { dtype, bytes: array.bytes.to_vec() },
+            _ => {
+                self.inline += array.bytes.len();
+                if self.inline > MAX_MESSAGE {
+                    return Err(too_large(self.inline));
+                }
+                ArrayRef::Inline { dtype, bytes: array.bytes.to_vec() }
+            }
         };
         self.arrays.push(reference);
         Ok(self.arrays.len() as u64 - 1)
@@ -157,10 +187,21 @@ impl ArraySink for Collect {
 /// The message of `args`, its large arrays given to the current loop's exchange.
 pub(crate) fn encode<A: Serialize + ?Sized>(args: &A) -> Result<Vec<u8>, String> {
     let exchange = CURRENT.with(|current| current.borrow().clone());
-    let sink = Rc::new(RefCell::new(Collect { arrays: Vec::new(), exchange }));
+    let sink = Rc::new(RefCell::new(Collect { arrays: Vec::new(), exchange, inline: 0 }));
     let payload = with_sink(sink.clone(), || value::to_bytes(args)).map_err(|e| e.0)?;
     let arrays = std::mem::take(&mut sink.borrow_mut().arrays);
-    postcard::to_stdvec(&Message { payload, arrays }).map_err(|e| e.to_string())
+    let message = postcard::to_stdvec(&Message { payload, arrays }).map_err(|e| e.to_string())?;
+    if message.len() > MAX_MESSAGE {
+        return Err(too_large(message.len()));
+    }
+    Ok(message)
+}
+
+fn too_large(bytes: usize) -> String {
+    format!(
+        "{bytes} bytes or more, more than a message to or from a worker may hold ({MAX_MESSAGE}): send large \
+         arrays as files (max_nbytes), and return them through the cache (mmap_mode) rather than as a value"
+    )
 }
 
 /// The arguments in `message`.
