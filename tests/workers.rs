@@ -507,3 +507,42 @@ fn a_message_too_large_for_a_worker_is_a_clear_error() {
 fn sum_bytes(data: &joblib::Array<u8>) -> u64 {
     data.iter().map(|&b| b as u64).sum()
 }
+
+/// A value whose `Serialize` fails and whose `Deserialize` panics.
+#[derive(Debug)]
+struct Unsendable(bool);
+
+impl Serialize for Unsendable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 {
+            return Err(serde::ser::Error::custom("this value refuses to be sent"));
+        }
+        serializer.serialize_bool(false)
+    }
+}
+
+impl<'de> Deserialize<'de> for Unsendable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        panic!("this value panics when it arrives")
+    }
+}
+
+#[joblib::task]
+fn take_unsendable(value: Unsendable, i: u32) -> u32 {
+    drop(value);
+    i
+}
+
+#[test]
+fn arguments_that_fail_to_travel_fail_their_call_not_the_worker() {
+    let calls = (0..4).map(|i| take_unsendable::call(Unsendable(i == 2), i));
+    let err = processes(2).map_calls(calls).unwrap_err();
+    let joblib::Error::Task { index, kind, message, .. } = err else { panic!("{err}") };
+    assert_eq!((index, kind), (2, TaskFailure::Error));
+    assert!(message.contains("refuses to be sent"), "{message}");
+    let calls = (0..4).map(|i| take_unsendable::call(Unsendable(false), i));
+    let err = processes(2).map_calls(calls).unwrap_err();
+    let joblib::Error::Task { kind, message, .. } = err else { panic!("{err}") };
+    assert_eq!(kind, TaskFailure::Panic, "a panic while decoding is the call's panic, not a crash");
+    assert!(message.contains("panics when it arrives"), "{message}");
+}

@@ -103,10 +103,11 @@ impl<R> Call<R> {
         }
     }
 
-    /// The call as text, `name(args)`, for messages (its arguments decoded again).
+    /// The call as text, `name(args)`, for messages (its arguments decoded again; `None` if
+    /// their `Deserialize` or `Debug` panics).
     pub(crate) fn describe(&self) -> Option<String> {
         match &self.state {
-            State::Args(bytes) => Some((self.task.describe)(bytes)),
+            State::Args(bytes) => catch_unwind(AssertUnwindSafe(|| (self.task.describe)(bytes))).ok(),
             _ => None,
         }
     }
@@ -175,15 +176,16 @@ pub trait RunDecoded<A, R> {
 
 impl<A: Serialize + DeserializeOwned, R: Serialize> RunDecoded<A, R> for &Runner<A, R> {
     fn run(&self, path: &str, args: &[u8], f: impl FnOnce(A) -> R) -> Outcome {
-        let args = match self.args(path, args) {
-            Ok(args) => args,
-            Err(why) => return Outcome::Refused(why),
-        };
-        match catch_unwind(AssertUnwindSafe(|| f(args))) {
-            Ok(value) => match transport::encode(&value) {
-                Ok(bytes) => Outcome::Value(bytes),
-                Err(why) => Outcome::Refused(format!("the result of {path}: {why}")),
-            },
+        // Decoding, the call and encoding all run under `catch_unwind`: a `Deserialize` or
+        // `Serialize` implementation that panics fails the call, not the worker.
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            let args = self.args(path, args)?;
+            let value = f(args);
+            transport::encode(&value).map_err(|why| format!("the result of {path}: {why}"))
+        }));
+        match ran {
+            Ok(Ok(bytes)) => Outcome::Value(bytes),
+            Ok(Err(why)) => Outcome::Refused(why),
             Err(panic) => Outcome::Panic(panic_message(&*panic)),
         }
     }

@@ -157,3 +157,30 @@ pub fn worker_entry() {
         std::process::exit(serve(name.as_encoded_bytes()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::registry::{TaskInfo, TASKS};
+
+    #[linkme::distributed_slice(TASKS)]
+    static ECHO: TaskInfo = TaskInfo {
+        path: "serve::tests::echo",
+        fingerprint: || 7,
+        run: |args| Outcome::Value(args.to_vec()),
+        describe: |_| String::from("echo()"),
+    };
+
+    fn call(path: &str, fingerprint: u128) -> TaskCall {
+        TaskCall { id: 1, path: path.into(), fingerprint, args: vec![1, 2, 3] }
+    }
+
+    #[test]
+    fn a_call_runs_only_on_the_same_build_of_a_known_task() {
+        assert_eq!(run(&call("serve::tests::echo", 7)), Outcome::Value(vec![1, 2, 3]));
+        let Outcome::Refused(why) = run(&call("serve::tests::echo", 8)) else { panic!("ran") };
+        assert!(why.contains("another build"), "{why}");
+        let Outcome::Refused(why) = run(&call("serve::tests::gone", 7)) else { panic!("ran") };
+        assert!(why.contains("not a task function"), "{why}");
+    }
+}
