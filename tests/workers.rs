@@ -546,3 +546,19 @@ fn arguments_that_fail_to_travel_fail_their_call_not_the_worker() {
     assert_eq!(kind, TaskFailure::Panic, "a panic while decoding is the call's panic, not a crash");
     assert!(message.contains("panics when it arrives"), "{message}");
 }
+
+#[test]
+fn verbose_loops_in_processes_report_as_joblib_does() {
+    if role().as_deref() == Some("verbose") {
+        processes(2).verbose(10).map_calls((0..6).map(pid_of_worker::call)).unwrap();
+        let stream = processes(2).verbose(10).imap_calls((0..4).map(pid_of_worker::call));
+        assert_eq!(stream.count(), 4);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = child("verbose_loops_in_processes_report_as_joblib_does", "verbose", dir.path()).output().unwrap();
+    children::finished(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[Parallel(n_jobs=2)]: Done   6 out of   6"), "{stderr}");
+    assert!(stderr.contains("[Parallel(n_jobs=2)]: Done   4 tasks"), "{stderr}");
+}
