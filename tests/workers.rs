@@ -529,8 +529,7 @@ impl<'de> Deserialize<'de> for Unsendable {
 
 #[joblib::task]
 fn take_unsendable(value: Unsendable, i: u32) -> u32 {
-    drop(value);
-    i
+    i + u32::from(value.0)
 }
 
 #[test]
