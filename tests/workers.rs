@@ -234,18 +234,31 @@ fn a_call_past_the_memory_limit_fails_naming_it_and_the_others_run() {
 }
 
 #[test]
-fn workers_end_when_their_loop_process_is_killed() {
-    if role().as_deref() == Some("loop") {
+fn workers_end_when_their_loop_process_is_killed_exits_or_panics() {
+    let name = "workers_end_when_their_loop_process_is_killed_exits_or_panics";
+    if let Some(role) = role() {
         let pid_file = test_dir().join("pid");
-        processes(2).map_calls(loop_with(Crash::WaitForKill, &pid_file)).unwrap();
-        unreachable!("killed before");
+        let looping = std::thread::spawn(move || processes(2).map_calls(loop_with(Crash::WaitForKill, &pid_file)));
+        wait_for_pid(&test_dir().join("pid"));
+        match role.as_str() {
+            "exits" => std::process::exit(3),
+            "panics" => panic!("the loop's process panics"),
+            _ => drop(looping.join()), // waits to be killed
+        }
+        return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mut looping = child("workers_end_when_their_loop_process_is_killed", "loop", dir.path()).spawn().unwrap();
-    let worker = wait_for_pid(&dir.path().join("pid"));
-    looping.kill().unwrap();
-    looping.wait().unwrap();
-    gone_within_a_second(worker);
+    for (role, ends) in [("killed", None), ("exits", Some(3)), ("panics", Some(101))] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut looping = child(name, role, dir.path()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let worker = wait_for_pid(&dir.path().join("pid"));
+        if role == "killed" {
+            looping.kill().unwrap();
+        }
+        let output = looping.wait_with_output().unwrap();
+        assert!(String::from_utf8_lossy(&output.stdout).contains("running 1 test"), "{role}: the child ran the test");
+        assert_eq!(output.status.code(), ends, "{role}");
+        gone_within_a_second(worker);
+    }
 }
 
 #[test]

@@ -17,8 +17,9 @@ pub(crate) const MAX_FRAME: usize = 1 << 30;
 /// What a worker sends.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(crate) enum FromWorker {
-    /// First message of a worker: it runs this protocol and is ready.
-    Hello { protocol: u32, pid: u32 },
+    /// First message of a worker: it runs this protocol, is ready, and knows its loop's
+    /// secret.
+    Hello { protocol: u32, pid: u32, secret: u128 },
     /// A call of the batch being run has ended.
     Done { id: u64, outcome: Outcome },
 }
@@ -102,7 +103,7 @@ mod tests {
     #[test]
     fn cut_forged_and_garbage_frames_are_errors() {
         let mut stream = Vec::new();
-        write(&mut stream, &FromWorker::Hello { protocol: PROTOCOL, pid: 1 }).unwrap();
+        write(&mut stream, &FromWorker::Hello { protocol: PROTOCOL, pid: 1, secret: 2 }).unwrap();
         for cut in 1..stream.len() {
             assert!(read::<FromWorker>(&mut &stream[..cut]).is_err(), "cut at {cut}");
         }

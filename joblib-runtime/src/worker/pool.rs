@@ -114,6 +114,18 @@ pub(crate) struct Pool {
     pub(crate) events: mpsc::Receiver<Event>,
 }
 
+/// A secret for a new loop: 128 bits from the operating system's randomness (through the
+/// random keys of std's hasher).
+fn new_secret() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.finish() as u128
+    };
+    (half() << 64) | half()
+}
+
 /// The abstract socket name of a new loop: unique on this host.
 fn socket_name() -> String {
     static LOOPS: AtomicU64 = AtomicU64::new(0);
@@ -135,7 +147,7 @@ impl Pool {
             serve::refuse_nested();
         }
         serve::hook_linked();
-        let name = socket_name();
+        let (name, secret) = (socket_name(), new_secret());
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
         let listener = SocketAddr::from_abstract_name(name.as_bytes())
             .and_then(|addr| UnixListener::bind_addr(&addr))
@@ -144,7 +156,8 @@ impl Pool {
         let (sender, events) = mpsc::channel();
         let mut starting = Vec::with_capacity(count);
         for _ in 0..count {
-            starting.push(spawn(&name, memory_limit).map_err(|e| resources("a worker process", e))?);
+            let loop_ = format!("{name} {secret:032x}");
+            starting.push(spawn(&loop_, memory_limit).map_err(|e| resources("a worker process", e))?);
         }
         let mut pool = Pool { workers: Vec::with_capacity(count), events };
         let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
@@ -153,7 +166,7 @@ impl Pool {
             match listener.accept() {
                 // A worker says hello as soon as it is connected.
                 Ok((mut stream, _)) => {
-                    let pid = read_hello(&mut stream);
+                    let pid = read_hello(&mut stream, secret);
                     if let Some(n) = starting.iter().position(|(child, _)| Some(child.id()) == pid) {
                         streams[n] = Some(stream);
                     }
@@ -235,11 +248,11 @@ impl Drop for Pool {
     }
 }
 
-/// Starts a worker process: this executable, in worker mode, with `memory_limit` if any. Its
-/// stderr is passed on to ours and its last lines kept.
-fn spawn(name: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
+/// Starts a worker process of `loop_` (its socket and secret): this executable, in worker
+/// mode, with `memory_limit` if any. Its stderr is passed on to ours and its last lines kept.
+fn spawn(loop_: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
     let mut command = Command::new("/proc/self/exe");
-    command.arg(WORKER_ARG).env(WORKER_VAR, name).stdin(Stdio::null()).stderr(Stdio::piped());
+    command.arg(WORKER_ARG).env(WORKER_VAR, loop_).stdin(Stdio::null()).stderr(Stdio::piped());
     if let Some(bytes) = memory_limit {
         command.env(super::limits::MEMORY_LIMIT_VAR, bytes.to_string());
     }
@@ -276,14 +289,14 @@ fn kill_all(starting: &mut [(Child, StderrTail)]) {
 }
 
 /// The pid of the worker's hello on `stream`; `None` if what comes is not a hello of this
-/// protocol within a few seconds.
-fn read_hello(stream: &mut UnixStream) -> Option<u32> {
+/// protocol with the loop's `secret` within a few seconds.
+fn read_hello(stream: &mut UnixStream, secret: u128) -> Option<u32> {
     stream.set_nonblocking(false).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let hello = frame::read::<FromWorker>(stream);
     let _ = stream.set_read_timeout(None);
     match hello {
-        Ok(Some(FromWorker::Hello { protocol: PROTOCOL, pid })) => Some(pid),
+        Ok(Some(FromWorker::Hello { protocol: PROTOCOL, pid, secret: given })) if given == secret => Some(pid),
         _ => None,
     }
 }
@@ -327,5 +340,25 @@ fn read_events(n: usize, stream: UnixStream, events: mpsc::Sender<Event>) {
         if events.send(event).is_err() || ended {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_hello_with_the_loops_secret_is_a_worker() {
+        let hello = |secret| {
+            let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+            frame::write(&mut theirs, &FromWorker::Hello { protocol: PROTOCOL, pid: 42, secret }).unwrap();
+            read_hello(&mut ours, 7)
+        };
+        assert_eq!(hello(7), Some(42));
+        assert_eq!(hello(8), None);
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        frame::write(&mut theirs, &FromWorker::Hello { protocol: PROTOCOL + 1, pid: 42, secret: 7 }).unwrap();
+        assert_eq!(read_hello(&mut ours, 7), None, "another protocol");
+        assert_ne!(new_secret(), new_secret());
     }
 }

@@ -14,7 +14,10 @@ use std::sync::mpsc;
 use super::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
 use super::{limits, registry};
 
-/// Set in a worker's environment to the abstract socket name of its loop.
+/// Set in a worker's environment to the abstract socket name of its loop and, after a space,
+/// the loop's secret (32 hex digits), which the worker's hello gives back: any process of the
+/// host can connect to an abstract socket, but only this user's can read a process's
+/// environment, so a stranger cannot pose as a worker (and see calls, or answer them).
 pub(crate) const WORKER_VAR: &str = "JOBLIB_WORKER";
 
 /// The argument a worker is started with. If the hook does not run, the program's `main` sees
@@ -44,8 +47,8 @@ static WORKER_HOOK: extern "C" fn() = worker_hook;
 
 extern "C" fn worker_hook() {
     if std::env::var_os(NO_HOOK_VAR).is_none() {
-        if let Some(name) = std::env::var_os(WORKER_VAR) {
-            std::process::exit(serve(name.as_encoded_bytes()));
+        if let Some(loop_) = std::env::var_os(WORKER_VAR) {
+            std::process::exit(serve(loop_.as_encoded_bytes()));
         }
     }
 }
@@ -66,8 +69,8 @@ pub(crate) fn started_as_worker() -> bool {
     std::env::var_os(WORKER_VAR).is_some()
 }
 
-/// Serves the loop at the abstract socket `name`; the exit status.
-fn serve(name: &[u8]) -> i32 {
+/// Serves the loop that [`WORKER_VAR`] names (`loop_`); the exit status.
+fn serve(loop_: &[u8]) -> i32 {
     IS_WORKER.store(true, Ordering::Relaxed);
     // Processes this worker's tasks start are not its loop's workers.
     std::env::remove_var(WORKER_VAR);
@@ -75,6 +78,12 @@ fn serve(name: &[u8]) -> i32 {
         eprintln!("joblib: a worker process cannot set its memory limit: {why}");
         return NOT_A_WORKER;
     }
+    let text = String::from_utf8_lossy(loop_);
+    let Some((name, secret)) = text.split_once(' ').and_then(|(n, s)| Some((n, u128::from_str_radix(s, 16).ok()?)))
+    else {
+        eprintln!("joblib: {WORKER_VAR} does not name a loop: {text:?}");
+        return NOT_A_WORKER;
+    };
     let connected = SocketAddr::from_abstract_name(name).and_then(|addr| UnixStream::connect_addr(&addr));
     let stream = match connected {
         Ok(stream) => stream,
@@ -83,7 +92,7 @@ fn serve(name: &[u8]) -> i32 {
     };
     let Ok(reading) = stream.try_clone() else { return LOOP_GONE };
     let mut out = BufWriter::new(stream);
-    let hello = FromWorker::Hello { protocol: PROTOCOL, pid: std::process::id() };
+    let hello = FromWorker::Hello { protocol: PROTOCOL, pid: std::process::id(), secret };
     if frame::write(&mut out, &hello).is_err() {
         return LOOP_GONE;
     }
@@ -153,8 +162,8 @@ pub(crate) fn refuse_nested() -> ! {
 /// // the program
 /// ```
 pub fn worker_entry() {
-    if let Some(name) = std::env::var_os(WORKER_VAR) {
-        std::process::exit(serve(name.as_encoded_bytes()));
+    if let Some(loop_) = std::env::var_os(WORKER_VAR) {
+        std::process::exit(serve(loop_.as_encoded_bytes()));
     }
 }
 
