@@ -82,6 +82,8 @@ enum Crash {
     Sleep(u64),
     /// Allocates (and touches) this many MiB.
     Allocate(usize),
+    /// Exits the worker with this status.
+    Exit(i32),
     Nothing,
 }
 
@@ -119,6 +121,7 @@ fn crash(how: Crash, pid_file: PathBuf) -> u32 {
             let block = vec![1u8; mib << 20];
             return block.iter().step_by(4096).map(|&b| b as u32).sum();
         }
+        Crash::Exit(status) => std::process::exit(status),
         Crash::Nothing => {}
     }
     std::process::id()
@@ -182,6 +185,12 @@ fn an_abort_a_segfault_and_a_stack_overflow_end_their_call_not_the_loop() {
     let joblib::Error::Task { kind: TaskFailure::Crashed { signal: Some(11 | 6), .. }, .. } = err else {
         panic!("a stack overflow ends its worker with SIGSEGV or SIGABRT: {err}")
     };
+    let err = processes(2).map_calls(loop_with(Crash::Exit(0), &pid_file)).unwrap_err();
+    let joblib::Error::Task { index: 5, kind: TaskFailure::Crashed { signal: None, code: Some(0) }, message, .. } = err
+    else {
+        panic!("a worker that exits in the middle of a call crashed: {err}")
+    };
+    assert!(message.contains("exited with status 0"), "{message}");
     // The next loop gets fresh workers.
     let pids = processes(2).map_calls(loop_with(Crash::Nothing, &pid_file)).unwrap();
     assert!(pids.iter().all(|&pid| pid != std::process::id()));
