@@ -4,11 +4,9 @@
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,6 +110,8 @@ pub(crate) fn signal_name(signal: i32) -> &'static str {
 pub(crate) struct Pool {
     pub(crate) workers: Vec<Worker>,
     pub(crate) events: mpsc::Receiver<Event>,
+    /// The folder of the loop's socket, removed with the pool.
+    _socket_folder: tempfile::TempDir,
 }
 
 /// A secret for a new loop: 128 bits from the operating system's randomness (through the
@@ -124,13 +124,6 @@ fn new_secret() -> u128 {
         hasher.finish() as u128
     };
     (half() << 64) | half()
-}
-
-/// The abstract socket name of a new loop: unique on this host.
-fn socket_name() -> String {
-    static LOOPS: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    format!("joblib-{}-{nanos}-{}", std::process::id(), LOOPS.fetch_add(1, Ordering::Relaxed))
 }
 
 impl Pool {
@@ -147,19 +140,22 @@ impl Pool {
             serve::refuse_nested();
         }
         serve::hook_linked();
-        let (name, secret) = (socket_name(), new_secret());
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
-        let listener = SocketAddr::from_abstract_name(name.as_bytes())
-            .and_then(|addr| UnixListener::bind_addr(&addr))
-            .map_err(|e| resources("a socket for worker processes", e))?;
+        // The socket is in a folder only this user can enter (tempfile makes it 0700).
+        let socket_folder = tempfile::Builder::new()
+            .prefix("joblib-socket-")
+            .tempdir()
+            .map_err(|e| resources("a folder for the socket of worker processes", e))?;
+        let (socket, secret) = (socket_folder.path().join("socket"), new_secret());
+        let listener = UnixListener::bind(&socket).map_err(|e| resources("a socket for worker processes", e))?;
         listener.set_nonblocking(true).map_err(|e| resources("a socket for worker processes", e))?;
         let (sender, events) = mpsc::channel();
         let mut starting = Vec::with_capacity(count);
         for _ in 0..count {
-            let loop_ = format!("{name} {secret:032x}");
+            let loop_ = format!("{secret:032x} {}", socket.display());
             starting.push(spawn(&loop_, memory_limit).map_err(|e| resources("a worker process", e))?);
         }
-        let mut pool = Pool { workers: Vec::with_capacity(count), events };
+        let mut pool = Pool { workers: Vec::with_capacity(count), events, _socket_folder: socket_folder };
         let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
         let deadline = Instant::now() + HELLO_WITHIN;
         while streams.iter().any(Option::is_none) {
@@ -248,10 +244,15 @@ impl Drop for Pool {
     }
 }
 
-/// Starts a worker process of `loop_` (its socket and secret): this executable, in worker
+/// Starts a worker process of `loop_` (its secret and socket): this executable, in worker
 /// mode, with `memory_limit` if any. Its stderr is passed on to ours and its last lines kept.
 fn spawn(loop_: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
-    let mut command = Command::new("/proc/self/exe");
+    // On Linux the running executable itself, even if its file was replaced since (rebuilt).
+    #[cfg(target_os = "linux")]
+    let executable = std::path::PathBuf::from("/proc/self/exe");
+    #[cfg(not(target_os = "linux"))]
+    let executable = std::env::current_exe()?;
+    let mut command = Command::new(executable);
     command.arg(WORKER_ARG).env(WORKER_VAR, loop_).stdin(Stdio::null()).stderr(Stdio::piped());
     if let Some(bytes) = memory_limit {
         command.env(super::limits::MEMORY_LIMIT_VAR, bytes.to_string());

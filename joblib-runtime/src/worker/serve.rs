@@ -6,18 +6,17 @@
 //! loop's process dies (however it dies: the kernel closes its sockets).
 
 use std::io::{BufReader, BufWriter};
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use super::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
 use super::{limits, registry};
 
-/// Set in a worker's environment to the abstract socket name of its loop and, after a space,
-/// the loop's secret (32 hex digits), which the worker's hello gives back: any process of the
-/// host can connect to an abstract socket, but only this user's can read a process's
-/// environment, so a stranger cannot pose as a worker (and see calls, or answer them).
+/// Set in a worker's environment to its loop's secret (32 hex digits), a space and the path of
+/// the loop's socket. The worker's hello gives the secret back: only this user's processes can
+/// read a process's environment (and enter the socket's folder), so no other process can pose
+/// as a worker, see calls or answer them.
 pub(crate) const WORKER_VAR: &str = "JOBLIB_WORKER";
 
 /// The argument a worker is started with. If the hook does not run, the program's `main` sees
@@ -36,13 +35,15 @@ pub(crate) const NOT_A_WORKER: i32 = 86;
 static IS_WORKER: AtomicBool = AtomicBool::new(false);
 
 // SAFETY (an unsafe attribute, the only one outside the array code): a function pointer in
-// `.init_array` is called by the dynamic loader (or the static startup code) before `main`,
-// with the C calling convention, which `extern "C" fn()` has; the arguments the loader passes
-// (argc, argv, envp) are ignored, as the C ABI allows. What runs before `main` here uses only
-// the environment, sockets, threads and `process::exit`, which need no initialization by the
-// Rust runtime on Linux.
+// `.init_array` (`__mod_init_func` on Apple platforms) is called by the dynamic loader (or the
+// static startup code) before `main`, with the C calling convention, which `extern "C" fn()`
+// has; the arguments the loader passes (argc, argv, envp) are ignored, as the C ABI allows.
+// What runs before `main` here uses only the environment, sockets, threads and
+// `process::exit`, which need no initialization by the Rust runtime. Elsewhere the static is
+// only a static: `worker_entry()` does its work.
 #[used]
-#[link_section = ".init_array"]
+#[cfg_attr(any(target_os = "linux", target_os = "android", target_os = "freebsd"), link_section = ".init_array")]
+#[cfg_attr(target_vendor = "apple", link_section = "__DATA,__mod_init_func")]
 static WORKER_HOOK: extern "C" fn() = worker_hook;
 
 extern "C" fn worker_hook() {
@@ -79,12 +80,13 @@ fn serve(loop_: &[u8]) -> i32 {
         return NOT_A_WORKER;
     }
     let text = String::from_utf8_lossy(loop_);
-    let Some((name, secret)) = text.split_once(' ').and_then(|(n, s)| Some((n, u128::from_str_radix(s, 16).ok()?)))
-    else {
+    let parsed =
+        text.split_once(' ').and_then(|(secret, socket)| Some((u128::from_str_radix(secret, 16).ok()?, socket)));
+    let Some((secret, socket)) = parsed else {
         eprintln!("joblib: {WORKER_VAR} does not name a loop: {text:?}");
         return NOT_A_WORKER;
     };
-    let connected = SocketAddr::from_abstract_name(name).and_then(|addr| UnixStream::connect_addr(&addr));
+    let connected = UnixStream::connect(socket);
     let stream = match connected {
         Ok(stream) => stream,
         // The loop is gone already.
