@@ -496,6 +496,8 @@ fn batch_sizes_and_pre_dispatch_keep_results_in_order() {
     }
     let err = processes(2).pre_dispatch("soon").map_calls(calls()).unwrap_err();
     assert!(matches!(err, joblib::Error::Config(_)), "{err}");
+    let err = processes(100_000).map_calls(calls()).unwrap_err();
+    assert!(matches!(&err, joblib::Error::Config(m) if m.contains("worker processes")), "{err}");
 }
 
 #[test]

@@ -276,13 +276,15 @@ impl Parallel {
         if self.backend == "sequential" {
             return Ok(1);
         }
-        // Inside a worker process, a loop asking for processes runs on threads.
-        let threads = self.backend == "threads" || (self.backend == super::PROCESSES && crate::worker::is_worker());
         let workers = effective_n_jobs(self.n_jobs);
-        if workers > MAX_THREADS && threads {
+        let what = match self.backend.as_str() {
+            "threads" => "worker threads than the threads backend starts",
+            super::PROCESSES => "worker processes than the processes backend starts",
+            _ => return Ok(workers),
+        };
+        if workers > MAX_THREADS {
             return Err(Error::Config(format!(
-                "n_jobs = {} asks for more worker threads than the threads backend starts (at most \
-                 {MAX_THREADS}); use -1 for every CPU, or fewer jobs",
+                "n_jobs = {} asks for more {what} (at most {MAX_THREADS}); use -1 for every CPU, or fewer jobs",
                 self.n_jobs
             )));
         }

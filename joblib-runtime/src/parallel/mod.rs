@@ -56,9 +56,10 @@ pub enum BatchSize {
     Fixed(usize),
 }
 
-/// The most worker threads a loop of the threads backend starts; a larger `n_jobs` is an
-/// [`Error::Config`](crate::Error::Config). Threads beyond the CPUs help only tasks that wait (on files, the
-/// network); this many is far past where they stop helping.
+/// The most worker threads (or worker processes) a loop of the threads (or processes) backend
+/// starts; a larger `n_jobs` is an [`Error::Config`](crate::Error::Config). Workers beyond the
+/// CPUs help only tasks that wait (on files, the network); this many is far past where they
+/// stop helping.
 ///
 /// ```
 /// let err = joblib::Parallel::new().n_jobs(100_000).map(0..2, |i| i).unwrap_err();
