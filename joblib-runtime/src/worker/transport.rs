@@ -43,10 +43,12 @@ enum ArrayRef {
 pub(crate) struct Exchange {
     /// Arrays larger than this many bytes are sent as files; `None`: every array inline.
     max_nbytes: Option<u64>,
-    /// The folder the loop's folder is made in.
-    temp_folder: PathBuf,
-    /// The loop's folder, once made.
-    folder: Option<PathBuf>,
+    /// The folders the loop's folder is made in, first the one in use: `/dev/shm`, when it
+    /// was chosen for want of another, is followed by the temporary folder, for when it is
+    /// full (a container's is often 64 MiB).
+    temp_folders: VecDeque<PathBuf>,
+    /// The loop's folders made so far, the one in use last.
+    folders: Vec<PathBuf>,
     /// The file each array went to, by its contents' identity.
     written: HashMap<crate::array::ContentId, FileOrigin>,
 }
@@ -60,11 +62,15 @@ impl Exchange {
     /// `temp_folder`: the one given, else `$JOBLIB_TEMP_FOLDER`, else `/dev/shm` if it can be
     /// written, else the system's temporary folder (joblib's order).
     pub(crate) fn new(max_nbytes: Option<u64>, temp_folder: Option<PathBuf>) -> Exchange {
-        let temp_folder = temp_folder
-            .or_else(|| std::env::var_os(TEMP_FOLDER_VAR).map(PathBuf::from))
-            .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|shm| is_writable(shm)))
-            .unwrap_or_else(std::env::temp_dir);
-        Exchange { max_nbytes, temp_folder, folder: None, written: HashMap::new() }
+        let chosen = temp_folder.or_else(|| std::env::var_os(TEMP_FOLDER_VAR).map(PathBuf::from));
+        let temp_folders = match chosen {
+            Some(folder) => VecDeque::from([folder]),
+            None if is_writable(Path::new("/dev/shm")) => {
+                VecDeque::from([PathBuf::from("/dev/shm"), std::env::temp_dir()])
+            }
+            None => VecDeque::from([std::env::temp_dir()]),
+        };
+        Exchange { max_nbytes, temp_folders, folders: Vec::new(), written: HashMap::new() }
     }
 
     /// Runs `f` (which makes calls) with this exchange taking their large arrays.
@@ -87,31 +93,47 @@ impl Exchange {
         if let Some(origin) = self.written.get(&array.content) {
             return Ok((origin.clone(), 0));
         }
-        let folder = match &self.folder {
-            Some(folder) => folder.clone(),
-            None => {
-                remove_abandoned_folders(&self.temp_folder);
-                let folder = tempfile::Builder::new()
-                    .prefix(&format!("{LOOP_FOLDER}{}-", std::process::id()))
-                    .tempdir_in(&self.temp_folder)
-                    .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", self.temp_folder.display()))?
-                    .keep();
-                self.folder = Some(folder.clone());
-                folder
+        loop {
+            let written = self.folder().and_then(|folder| {
+                let path = folder.join(format!("array-{}", self.written.len()));
+                let written = std::fs::write(&path, array.bytes).and_then(|()| std::fs::metadata(&path));
+                written.map(|metadata| FileOrigin::of(&path, &metadata)).map_err(|e| {
+                    let _ = std::fs::remove_file(&path);
+                    format!("{}: {e}", path.display())
+                })
+            });
+            match written {
+                Ok(origin) => {
+                    self.written.insert(array.content, origin.clone());
+                    return Ok((origin, 0));
+                }
+                // Full, say: the next folder, if there is one.
+                Err(_) if self.temp_folders.len() > 1 => drop(self.temp_folders.pop_front()),
+                Err(why) => return Err(why),
             }
-        };
-        let path = folder.join(format!("array-{}", self.written.len()));
-        let written = std::fs::write(&path, array.bytes).and_then(|()| std::fs::metadata(&path));
-        let metadata = written.map_err(|e| format!("{}: {e}", path.display()))?;
-        let origin = FileOrigin::of(&path, &metadata);
-        self.written.insert(array.content, origin.clone());
-        Ok((origin, 0))
+        }
+    }
+
+    /// The loop's folder in the temporary folder in use, made if it is not yet.
+    fn folder(&mut self) -> Result<PathBuf, String> {
+        let temp_folder = self.temp_folders.front().expect("one temporary folder is always left");
+        if let Some(folder) = self.folders.last().filter(|folder| folder.parent() == Some(temp_folder)) {
+            return Ok(folder.clone());
+        }
+        remove_abandoned_folders(temp_folder);
+        let folder = tempfile::Builder::new()
+            .prefix(&format!("{LOOP_FOLDER}{}-", std::process::id()))
+            .tempdir_in(temp_folder)
+            .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", temp_folder.display()))?
+            .keep();
+        self.folders.push(folder.clone());
+        Ok(folder)
     }
 }
 
 impl Drop for Exchange {
     fn drop(&mut self) {
-        if let Some(folder) = &self.folder {
+        for folder in &self.folders {
             let _ = std::fs::remove_dir_all(folder);
         }
     }
@@ -289,6 +311,31 @@ mod tests {
         forged.arrays.clear();
         let err = decode::<(Array<f64>, String, u8)>(&postcard::to_stdvec(&forged).unwrap()).err().unwrap();
         assert!(err.contains("not in the message"), "{err}");
+    }
+
+    #[test]
+    fn arrays_go_to_the_next_temporary_folder_when_one_cannot_take_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_folder = dir.path().join("file");
+        std::fs::write(&not_a_folder, b"").unwrap();
+        let good = dir.path().join("good");
+        std::fs::create_dir(&good).unwrap();
+        let mut exchange = Exchange::new(Some(8), None);
+        exchange.temp_folders = VecDeque::from([not_a_folder, good.clone()]);
+        let exchange = Arc::new(Mutex::new(exchange));
+        let array = Array::from(vec![1.0f64; 4]);
+        let message = Exchange::around(&exchange, || encode(&array)).unwrap();
+        let back: Array<f64> = decode(&message).unwrap();
+        assert!(back.is_mapped() && back[..] == [1.0; 4]);
+        assert_eq!(std::fs::read_dir(&good).unwrap().count(), 1, "the loop's folder is in the next one");
+        drop(exchange);
+        assert_eq!(std::fs::read_dir(&good).unwrap().count(), 0, "and removed with the exchange");
+        let mut alone = Exchange::new(Some(8), Some(dir.path().join("file")));
+        assert!(alone.file_of(&out(&array)).is_err(), "no next folder: the error");
+    }
+
+    fn out(array: &Array<f64>) -> ArrayOut<'_> {
+        ArrayOut { dtype: DType::F64, bytes: array.as_bytes(), content: array.content_id(), origin: None }
     }
 
     #[test]
