@@ -247,7 +247,8 @@ impl Parallel {
     /// Where `backend("processes")` writes large arrays for its workers (see
     /// [`max_nbytes`](Self::max_nbytes)): each loop makes a folder of its own in it and
     /// removes it when it ends. Without it: `$JOBLIB_TEMP_FOLDER`, else `/dev/shm` (memory,
-    /// not disk) if it can be written, else the system's temporary folder, as joblib does.
+    /// not disk) if it can be written, else (or once it is full) the system's temporary
+    /// folder, as joblib does.
     ///
     /// ```
     /// let on_scratch = joblib::Parallel::new().backend("processes").temp_folder("/scratch/me");
