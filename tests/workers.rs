@@ -585,3 +585,22 @@ fn verbose_loops_in_processes_report_as_joblib_does() {
     assert!(stderr.contains("[Parallel(n_jobs=2)]: Done   6 out of   6"), "{stderr}");
     assert!(stderr.contains("[Parallel(n_jobs=2)]: Done   4 tasks"), "{stderr}");
 }
+
+/// A handle that cannot be serialized, left out of the key of a cached function.
+struct Console;
+
+#[joblib::cached(dir = "target/test-cache-workers", ignore(console), verbose = 0)]
+fn cached_with_console(x: u32, console: &Console) -> u32 {
+    let _ = console;
+    x + 1
+}
+
+#[test]
+fn a_cached_function_with_an_argument_that_cannot_travel_is_cached_but_refused_by_workers() {
+    cached_with_console::clear();
+    assert_eq!(cached_with_console(1, &Console), 2);
+    assert_eq!(processes(2).map_calls([cached_with_console::call(1, &Console)]).unwrap(), vec![2], "a hit");
+    let err = processes(2).map_calls([cached_with_console::call(5, &Console)]).unwrap_err();
+    let joblib::Error::Task { kind: TaskFailure::Error, message, .. } = err else { panic!("{err}") };
+    assert!(message.contains("cannot be sent to another process"), "{message}");
+}

@@ -107,7 +107,9 @@ pub(crate) fn task(
         pub fn call(#(#inputs),*) -> ::joblib::Call<#output> {
             #assertions
             #hit
-            ::joblib::Call::new(#name::__task(), &(#(&#names,)*))
+            #[allow(unused_imports)]
+            use ::joblib::__private::{EncodeRefused as _, EncodeSerialize as _};
+            ::joblib::Call::encoded(#name::__task(), (&&::joblib::__private::EncodeArgs(&(#(&#names,)*))).encode())
         }
     };
     let registration = quote! {

@@ -53,10 +53,10 @@ impl<R> std::fmt::Debug for Call<R> {
 }
 
 impl<R> Call<R> {
-    /// A call of `task` with `args` (a tuple of the arguments, or of references to them).
+    /// A call of `task` with `args` encoded (see [`EncodeArgs`]), or why they could not be.
     #[doc(hidden)]
-    pub fn new<A: Serialize + ?Sized>(task: &'static TaskInfo, args: &A) -> Call<R> {
-        let state = match transport::encode(args) {
+    pub fn encoded(task: &'static TaskInfo, args: Result<Vec<u8>, String>) -> Call<R> {
+        let state = match args {
             Ok(bytes) => State::Args(bytes),
             Err(why) => State::Unencodable(format!("the arguments of {}: {why}", task.path)),
         };
@@ -147,6 +147,39 @@ pub(crate) fn result_of<R: Serialize + DeserializeOwned>(task: &TaskInfo, outcom
         Outcome::Value(bytes) => transport::decode(&bytes).map_err(|why| format!("the result of {}: {why}", task.path)),
         Outcome::Panic(message) => resume_unwind(Box::new(message)),
         Outcome::Refused(why) => Err(why),
+    }
+}
+
+/// The arguments of a call (a tuple of them, or of references to them), encoded for the code
+/// of `#[joblib::task]` and `#[cached]`: `(&&EncodeArgs(&args)).encode()` encodes them when
+/// they are `Serialize`, and otherwise says they cannot travel (autoref specialization: an
+/// argument a `#[cached]` function leaves out of its key need not be `Serialize`).
+#[doc(hidden)]
+pub struct EncodeArgs<'a, A: ?Sized>(pub &'a A);
+
+/// Encodes arguments that are `Serialize`.
+#[doc(hidden)]
+pub trait EncodeSerialize {
+    /// See [`EncodeArgs`].
+    fn encode(&self) -> Result<Vec<u8>, String>;
+}
+
+impl<A: Serialize + ?Sized> EncodeSerialize for &EncodeArgs<'_, A> {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        transport::encode(self.0)
+    }
+}
+
+/// Refuses arguments that are not `Serialize`.
+#[doc(hidden)]
+pub trait EncodeRefused {
+    /// See [`EncodeArgs`].
+    fn encode(&self) -> Result<Vec<u8>, String>;
+}
+
+impl<A: ?Sized> EncodeRefused for EncodeArgs<'_, A> {
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        Err("they do not all implement serde's Serialize, so they cannot be sent to another process".into())
     }
 }
 

@@ -20,7 +20,7 @@ mod registry;
 mod serve;
 mod transport;
 
-pub use call::{Call, RunDecoded, RunRefused, Runner};
+pub use call::{Call, EncodeArgs, EncodeRefused, EncodeSerialize, RunDecoded, RunRefused, Runner};
 pub(crate) use dispatch::{run as run_in_processes, run_alone, Settings};
 pub use frame::Outcome;
 pub(crate) use limits::parse_size;
