@@ -366,3 +366,42 @@ fn methods_of_generic_types_key_on_the_concrete_type() {
     assert_eq!(folders.len(), 1, "one folder for the method, its generic arguments in the keys: {folders:?}");
     assert!(folders[0].starts_with("Scaled-"), "{folders:?}");
 }
+
+/// Cached functions that cannot be tasks stay cached functions (they only get no `call`).
+mod not_tasks {
+    use std::ffi::OsStr;
+
+    pub trait Log {
+        fn log(&self, line: &str);
+    }
+
+    #[joblib::cached(dir = "target/test-cache-not-tasks", ignore(logger), verbose = 0)]
+    pub fn with_a_trait_object(x: u32, logger: &dyn Log) -> u32 {
+        logger.log("computing");
+        x * 3
+    }
+
+    #[joblib::cached(dir = "target/test-cache-not-tasks", verbose = 0)]
+    pub fn with_an_os_str(name: &OsStr) -> usize {
+        name.len()
+    }
+
+    #[joblib::cached(dir = "target/test-cache-not-tasks", verbose = 0)]
+    pub fn with_a_borrowed_option(name: Option<&str>) -> usize {
+        name.map_or(0, str::len)
+    }
+}
+
+#[test]
+fn cached_functions_that_cannot_be_tasks_compile_and_cache() {
+    struct Quiet;
+    impl not_tasks::Log for Quiet {
+        fn log(&self, _: &str) {}
+    }
+    assert_eq!(not_tasks::with_a_trait_object(2, &Quiet), 6);
+    assert_eq!(not_tasks::with_an_os_str(std::ffi::OsStr::new("abc")), 3);
+    assert_eq!(not_tasks::with_a_borrowed_option(Some("ab")), 2);
+    let calls = (0..3u8).map(|i| not_tasks::with_an_os_str::call(std::ffi::OsStr::new(&"x".repeat(i.into()))));
+    let lengths = joblib::Parallel::new().backend("processes").n_jobs(2).map_calls(calls).unwrap();
+    assert_eq!(lengths, vec![0, 1, 2], "an &OsStr argument travels as an OsString");
+}

@@ -3,7 +3,7 @@
 //! and a registration in the runtime's link-time list of tasks, through which a worker started
 //! from the same executable finds the function by its path and runs it on the arguments it
 //! decodes (references are decoded as what they borrow: `&T` as `T`, `&str` as `String`,
-//! `&[T]` as `Vec<T>`, `&Path` as `PathBuf`).
+//! `&[T]` as `Vec<T>`, `&Path` as `PathBuf`, `&OsStr` as `OsString`, `&CStr` as `CString`).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -44,6 +44,9 @@ pub(crate) fn task(
     let sig = &func.sig;
     if let Some(token) = &sig.asyncness {
         why.error(token.span, "an `async fn` cannot be a task: make the synchronous computation it awaits one");
+    }
+    if let syn::Safety::Unsafe(token) = &sig.safety {
+        why.error(token.span, "an `unsafe fn` cannot be a task: a worker could not uphold its contract");
     }
     if !sig.generics.params.is_empty() {
         why.error(sig.generics.span(), "a generic function cannot be a task: a worker needs one function to call");
@@ -159,13 +162,15 @@ fn owned(ty: &Type) -> Result<(Type, bool), (Span, &'static str)> {
                     let item = &slice.elem;
                     syn::parse_quote!(::std::vec::Vec<#item>)
                 }
-                Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
-                    syn::parse_quote!(::std::string::String)
-                }
-                Type::Path(path)
-                    if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == "Path") =>
-                {
-                    syn::parse_quote!(::std::path::PathBuf)
+                Type::Path(path) if path.qself.is_none() => {
+                    let last = path.path.segments.last().map(|s| s.ident.to_string());
+                    match last.as_deref() {
+                        Some("str") if path.path.segments.len() == 1 => syn::parse_quote!(::std::string::String),
+                        Some("Path") => syn::parse_quote!(::std::path::PathBuf),
+                        Some("OsStr") => syn::parse_quote!(::std::ffi::OsString),
+                        Some("CStr") => syn::parse_quote!(::std::ffi::CString),
+                        _ => elem.clone(),
+                    }
                 }
                 other => other.clone(),
             };
@@ -175,19 +180,21 @@ fn owned(ty: &Type) -> Result<(Type, bool), (Span, &'static str)> {
         other => (other.clone(), false),
     };
     match unnameable(&owned) {
-        Some(span) => Err((span, "a task's arguments must be types that need no lifetime, `impl Trait` or `Self`")),
+        Some(span) => {
+            Err((span, "a task's arguments must be types that need no lifetime, `impl Trait`, `dyn Trait` or `Self`"))
+        }
         None => Ok((owned, borrowed)),
     }
 }
 
-/// Where `ty` has what a type outside the function cannot name: a lifetime or reference
-/// (inside a reference), `impl Trait`, `Self` or `_`.
+/// Where `ty` has what a type outside the function cannot name, or a worker cannot decode: a
+/// lifetime or reference (inside a reference), `impl Trait`, `dyn Trait`, `Self` or `_`.
 fn unnameable(ty: &Type) -> Option<Span> {
     fn find(tokens: TokenStream) -> Option<Span> {
         tokens.into_iter().find_map(|tree| match tree {
             TokenTree::Group(group) => find(group.stream()),
             TokenTree::Punct(p) if p.as_char() == '\'' || p.as_char() == '&' => Some(p.span()),
-            TokenTree::Ident(i) if i == "impl" || i == "Self" || i == "_" => Some(i.span()),
+            TokenTree::Ident(i) if i == "impl" || i == "dyn" || i == "Self" || i == "_" => Some(i.span()),
             _ => None,
         })
     }
