@@ -70,10 +70,15 @@ pub(crate) fn write<T: Serialize>(out: &mut impl Write, message: &T) -> io::Resu
 /// Reads one frame; `None` at the end of the stream between two frames.
 pub(crate) fn read<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> io::Result<Option<T>> {
     let mut len = [0u8; 4];
-    match input.read(&mut len[..1])? {
-        0 => return Ok(None),
-        _ => input.read_exact(&mut len[1..])?,
+    loop {
+        match input.read(&mut len[..1]) {
+            Ok(0) => return Ok(None),
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
+    input.read_exact(&mut len[1..])?;
     let len = u32::from_le_bytes(len) as usize;
     if len > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame of {len} bytes is too large")));
