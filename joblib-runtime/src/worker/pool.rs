@@ -77,6 +77,9 @@ impl Ending {
             None => "still running".into(),
             Some(status) => match (status.code(), status.signal()) {
                 (Some(code), _) => format!("exited with status {code}"),
+                (None, Some(9)) => "was killed by signal 9 (SIGKILL: a `kill -9`, or the kernel's OOM killer when \
+                                     the machine ran out of memory)"
+                    .into(),
                 (None, Some(signal)) => format!("was killed by signal {signal} ({})", signal_name(signal)),
                 (None, None) => format!("ended ({status})"),
             },
