@@ -101,9 +101,9 @@ pub(crate) fn task(
     );
     let checks = args.iter().map(|a| {
         let owned = &a.owned;
-        quote_spanned!(a.ty.span()=> ::joblib::__private::assert_task_argument::<#owned>();)
+        quote_spanned!(a.ty.span()=> ::joblib::__private::assert_task_value::<#owned>();)
     });
-    let result = quote_spanned!(output.span()=> ::joblib::__private::assert_task_result::<#output>(););
+    let result = quote_spanned!(output.span()=> ::joblib::__private::assert_task_value::<#output>(););
     let assertions = if strict { quote!(#(#checks)* #result) } else { quote!() };
     let call = quote! {
         #[doc = #doc]
