@@ -604,3 +604,26 @@ fn a_cached_function_with_an_argument_that_cannot_travel_is_cached_but_refused_b
     let joblib::Error::Task { kind: TaskFailure::Error, message, .. } = err else { panic!("{err}") };
     assert!(message.contains("cannot be sent to another process"), "{message}");
 }
+
+#[joblib::cached(dir = "target/test-cache-workers", mmap_mode = "r", verbose = 0)]
+fn ramp_array(n: usize) -> joblib::Array<f64> {
+    joblib::Array::from((0..n).map(|i| i as f64).collect::<Vec<_>>())
+}
+
+#[test]
+fn a_cached_result_mapped_from_the_cache_is_sent_as_its_file() {
+    ramp_array::clear();
+    ramp_array(300_000);
+    let mapped = ramp_array(300_000); // a hit: mapped from the cache's file
+    assert!(mapped.is_mapped());
+    let temp = tempfile::tempdir().unwrap();
+    let seen = processes(2)
+        .temp_folder(temp.path())
+        .map_calls((0..4).map(|i| look_at::call(&mapped, i * 3, temp.path().to_path_buf())))
+        .unwrap();
+    for (i, &(is_mapped, value, files)) in seen.iter().enumerate() {
+        assert!(is_mapped && files == 0, "call {i}: {seen:?}");
+        assert_eq!(value, (i * 3) as f64);
+    }
+    assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0, "nothing was written");
+}
