@@ -56,19 +56,21 @@ impl Whole {
             return Ok(None);
         }
         let backing = match hold {
-            // SAFETY: a mapping is only sound while no one truncates or writes the file in
-            // place. joblib never does: every file is written aside and renamed over the old
-            // one, so the inode mapped here is never modified by joblib; modifying it by other
-            // means is documented as unsupported on `load_mmap`. Every read below is
-            // bounds-checked against the mapping's length, so a file that lies about its
-            // lengths gives an error, not an out-of-bounds read.
-            Hold::Map(_) => Backing::Map(
-                unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?,
-                Some(FileOrigin::of(path, &metadata)),
-            ),
-            // SAFETY: as above; the mapping is populated at once (the file is read whole).
+            Hold::Map(_) => {
+                // SAFETY: a mapping is only sound while no one truncates or writes the file in
+                // place. joblib never does: every file is written aside and renamed over the old
+                // one, so the inode mapped here is never modified by joblib; modifying it by
+                // other means is documented as unsupported on `load_mmap`. Every read below is
+                // bounds-checked against the mapping's length, so a file that lies about its
+                // lengths gives an error, not an out-of-bounds read.
+                let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
+                Backing::Map(map, Some(FileOrigin::of(path, &metadata)))
+            }
             Hold::MapRead => {
-                Backing::Map(unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?, None)
+                // SAFETY: as for `Hold::Map`; the mapping is populated at once (the file is read
+                // whole).
+                let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?;
+                Backing::Map(map, None)
             }
             Hold::Read { .. } => {
                 let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
