@@ -502,11 +502,22 @@ fn batch_sizes_and_pre_dispatch_keep_results_in_order() {
 
 #[test]
 fn arrays_left_by_a_killed_loop_are_removed_by_the_next() {
+    // Folders are named as the cache's temporary files: `~<pid>.<start time>@<host>~`.
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-.".contains(*c))
+        .collect();
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let start = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().to_string();
     let temp = tempfile::tempdir().unwrap();
-    let abandoned = temp.path().join("joblib-loop-4000000000-abc");
-    let alive = temp.path().join(format!("joblib-loop-{}-xyz", std::process::id()));
+    let abandoned = temp.path().join(format!("joblib-loop~4000000000.1@{host}~abc"));
+    let reused_pid = temp.path().join(format!("joblib-loop~{}.1@{host}~def", std::process::id()));
+    let alive = temp.path().join(format!("joblib-loop~{}.{start}@{host}~xyz", std::process::id()));
+    let other_host = temp.path().join("joblib-loop~4000000000.1@another-host~uvw");
     let unrelated = temp.path().join("joblib-loop-notes");
-    for folder in [&abandoned, &alive, &unrelated] {
+    for folder in [&abandoned, &reused_pid, &alive, &other_host, &unrelated] {
         std::fs::create_dir(folder).unwrap();
         std::fs::write(folder.join("array-0"), [0u8; 16]).unwrap();
     }
@@ -515,7 +526,9 @@ fn arrays_left_by_a_killed_loop_are_removed_by_the_next() {
         processes(2).temp_folder(temp.path()).map_calls((0..2).map(|i| look_at::call(&large, i, temp.path().into())));
     assert!(seen.unwrap().iter().all(|&(mapped, value, _)| mapped && value == 2.0));
     assert!(!abandoned.exists(), "the folder of a process that is gone is removed");
+    assert!(!reused_pid.exists(), "so is that of a process whose id was reused since");
     assert!(alive.exists() && unrelated.exists(), "others are left alone");
+    assert!(other_host.exists(), "nothing is known of another host's processes (a shared folder)");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 
 mod call;
 mod dispatch;
+mod folders;
 mod frame;
 mod limits;
 mod pool;

@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tempfile::TempDir;
 
+use super::folders;
 use crate::array::{
     with_sink, with_source, AlignedBuf, ArrayOut, ArraySink, ArraySource, Backing, DType, FileOrigin, SharedBytes,
 };
@@ -47,8 +49,8 @@ pub(crate) struct Exchange {
     /// was chosen for want of another, is followed by the temporary folder, for when it is
     /// full (a container's is often 64 MiB).
     temp_folders: VecDeque<PathBuf>,
-    /// The loop's folders made so far, the one in use last.
-    folders: Vec<PathBuf>,
+    /// The loop's folders made so far, the one in use last; removed with the exchange.
+    folders: Vec<TempDir>,
     /// The file each array went to, by its contents' identity.
     written: HashMap<crate::array::ContentId, FileOrigin>,
 }
@@ -117,43 +119,14 @@ impl Exchange {
     /// The loop's folder in the temporary folder in use, made if it is not yet.
     fn folder(&mut self) -> Result<PathBuf, String> {
         let temp_folder = self.temp_folders.front().expect("one temporary folder is always left");
-        if let Some(folder) = self.folders.last().filter(|folder| folder.parent() == Some(temp_folder)) {
-            return Ok(folder.clone());
+        if let Some(folder) = self.folders.last().filter(|folder| folder.path().parent() == Some(temp_folder)) {
+            return Ok(folder.path().to_path_buf());
         }
-        remove_abandoned_folders(temp_folder);
-        let folder = tempfile::Builder::new()
-            .prefix(&format!("{LOOP_FOLDER}{}-", std::process::id()))
-            .tempdir_in(temp_folder)
-            .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", temp_folder.display()))?
-            .keep();
-        self.folders.push(folder.clone());
-        Ok(folder)
-    }
-}
-
-impl Drop for Exchange {
-    fn drop(&mut self) {
-        for folder in &self.folders {
-            let _ = std::fs::remove_dir_all(folder);
-        }
-    }
-}
-
-/// How the folder of a loop's arrays is named: then its process's id, `-`, and a random part.
-const LOOP_FOLDER: &str = "joblib-loop-";
-
-/// Removes the folders in `temp_folder` of loops whose process is gone from this host (killed
-/// before it could remove its own: `/dev/shm` is memory, and such arrays may be large).
-fn remove_abandoned_folders(temp_folder: &Path) {
-    let Ok(entries) = std::fs::read_dir(temp_folder) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let pid = name.to_str().and_then(|n| n.strip_prefix(LOOP_FOLDER)).and_then(|rest| rest.split('-').next());
-        if let Some(pid) = pid.filter(|pid| pid.parse::<u32>().is_ok()) {
-            if !Path::new("/proc").join(pid).exists() {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
+        let folder = folders::make(temp_folder, "loop")
+            .map_err(|e| format!("a folder for the loop's arrays in {}: {e}", temp_folder.display()))?;
+        let path = folder.path().to_path_buf();
+        self.folders.push(folder);
+        Ok(path)
     }
 }
 
