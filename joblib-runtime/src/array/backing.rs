@@ -113,12 +113,21 @@ pub(crate) struct FileOrigin {
 }
 
 impl FileOrigin {
-    /// The file at `path` with `metadata` (of the file opened there, absolute or not).
+    /// The file at `path` with `metadata` (of the file opened there). Nothing more is done
+    /// here: this runs on every mapped load, most of which never send their file anywhere.
     pub(crate) fn of(path: &std::path::Path, metadata: &std::fs::Metadata) -> FileOrigin {
         use std::os::unix::fs::MetadataExt;
-        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let modified_ns = metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
+        let path = path.to_path_buf();
         FileOrigin { path, device: metadata.dev(), inode: metadata.ino(), len: metadata.len(), modified_ns }
+    }
+
+    /// The same file named by an absolute path, to be opened by another process (a relative
+    /// path is taken from the current folder; should that have changed since the file was
+    /// opened, the other process finds another file, or none, and refuses it).
+    pub(crate) fn absolute(&self) -> FileOrigin {
+        let path = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
+        FileOrigin { path, ..self.clone() }
     }
 }
 

@@ -90,7 +90,7 @@ impl Exchange {
     /// The file array `array` is sent as, written now if it is not yet.
     fn file_of(&mut self, array: &ArrayOut<'_>) -> Result<(FileOrigin, u64), String> {
         if let Some((origin, offset)) = array.origin {
-            return Ok((origin.clone(), offset as u64));
+            return Ok((origin.absolute(), offset as u64));
         }
         if let Some(origin) = self.written.get(&array.content) {
             return Ok((origin.clone(), 0));
