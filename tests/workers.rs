@@ -640,3 +640,35 @@ fn a_cached_result_mapped_from_the_cache_is_sent_as_its_file() {
     }
     assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0, "nothing was written");
 }
+
+/// Serde shapes that need a self-describing encoding.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+enum Setting {
+    Number(f64),
+    Named { name: String, level: u8 },
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Flattened {
+    id: u32,
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[joblib::task]
+fn echo_odd(setting: Setting, free: serde_json::Value, flat: Flattened) -> (Setting, serde_json::Value, Flattened) {
+    (setting, free, flat)
+}
+
+#[test]
+fn odd_serde_types_travel_both_ways() {
+    let flat = Flattened { id: 7, extra: [("k".to_string(), serde_json::json!([1, "two", null]))].into() };
+    let inputs = vec![
+        (Setting::Number(2.5), serde_json::json!({"a": [1, 2.5, "x"], "b": null}), flat.clone()),
+        (Setting::Named { name: "fine".into(), level: 3 }, serde_json::json!("text"), flat.clone()),
+    ];
+    let back =
+        processes(2).map_calls(inputs.iter().map(|(s, v, f)| echo_odd::call(s.clone(), v.clone(), f.clone()))).unwrap();
+    assert_eq!(back, inputs);
+}

@@ -54,16 +54,15 @@ pub enum Outcome {
     Refused(String),
 }
 
-/// Writes `message` as one frame and flushes it.
+/// Writes `message` as one frame and flushes it (`out` is buffered by its callers: the length
+/// and the message go out together).
 pub(crate) fn write<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
     let bytes = postcard::to_stdvec(message).map_err(io::Error::other)?;
     if bytes.len() > MAX_FRAME {
         return Err(io::Error::other(format!("a message of {} bytes is larger than a frame may be", bytes.len())));
     }
-    let mut frame = Vec::with_capacity(4 + bytes.len());
-    frame.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&bytes);
-    out.write_all(&frame)?;
+    out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+    out.write_all(&bytes)?;
     out.flush()
 }
 

@@ -363,4 +363,24 @@ mod tests {
         assert_eq!(read_hello(&mut ours, 7), None, "another protocol");
         assert_ne!(new_secret(), new_secret());
     }
+
+    #[test]
+    fn a_worker_that_sends_garbage_or_stops_mid_frame_has_ended() {
+        for garbage in [&[5u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff][..], &[0xff, 0xff, 0xff, 0x7f], &[9, 0, 0]] {
+            let (ours, mut theirs) = UnixStream::pair().unwrap();
+            theirs.write_all(garbage).unwrap();
+            drop(theirs);
+            let (sender, events) = mpsc::channel();
+            read_events(3, ours, sender);
+            let events: Vec<Event> = events.into_iter().collect();
+            assert!(matches!(events.as_slice(), [Event::Ended(3, Some(_))]), "{garbage:?}");
+        }
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        frame::write(&mut theirs, &FromWorker::Hello { protocol: PROTOCOL, pid: 1, secret: 2 }).unwrap();
+        drop(theirs);
+        let (sender, events) = mpsc::channel();
+        read_events(0, ours, sender);
+        let events: Vec<Event> = events.into_iter().collect();
+        assert!(matches!(events.as_slice(), [Event::Message(0, FromWorker::Hello { .. }), Event::Ended(0, None)]));
+    }
 }
