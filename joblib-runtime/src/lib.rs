@@ -14,6 +14,7 @@ pub mod hash;
 mod memory;
 mod parallel;
 mod persist;
+mod random;
 mod worker;
 
 pub use array::{Array, DType, Element};

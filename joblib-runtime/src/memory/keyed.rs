@@ -11,7 +11,7 @@ pub(crate) struct Seeded(u64);
 
 impl Default for Seeded {
     fn default() -> Self {
-        Seeded(std::collections::hash_map::RandomState::new().hash_one(0x6a6f_626c_6962u64) | 1)
+        Seeded(crate::random::random_u64() | 1)
     }
 }
 

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::frame::{self, FromWorker, TaskCall, ToWorker, PROTOCOL};
 use super::serve::{self, NOT_A_WORKER, WORKER_ARG, WORKER_VAR};
 use crate::error::{Error, Result};
+use crate::random::random_u64;
 
 /// How long a started worker may take to say hello.
 const HELLO_WITHIN: Duration = Duration::from_secs(30);
@@ -117,16 +118,9 @@ pub(crate) struct Pool {
     _socket_folder: tempfile::TempDir,
 }
 
-/// A secret for a new loop: 128 bits from the operating system's randomness (through the
-/// random keys of std's hasher).
+/// A secret for a new loop: 128 random bits.
 fn new_secret() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let half = || {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u32(std::process::id());
-        hasher.finish() as u128
-    };
-    (half() << 64) | half()
+    (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
 impl Pool {

@@ -75,8 +75,7 @@ pub(crate) fn bucket_dir(function_dir: &Path, key: u128) -> PathBuf {
 /// The name of this process's pack of generation `generation` (see `Bucket::generation`).
 fn own_pack(generation: u32) -> String {
     static RANDOM: OnceLock<u64> = OnceLock::new();
-    let random =
-        RANDOM.get_or_init(|| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0));
+    let random = RANDOM.get_or_init(crate::random::random_u64);
     format!("pack~{}~{random:016x}-{generation}{PACK_SUFFIX}", crate::persist::writer_tag())
 }
 
