@@ -348,3 +348,54 @@ fn a_pack_that_cannot_grow_loses_nothing() {
         }
     }
 }
+
+#[test]
+fn another_process_clearing_never_makes_a_hit_return_another_keys_value() {
+    const TEST: &str = "another_process_clearing_never_makes_a_hit_return_another_keys_value";
+    const FOR: Duration = Duration::from_secs(10);
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    match role().as_deref() {
+        Some("hitter") => {
+            // Each key three times in a row: stored, hit, hit (then held in memory), while
+            // the clearer removes the packs under it; keys of one bucket follow each other.
+            let f = small(&test_dir(), &RUNS);
+            let (start, mut wrong, mut calls) = (Instant::now(), 0, 0);
+            let mut k = std::process::id() as u64;
+            while start.elapsed() < FOR {
+                k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let key = (k >> 33) % 40;
+                for _ in 0..3 {
+                    calls += 1;
+                    let got = f.call(&key);
+                    if got != value(key) {
+                        if wrong < 3 {
+                            eprintln!("key {key}: {got:?}");
+                        }
+                        wrong += 1;
+                    }
+                }
+            }
+            println!("calls: {calls} wrong: {wrong}");
+            assert_eq!(wrong, 0, "{wrong} wrong values in {calls} calls");
+        }
+        Some("clearer") => {
+            let f = small(&test_dir(), &RUNS);
+            let start = Instant::now();
+            while start.elapsed() < FOR {
+                f.clear();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let spawn =
+                |role: &str| child(TEST, role, dir.path()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+            let children: Vec<_> = ["hitter", "hitter", "hitter", "clearer"].map(|r| spawn(r).unwrap()).into();
+            for child in children {
+                let output = child.wait_with_output().unwrap();
+                children::finished(&output);
+            }
+        }
+    }
+}

@@ -88,13 +88,52 @@ pub(crate) struct Bucket {
     pub(crate) removals: Vec<Removal>,
     /// The last recorded use of keys, when later than their creation.
     pub(crate) accessed: FastMap<u128, f64>,
-    /// This process's pack in the bucket, open for appending (if there was room).
-    own: Option<(String, OpenPack)>,
-    /// The generation of this process's pack in the bucket: a pack that cannot be appended to
-    /// (a failed write may have left part of a record) or was rewritten is retired, and the
-    /// next generation's is written, so that a partial record is only ever at the end of a
-    /// pack.
-    pub(crate) generation: u32,
+    /// This process's pack in the bucket, if it has one to append to.
+    own: Option<OwnPack>,
+}
+
+/// This process's pack in a bucket, which only it appends to. Its name is new to the bucket
+/// (random, after the writer's tag), and a pack removed by another process is never created
+/// again under its name: readers may still hold records of the removed one by name and
+/// offset.
+#[derive(Debug)]
+struct OwnPack {
+    name: String,
+    /// Created by this process (an earlier append).
+    created: bool,
+    /// The file, kept open for appending (if there was room).
+    file: Option<OpenPack>,
+}
+
+impl OwnPack {
+    fn new() -> OwnPack {
+        let name =
+            format!("pack~{}~{:016x}{}", crate::persist::writer_tag(), crate::random::random_u64(), super::PACK_SUFFIX);
+        OwnPack { name, created: false, file: None }
+    }
+
+    /// The pack open for appending, and whether this call created it: the file kept open, or
+    /// opened again (an error if it is gone), or created if it never was (never replacing a
+    /// file of its name).
+    fn open(&mut self, dir: &Path, path: &Path) -> std::io::Result<(OpenPack, bool)> {
+        if let Some(file) = self.file.take() {
+            return Ok((file, false));
+        }
+        if self.created {
+            let file = std::fs::OpenOptions::new().append(true).open(path)?;
+            return Ok((OpenPack::new(file), false));
+        }
+        let create = || std::fs::OpenOptions::new().append(true).create_new(true).open(path);
+        let file = match create() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)?;
+                create()
+            }
+            other => other,
+        }?;
+        self.created = true;
+        Ok((OpenPack::new(file), true))
+    }
 }
 
 /// Seconds since the Unix epoch, now.
@@ -123,7 +162,6 @@ impl Bucket {
             removals: Vec::new(),
             accessed: FastMap::default(),
             own: None,
-            generation: 0,
         }
     }
 
@@ -362,13 +400,51 @@ impl Bucket {
         self.unlocate(key, |l| *l == at);
     }
 
-    /// Appends `bytes` (whole records) to this process's pack `name`, creating the folder and
-    /// the pack if needed, and takes them in. A pack that does not end with a whole record
-    /// (damaged, or cut in place) is not appended to (what follows a partial record could not
-    /// be found): an error says so, and the caller starts a new pack.
-    pub(crate) fn append(&mut self, name: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.dir.join(name);
-        let (own, meta) = self.own_file(name, &path).map_err(|e| Error::io(&path, e))?;
+    /// The name of this process's pack in the bucket, if it has one.
+    pub(crate) fn own_name(&self) -> Option<&str> {
+        self.own.as_ref().map(|own| own.name.as_str())
+    }
+
+    /// Stops appending to this process's pack: the next append starts a new one (under a new
+    /// name).
+    pub(crate) fn retire_own(&mut self) {
+        self.own = None;
+    }
+
+    /// Appends `bytes` (whole records) to this process's pack, creating the folder and the
+    /// pack if needed, and takes them in. A pack that does not end with a whole record
+    /// (damaged, or cut in place), was removed (another process's `clear`), or failed a write
+    /// is retired, with an error: the caller's next append starts a new pack, so that a
+    /// partial record is only ever at the end of a pack, and what follows one can be found.
+    /// A pack created by an append that fails is removed (a full disk gains no empty files).
+    pub(crate) fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut own = self.own.take().unwrap_or_else(OwnPack::new);
+        let path = self.dir.join(&own.name);
+        let (file, created) = own.open(&self.dir, &path).map_err(|e| Error::io(&path, e))?;
+        let appended = self.append_to(&own.name, &path, &file, bytes);
+        match appended {
+            Ok(pack) => {
+                own.file = file.counted.then_some(file);
+                self.own = Some(own);
+                self.take_in(pack, self.packs[pack].reached, bytes);
+                Ok(())
+            }
+            Err(e) => {
+                if created {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `bytes` at the end of this process's pack `name` open as `file`; the pack's
+    /// index in [`Bucket::packs`], read up to where `bytes` start.
+    fn append_to(&mut self, name: &str, path: &Path, file: &OpenPack, bytes: &[u8]) -> Result<usize> {
+        let meta = file.file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.nlink() == 0 {
+            return Err(Error::corrupt(path, "it was removed"));
+        }
         // The only writer of the pack: what it appends goes at the current end.
         let offset = meta.len();
         let pack = self.pack_of(name, meta.ino());
@@ -377,37 +453,10 @@ impl Bucket {
             self.read_tail(pack);
         }
         if self.packs[pack].reached != offset {
-            return Err(Error::corrupt(&path, "it does not end with a whole record"));
+            return Err(Error::corrupt(path, "it does not end with a whole record"));
         }
-        if let Err(e) = std::io::Write::write_all(&mut &own.file, bytes) {
-            return Err(Error::io(&path, e));
-        }
-        if own.counted {
-            self.own = Some((name.to_string(), own));
-        }
-        self.take_in(pack, offset, bytes);
-        Ok(())
-    }
-
-    /// This process's pack `name` open for appending, and its metadata: the file kept open,
-    /// unless it was removed since (a `clear`), then created again.
-    fn own_file(&mut self, name: &str, path: &Path) -> std::io::Result<(OpenPack, std::fs::Metadata)> {
-        if let Some((own, open)) = self.own.take() {
-            let meta = open.file.metadata()?;
-            if own == name && meta.nlink() > 0 {
-                return Ok((open, meta));
-            }
-        }
-        let open = || std::fs::OpenOptions::new().append(true).create(true).open(path);
-        let file = match open() {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&self.dir)?;
-                open()
-            }
-            other => other,
-        }?;
-        let meta = file.metadata()?;
-        Ok((OpenPack::new(file), meta))
+        std::io::Write::write_all(&mut &file.file, bytes).map_err(|e| Error::io(path, e))?;
+        Ok(pack)
     }
 
     /// Records how the entry of `key` at `at` was used by a hit.

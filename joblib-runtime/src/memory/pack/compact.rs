@@ -54,28 +54,32 @@ pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
     })
 }
 
-/// Rewrites the packs of gone writers in the bucket in `dir` that hold anything no longer
-/// needed (removed or superseded records, damage, a record left half-written by a killed
-/// writer), and merges them when there are many; this process's own pack too, if it holds
-/// anything no longer needed. What they still hold is appended to this process's (new) pack,
+/// Rewrites the packs of gone writers (and this process's retired ones) in the bucket in
+/// `dir` that hold anything no longer needed (removed or superseded records, damage, a record
+/// left half-written by a killed writer), and merges them when there are many; this process's
+/// own pack too, if it holds anything no longer needed. What they still hold is appended to this process's (new) pack,
 /// then they are removed. A reader that had them open reads on from the removed file, or
 /// finds the records again in the new pack.
 pub(crate) fn compact(dir: &Path) -> Result<()> {
     with_bucket(dir, |bucket| {
         bucket.refresh();
-        let own = super::own_pack(bucket.generation);
+        let own = bucket.own_name().map(str::to_owned);
+        let tag = crate::persist::writer_tag();
         let now = SystemTime::now();
         let mut chosen: Vec<Rewrite> = Vec::new();
         let mut own_rewrite = None;
         for pack in 0..bucket.packs.len() {
             let name = &bucket.packs[pack].name;
-            let is_own = *name == own;
+            let is_own = own.as_deref() == Some(name.as_str());
             if bucket.packs[pack].gone {
                 continue;
             }
             let Ok(meta) = std::fs::metadata(bucket.path(pack)) else { continue };
             let Ok(modified) = meta.modified() else { continue };
-            if is_own || crate::persist::is_abandoned(name, modified, now) {
+            // Packs this process no longer appends to (retired) never grow, as those of gone
+            // writers.
+            let retired = !is_own && name.split('~').nth(1) == Some(tag.as_str());
+            if is_own || retired || crate::persist::is_abandoned(name, modified, now) {
                 let kept = kept_records(bucket, pack);
                 let wasted = kept.bytes() < meta.len();
                 let rewrite = Rewrite { pack, len: meta.len(), kept, wasted };
@@ -95,8 +99,8 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
             chosen.retain(|r| r.wasted);
         }
         if let Some(rewrite) = own_rewrite {
-            // This process's pack is rewritten into its next one.
-            bucket.generation += 1;
+            // This process's pack is rewritten into a new one.
+            bucket.retire_own();
             chosen.push(rewrite);
         }
         for rewrite in &chosen {

@@ -3,7 +3,7 @@
 //! million folders.
 //!
 //! ```text
-//! <function>/packed-entries/<b>/pack~<pid>.<start time>@<host>~<random>-<n>.pack
+//! <function>/packed-entries/<b>/pack~<pid>.<start time>@<host>~<random>.pack
 //! ```
 //!
 //! `<b>` is the first hex digit of the key: a process reads the packs of a bucket once, the
@@ -25,7 +25,7 @@ mod record;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::keyed::FastMap;
@@ -72,13 +72,6 @@ pub(crate) fn bucket_dir(function_dir: &Path, key: u128) -> PathBuf {
     function_dir.join(PACKS_DIR).join(format!("{:x}", key >> 124))
 }
 
-/// The name of this process's pack of generation `generation` (see `Bucket::generation`).
-fn own_pack(generation: u32) -> String {
-    static RANDOM: OnceLock<u64> = OnceLock::new();
-    let random = RANDOM.get_or_init(crate::random::random_u64);
-    format!("pack~{}~{random:016x}-{generation}{PACK_SUFFIX}", crate::persist::writer_tag())
-}
-
 /// Runs `f` on the bucket in `dir`, read first if this process has not read it yet.
 fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
     let bucket = {
@@ -106,13 +99,10 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
 }
 
 /// Appends `records` to this process's pack in `bucket`. A pack that cannot be appended to
-/// (damaged, or a write failed, which may have left part of a record) is retired, and the
-/// records go to a new one.
+/// (damaged, removed, or a write failed, which may have left part of a record) is retired,
+/// and the records go to a new one.
 fn append(bucket: &mut Bucket, records: &[u8]) -> Result<()> {
-    bucket.append(&own_pack(bucket.generation), records).or_else(|_| {
-        bucket.generation += 1;
-        bucket.append(&own_pack(bucket.generation), records).inspect_err(|_| bucket.generation += 1)
-    })
+    bucket.append(records).or_else(|_| bucket.append(records).inspect_err(|_| bucket.retire_own()))
 }
 
 /// The checked value file of the packed value of `key`, with the pack holding it, if there is

@@ -78,7 +78,10 @@ pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<Whole
     if meta.ino() != *inode || meta.nlink() == 0 {
         return Ok(None);
     }
-    let held = matches!(uses, Uses::Once | Uses::Held).then(|| path.join(format!("{:x}.record", at.offset)));
+    // Held under the pack's file, the record's place and its key: a record held from a pack
+    // that was removed since is never taken for another's.
+    let held = matches!(uses, Uses::Once | Uses::Held)
+        .then(|| path.join(format!("{inode:x}-{:x}-{key:032x}.record", at.offset)));
     if let Some(whole) = held.as_deref().and_then(recent::get) {
         return Ok(Some((whole, Uses::Held)));
     }

@@ -40,7 +40,7 @@ fn duplicates_removals_and_uses_are_followed() {
     let later = bucket.entries[&1].at.offset;
     let removal = Record { key: 1, time: now, body: Body::Removal { pack: name_hash, offset: later } }.encode();
     let access = Record { key: 2, time: now + 5.0, body: Body::Access }.encode();
-    bucket.append(&own_pack(bucket.generation), &[removal, access].concat()).unwrap();
+    bucket.append(&[removal, access].concat()).unwrap();
     assert_eq!(bucket.locations(1).len(), 1);
     assert_eq!(bucket.entries[&1].at.offset, 0);
     assert_eq!(bucket.last_access(2), Some(now + 5.0));
