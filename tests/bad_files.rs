@@ -299,3 +299,39 @@ fn a_payload_that_uses_one_array_twice_shares_it_safely() {
         assert_eq!((two.0[0], two.1[0]), (1, 9), "writing one leaves the other");
     }
 }
+
+#[test]
+fn a_forged_compressed_index_cannot_make_load_decode_more_than_a_small_multiple_of_the_file() {
+    // An index of 64 MiB of zeros after the real one compresses to a few kilobytes (zstd allows
+    // 32 768 to 1): refused from the header, before anything is decoded.
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write_sample(dir.path(), Compress::Zstd(3));
+    forge_compressed(&path, |index| index.resize(index.len() + (64 << 20), 0));
+    let len = std::fs::metadata(&path).unwrap().len();
+    assert!(len < 64 << 10, "a small file: {len} bytes");
+    for result in [load::<Sample>(&path), load_mmap::<Sample>(&path)] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }) && err.to_string().contains("claims to decode"), "{err}");
+    }
+}
+
+#[test]
+fn a_value_that_compresses_beyond_what_readers_accept_is_stored_uncompressed() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Repetitive {
+        text: String,
+        numbers: Vec<u64>,
+    }
+    let value = Repetitive { text: "a".repeat(8 << 20), numbers: vec![0; 1 << 20] };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repetitive.jbl");
+    dump_with(&value, &path, Compress::Zstd(3)).unwrap();
+    assert_eq!(load::<Repetitive>(&path).unwrap(), value);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(u64_at(&bytes, 12) & 1, 0, "stored uncompressed");
+    // A value that compresses well, but not that well, stays compressed.
+    let modest: Vec<String> = (0..20_000).map(|i| format!("row {i}: {}", i * 7919 % 1000)).collect();
+    dump_with(&modest, &path, Compress::Zstd(3)).unwrap();
+    assert_eq!(load::<Vec<String>>(&path).unwrap(), modest);
+    assert_eq!(u64_at(&std::fs::read(&path).unwrap(), 12) & 1, 1, "compressed");
+}

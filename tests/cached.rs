@@ -405,3 +405,68 @@ fn cached_functions_that_cannot_be_tasks_compile_and_cache() {
     let lengths = joblib::Parallel::new().backend("processes").n_jobs(2).map_calls(calls).unwrap();
     assert_eq!(lengths, vec![0, 1, 2], "an &OsStr argument travels as an OsString");
 }
+
+/// `h` of the same name and tokens, cached, in two function bodies of one module.
+fn first_cached_h(x: u64, runs: &AtomicUsize) -> u64 {
+    const K: u64 = 100;
+    #[cached(dir = cached_site_dir(), verbose = 0)]
+    fn h(x: u64) -> u64 {
+        x + K
+    }
+    runs.fetch_add(usize::from(!h::is_cached(x)), Ordering::SeqCst);
+    h(x)
+}
+
+fn second_cached_h(x: u64, runs: &AtomicUsize) -> u64 {
+    const K: u64 = 200;
+    #[cached(dir = cached_site_dir(), verbose = 0)]
+    fn h(x: u64) -> u64 {
+        x + K
+    }
+    runs.fetch_add(usize::from(!h::is_cached(x)), Ordering::SeqCst);
+    h(x)
+}
+
+fn cached_site_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path().to_path_buf()
+}
+
+#[test]
+fn cached_functions_of_one_name_in_two_function_bodies_never_share_entries() {
+    let runs = AtomicUsize::new(0);
+    for x in 0..6 {
+        assert_eq!(first_cached_h(x, &runs), x + 100);
+        assert_eq!(second_cached_h(x, &runs), x + 200);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 12, "each function computes its own six calls");
+    for x in 0..6 {
+        assert_eq!((first_cached_h(x, &runs), second_cached_h(x, &runs)), (x + 100, x + 200));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 12, "and then finds them");
+}
+
+/// Two cached functions of one identity: declared in two blocks of one function body.
+fn ambiguous_cached(which: bool, x: u64) -> (u64, bool) {
+    if which {
+        #[cached(dir = cached_site_dir(), verbose = 0)]
+        fn twin(x: u64) -> u64 {
+            x
+        }
+        (twin(x), twin::is_cached(x))
+    } else {
+        #[cached(dir = cached_site_dir(), verbose = 0)]
+        fn twin(x: u64) -> u64 {
+            x + 1
+        }
+        (twin(x), twin::is_cached(x))
+    }
+}
+
+#[test]
+fn of_two_cached_functions_of_one_identity_the_second_is_not_cached() {
+    assert_eq!(ambiguous_cached(true, 5), (5, true), "the first one used is cached");
+    assert_eq!(ambiguous_cached(false, 5), (6, false), "the second is not: it never returns the first's results");
+    assert_eq!(ambiguous_cached(false, 5), (6, false));
+    assert_eq!(ambiguous_cached(true, 5), (5, true));
+}

@@ -672,3 +672,104 @@ fn odd_serde_types_travel_both_ways() {
         processes(2).map_calls(inputs.iter().map(|(s, v, f)| echo_odd::call(s.clone(), v.clone(), f.clone()))).unwrap();
     assert_eq!(back, inputs);
 }
+
+/// `h` of the same name and tokens in two function bodies of one module, each reading its own
+/// constant `K`.
+fn first_task_loop() -> Vec<u64> {
+    const K: u64 = 100;
+    #[joblib::task]
+    fn h(x: u64) -> u64 {
+        x + K
+    }
+    processes(2).map_calls((0..3).map(h::call)).unwrap()
+}
+
+fn second_task_loop() -> Vec<u64> {
+    const K: u64 = 200;
+    #[joblib::task]
+    fn h(x: u64) -> u64 {
+        x + K
+    }
+    processes(2).map_calls((0..3).map(h::call)).unwrap()
+}
+
+#[test]
+fn tasks_of_one_name_in_two_function_bodies_run_their_own_body() {
+    assert_eq!(first_task_loop(), [100, 101, 102]);
+    assert_eq!(second_task_loop(), [200, 201, 202]);
+}
+
+/// Two tasks of one identity: declared in two blocks of one function body.
+fn ambiguous_task_loop(which: bool) -> Result<Vec<u64>, joblib::Error> {
+    if which {
+        #[joblib::task]
+        fn twin(x: u64) -> u64 {
+            x
+        }
+        processes(2).map_calls((0..3).map(twin::call))
+    } else {
+        #[joblib::task]
+        fn twin(x: u64) -> u64 {
+            x + 1
+        }
+        processes(2).map_calls((0..3).map(twin::call))
+    }
+}
+
+#[test]
+fn two_tasks_of_one_identity_are_a_clear_error() {
+    for which in [true, false] {
+        let err = ambiguous_task_loop(which).unwrap_err().to_string();
+        assert!(err.contains("ambiguous_task_loop::twin") && err.contains("two task functions"), "{err}");
+    }
+}
+
+/// The permission bits of the loop's folders and files in `temp`, and of the folder of the
+/// socket this worker was given, as a worker sees them; and whether another user (nobody)
+/// can read the array files, when this test runs as root.
+#[joblib::task]
+fn loop_file_modes(_data: &joblib::Array<u8>, temp: PathBuf) -> (Vec<u32>, Vec<u32>, u32, bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let folders: Vec<PathBuf> = std::fs::read_dir(&temp).unwrap().flatten().map(|f| f.path()).collect();
+    let files: Vec<PathBuf> =
+        folders.iter().flat_map(|f| std::fs::read_dir(f).unwrap().flatten().map(|f| f.path())).collect();
+    // The loop's process (this worker's parent) names its socket's folder after itself.
+    let socket_prefix = format!("joblib-socket~{}.", std::os::unix::process::parent_id());
+    let socket_folder = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .find(|f| f.file_name().to_string_lossy().starts_with(&socket_prefix))
+        .expect("the loop's socket folder")
+        .path();
+    let as_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let others_read = as_root
+        && files.iter().any(|file| {
+            let cat = std::process::Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+                .arg(file)
+                .output();
+            cat.is_ok_and(|o| o.status.success())
+        });
+    (
+        folders.iter().map(|f| mode(f)).collect(),
+        files.iter().map(|f| mode(f)).collect(),
+        mode(&socket_folder),
+        others_read,
+    )
+}
+
+#[test]
+fn the_loops_folders_and_arrays_are_private_to_their_user() {
+    let temp = tempfile::tempdir().unwrap();
+    // The temporary folder itself open to all, as /dev/shm is.
+    std::fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    let large = joblib::Array::from(vec![1u8; 2 << 20]);
+    let calls = (0..2).map(|_| loop_file_modes::call(&large, temp.path().into()));
+    let seen = processes(2).temp_folder(temp.path()).map_calls(calls).unwrap();
+    let (folders, files, socket_folder, others_read) = &seen[0];
+    assert_eq!(folders, &[0o700], "the loop's folder");
+    assert_eq!(files, &[0o600], "the array's file");
+    assert_eq!(*socket_folder, 0o700, "the socket's folder");
+    assert!(!others_read, "another user cannot read the array");
+}

@@ -5,6 +5,7 @@
 mod cached;
 mod ctxt;
 mod fingerprint;
+mod identity;
 mod options;
 mod parallel;
 mod task;

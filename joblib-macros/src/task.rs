@@ -80,7 +80,7 @@ pub(crate) fn task(
         return None;
     }
     let name = &sig.ident;
-    let path = quote!(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)));
+    let path = crate::identity::item_path();
     let (names, owned): (Vec<_>, Vec<_>) = args.iter().map(|a| (&a.name, &a.owned)).unzip();
     let passed = args.iter().map(|a| {
         let name = &a.name;
@@ -120,17 +120,18 @@ pub(crate) fn task(
         pub fn __task() -> &'static ::joblib::__private::TaskInfo {
             #[allow(unused_imports)]
             use ::joblib::__private::{DescribeDebug as _, DescribeJson as _, DescribeType as _, RunDecoded as _, RunRefused as _};
+            #path
             #[::joblib::__private::linkme::distributed_slice(::joblib::__private::TASKS)]
             #[linkme(crate = ::joblib::__private::linkme)]
             static TASK: ::joblib::__private::TaskInfo = ::joblib::__private::TaskInfo {
-                path: #path,
+                path: __joblib_path,
                 fingerprint: #fingerprint,
                 run: |__joblib_args| {
                     (&&::joblib::__private::Runner::<(#(#owned,)*), #output>::new())
-                        .run(#path, __joblib_args, |(#(#names,)*)| #name(#(#passed),*))
+                        .run(__joblib_path(), __joblib_args, |(#(#names,)*)| #name(#(#passed),*))
                 },
                 describe: |__joblib_args| {
-                    match (&&::joblib::__private::Runner::<(#(#owned,)*), #output>::new()).args(#path, __joblib_args) {
+                    match (&&::joblib::__private::Runner::<(#(#owned,)*), #output>::new()).args(__joblib_path(), __joblib_args) {
                         ::core::result::Result::Ok(__joblib_decoded) => ::std::format!(
                             "{}{}",
                             ::core::stringify!(#name),

@@ -156,8 +156,9 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: boo
     let identity = if method {
         quote!(::joblib::__private::Identity::Method(#name))
     } else {
-        quote!(::joblib::__private::Identity::Function(::core::concat!(::core::module_path!(), "::", #name)))
+        quote!(::joblib::__private::Identity::Function(__joblib_path))
     };
+    let path = crate::identity::item_path();
     let version = args.version.as_ref().map_or(String::new(), |v| v.value());
     let deps = args.deps.iter().map(|path| {
         if is_constant(path) {
@@ -184,6 +185,7 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: boo
     };
     let (compress, verbose) = (option(args.compress), option(args.verbose));
     quote! {
+        #path
         fn __joblib_fingerprint() -> u128 {
             ::joblib::__private::fold(#source, #version, &[#(#deps),*])
         }

@@ -23,6 +23,7 @@ pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
 pub use pack::set_access_interval;
+pub(crate) use report::warning;
 pub(crate) use store::{function_dir, Entry};
 
 use crate::persist::Compress;

@@ -46,6 +46,19 @@ pub(crate) const ALIGN: u64 = 64;
 /// Header flag: body and index are zstd frames.
 pub(crate) const FLAG_ZSTD: u32 = 1;
 
+/// A compressed index decodes to at most this many bytes per stored byte, beyond
+/// [`INDEX_RAW_FREE`]: the writer stores a value whose index would compress better
+/// uncompressed, so that a forged file cannot make a reader spend more than a small multiple
+/// of its own size on its index (zstd alone allows 32 768 to 1).
+pub(crate) const INDEX_RATIO: u64 = 256;
+/// The decoded length any compressed index may have, whatever its stored length.
+pub(crate) const INDEX_RAW_FREE: u64 = 1 << 20;
+
+/// Whether a compressed index of `stored` bytes may decode to `raw` bytes.
+pub(crate) fn index_ratio_ok(raw: u64, stored: u64) -> bool {
+    raw <= INDEX_RAW_FREE.max(stored.saturating_mul(INDEX_RATIO))
+}
+
 const RECORD_LEN: usize = 32;
 const INDEX_FIXED_LEN: usize = 24;
 
@@ -153,6 +166,12 @@ impl Header {
             ));
         }
         let body_end = (HEADER_LEN as u64).saturating_add(header.body_len);
+        if header.compressed() && !index_ratio_ok(header.index_raw_len, header.index_len) {
+            return corrupt(format!(
+                "the index claims to decode {} bytes from {}: more than any file this library writes",
+                header.index_raw_len, header.index_len
+            ));
+        }
         let body_ok = if header.compressed() {
             header.index_offset >= HEADER_LEN as u64
         } else {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
-use super::format::{encode_index, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
+use super::format::{encode_index, index_ratio_ok, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
 use super::spill::{Beyond, Spill, Spilled};
 use super::{value, Compress};
 use crate::array::{with_sink, ArrayOut, ArraySink, DType};
@@ -162,7 +162,13 @@ fn encode<T: Serialize + ?Sized>(value: &T, out: Spill, compress: Compress) -> R
         Storage::Zstd { level, frames } => {
             let frames = Frames { chunk: chunks::CHUNK as u64, lens: frames.clone() };
             let index = encode_index(structure, &records, Some(&frames), &payload);
-            ([zstd::bulk::compress(&index, *level).map_err(io_err)?, Vec::new()], index.len())
+            let compressed = zstd::bulk::compress(&index, *level).map_err(io_err)?;
+            if !index_ratio_ok(index.len() as u64, compressed.len() as u64) {
+                // More than a reader accepts (see `INDEX_RATIO`): stored uncompressed.
+                drop(out);
+                return encode(value, Spill::to_file(path), Compress::None);
+            }
+            ([compressed, Vec::new()], index.len())
         }
     };
     let index_offset = out.position();

@@ -2,7 +2,7 @@
 //! results, fingerprints, and the bounds that report an unusable argument or result type.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -32,8 +32,9 @@ pub struct Options {
 
 /// What identifies a cached function in the cache.
 pub enum Identity {
-    /// A free function: `module_path!()::name`.
-    Function(&'static str),
+    /// A free function: its path in the program ([`item_path`]), given by a function that
+    /// the generated code writes.
+    Function(fn() -> &'static str),
     /// A method, by its name: the path of its `Self` type (given by
     /// [`CachedFn::of_type`]) comes before it, so that methods of the same name on two types
     /// never share entries.
@@ -75,7 +76,7 @@ impl CachedFn {
     /// The function's identity in the cache.
     fn function(&self) -> &str {
         self.function.get_or_init(|| match self.identity {
-            Identity::Function(path) => path.to_string(),
+            Identity::Function(path) => path().to_string(),
             Identity::Method(name) => {
                 let self_type = self.self_type.get().copied().unwrap_or("");
                 let without_generics = self_type.split('<').next().unwrap_or(self_type);
@@ -87,6 +88,7 @@ impl CachedFn {
     fn resolved(&self) -> &(Memory, u128) {
         self.resolved.get_or_init(|| {
             let memory = match &self.store {
+                _ if !claim(self.function(), self) => Memory::disabled(),
                 Store::Default => Memory::from_env(),
                 Store::Dir(dir) => Memory::new(dir()),
                 Store::Memory(memory) => memory().clone(),
@@ -140,6 +142,41 @@ impl CachedFn {
     /// Removes every cached result of the function.
     pub fn clear(&self) {
         crate::memory::clear_function(self.site().location, self.function());
+    }
+}
+
+/// The path in the program of the item whose marker function (a function item declared in
+/// the item's accessor, itself declared in the item's scope) has the type name `marker`:
+/// `crate::module::enclosing_fn::name::accessor::marker` without its last two parts. Unlike
+/// `module_path!()`, it tells apart items of one name declared in two function bodies.
+///
+/// ```
+/// assert_eq!(joblib::__private::item_path("c::m::f::h::__cached::__here"), "c::m::f::h");
+/// ```
+pub fn item_path(marker: &'static str) -> &'static str {
+    marker.rsplitn(3, "::").last().unwrap_or(marker)
+}
+
+/// Claims `identity` for the cached function `function`: false if another cached function
+/// of this program has it (two functions of one name declared in two blocks of one function
+/// body), which then must not cache, lest each return the other's results. Said once.
+fn claim(identity: &str, function: &CachedFn) -> bool {
+    static CLAIMED: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+    let address = function as *const CachedFn as usize;
+    let mut claimed = CLAIMED.lock().unwrap_or_else(PoisonError::into_inner);
+    match claimed.iter().find(|(claimed, _)| claimed == identity) {
+        Some((_, holder)) if *holder != address => {
+            crate::memory::warning(&format!(
+                "two #[cached] functions are `{identity}` (declared in two blocks of one function body?): \
+                 the second one used is not cached; rename one"
+            ));
+            false
+        }
+        Some(_) => true,
+        None => {
+            claimed.push((identity.to_string(), address));
+            true
+        }
     }
 }
 

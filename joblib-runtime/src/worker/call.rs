@@ -48,7 +48,7 @@ enum State<R> {
 
 impl<R> std::fmt::Debug for Call<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Call").field("task", &self.task.path).finish_non_exhaustive()
+        f.debug_struct("Call").field("task", &(self.task.path)()).finish_non_exhaustive()
     }
 }
 
@@ -56,9 +56,10 @@ impl<R> Call<R> {
     /// A call of `task` with `args` encoded (see [`EncodeArgs`]), or why they could not be.
     #[doc(hidden)]
     pub fn encoded(task: &'static TaskInfo, args: Result<Vec<u8>, String>) -> Call<R> {
-        let state = match args {
-            Ok(bytes) => State::Args(bytes),
-            Err(why) => State::Unencodable(format!("the arguments of {}: {why}", task.path)),
+        let state = match (args, super::registry::check_unique(task)) {
+            (_, Err(ambiguous)) => State::Unencodable(ambiguous),
+            (Ok(bytes), Ok(())) => State::Args(bytes),
+            (Err(why), Ok(())) => State::Unencodable(format!("the arguments of {}: {why}", (task.path)())),
         };
         Call { task, state }
     }
@@ -81,7 +82,7 @@ impl<R> Call<R> {
     /// # }
     /// ```
     pub fn task_path(&self) -> &'static str {
-        self.task.path
+        (self.task.path)()
     }
 
     /// Its result, if it was known when the call was made (found in the cache); asked once.
@@ -118,7 +119,7 @@ impl<R> Call<R> {
         match &self.state {
             State::Args(args) => Some(TaskCall {
                 id,
-                path: self.task.path.to_string(),
+                path: (self.task.path)().to_string(),
                 fingerprint: (self.task.fingerprint)(),
                 args: args.clone(),
             }),
@@ -135,7 +136,7 @@ impl<R: Serialize + DeserializeOwned> Call<R> {
             State::Ready(value) => Ok(value),
             State::Unencodable(why) => Err(why),
             State::Args(args) => result_of(self.task, (self.task.run)(&args)),
-            State::Taken => Err(format!("the result of this call of {} was taken already", self.task.path)),
+            State::Taken => Err(format!("the result of this call of {} was taken already", (self.task.path)())),
         }
     }
 }
@@ -144,7 +145,9 @@ impl<R: Serialize + DeserializeOwned> Call<R> {
 /// A panic is resumed.
 pub(crate) fn result_of<R: Serialize + DeserializeOwned>(task: &TaskInfo, outcome: Outcome) -> Result<R, String> {
     match outcome {
-        Outcome::Value(bytes) => transport::decode(&bytes).map_err(|why| format!("the result of {}: {why}", task.path)),
+        Outcome::Value(bytes) => {
+            transport::decode(&bytes).map_err(|why| format!("the result of {}: {why}", (task.path)()))
+        }
         Outcome::Panic(message) => resume_unwind(Box::new(message)),
         Outcome::Refused(why) => Err(why),
     }

@@ -5,18 +5,33 @@
 //! sharing the folder.
 
 use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use tempfile::TempDir;
 
 use crate::persist::{is_gone, writer_tag};
 
-/// A new folder of `kind` in `parent`, removed when dropped; first the folders of that kind
-/// that gone processes left there.
+/// A new folder of `kind` in `parent`, removed when dropped, that only this user can enter
+/// (0700, whatever the umask: what a loop sends its workers is nobody else's to read); first
+/// the folders of that kind that gone processes left there.
 pub(crate) fn make(parent: &Path, kind: &str) -> io::Result<TempDir> {
     let prefix = format!("joblib-{kind}~");
     remove_abandoned(parent, &prefix);
-    tempfile::Builder::new().prefix(&format!("{prefix}{}~", writer_tag())).tempdir_in(parent)
+    let private = std::fs::Permissions::from_mode(0o700);
+    let folder = tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}~", writer_tag()))
+        .permissions(private.clone())
+        .tempdir_in(parent)?;
+    std::fs::set_permissions(folder.path(), private)?;
+    Ok(folder)
+}
+
+/// Writes `bytes` to a new file at `path` that only this user can read (0600).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
 }
 
 fn remove_abandoned(parent: &Path, prefix: &str) {

@@ -138,7 +138,7 @@ impl Pool {
         }
         serve::hook_linked();
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
-        // The socket is in a folder only this user can enter (tempfile makes it 0700).
+        // The socket is in a folder only this user can enter.
         let socket_folder = super::folders::make(&std::env::temp_dir(), "socket")
             .map_err(|e| resources("a folder for the socket of worker processes", e))?;
         let (socket, secret) = (socket_folder.path().join("socket"), new_secret());

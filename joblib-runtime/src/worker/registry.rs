@@ -2,12 +2,15 @@
 //! `#[cached]` function that can be one) puts a [`TaskInfo`] in [`TASKS`] at link time, so a
 //! worker started from the same executable finds a function by its path.
 
+use std::sync::OnceLock;
+
 use super::frame::Outcome;
 
 /// What a worker knows of a task function.
 pub struct TaskInfo {
-    /// `module::path::name`, as `module_path!()` gives it.
-    pub path: &'static str,
+    /// Its path in the program (`crate::module::enclosing_fn::name`, see
+    /// [`item_path`](crate::__private::item_path)).
+    pub path: fn() -> &'static str,
     /// The function's fingerprint (its source, `version` and `deps`): a call made by another
     /// build of the function is refused rather than run by this one.
     pub fingerprint: fn() -> u128,
@@ -20,7 +23,7 @@ pub struct TaskInfo {
 
 impl std::fmt::Debug for TaskInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskInfo").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("TaskInfo").field("path", &(self.path)()).finish_non_exhaustive()
     }
 }
 
@@ -28,7 +31,39 @@ impl std::fmt::Debug for TaskInfo {
 #[linkme::distributed_slice]
 pub static TASKS: [TaskInfo];
 
-/// The task function at `path`.
-pub(crate) fn find(path: &str) -> Option<&'static TaskInfo> {
-    TASKS.iter().find(|task| task.path == path)
+/// The task function at `path`; an error if there is none, or several (two functions of one
+/// name declared in two blocks of one function body: which one a worker ran would be a
+/// guess).
+pub(crate) fn find(path: &str) -> Result<&'static TaskInfo, String> {
+    let mut found = TASKS.iter().filter(|task| (task.path)() == path);
+    match (found.next(), found.next()) {
+        (Some(task), None) => Ok(task),
+        (Some(_), Some(_)) => Err(ambiguous(path)),
+        (None, _) => Err(format!("no task function `{path}` in this executable")),
+    }
+}
+
+/// Whether `task` is the only task function of its path.
+pub(crate) fn check_unique(task: &'static TaskInfo) -> Result<(), String> {
+    /// The paths of several task functions, found once.
+    static AMBIGUOUS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let ambiguous_paths = AMBIGUOUS.get_or_init(|| {
+        let mut paths: Vec<&'static str> = TASKS.iter().map(|task| (task.path)()).collect();
+        paths.sort_unstable();
+        let mut several: Vec<&'static str> = paths.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        several.dedup();
+        several
+    });
+    let path = (task.path)();
+    match ambiguous_paths.contains(&path) {
+        false => Ok(()),
+        true => Err(ambiguous(path)),
+    }
+}
+
+fn ambiguous(path: &str) -> String {
+    format!(
+        "two task functions have the path `{path}` (declared in two blocks of one function \
+         body?): rename one, so that a worker knows which to run"
+    )
 }

@@ -127,12 +127,12 @@ fn serve(loop_: &[u8]) -> i32 {
 
 /// Runs one call: the task at its path, if it is the same build of it.
 fn run(call: &TaskCall) -> Outcome {
-    let Some(task) = registry::find(&call.path) else {
-        return Outcome::Refused(format!(
-            "{} is not a task function of this executable ({}): mark it with #[joblib::task] or #[cached]",
-            call.path,
-            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
-        ));
+    let task = match registry::find(&call.path) {
+        Ok(task) => task,
+        Err(why) => {
+            let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+            return Outcome::Refused(format!("{why} ({exe}): mark it with #[joblib::task] or #[cached]"));
+        }
     };
     if (task.fingerprint)() != call.fingerprint {
         return Outcome::Refused(format!(
@@ -176,7 +176,7 @@ mod tests {
 
     #[linkme::distributed_slice(TASKS)]
     static ECHO: TaskInfo = TaskInfo {
-        path: "serve::tests::echo",
+        path: || "serve::tests::echo",
         fingerprint: || 7,
         run: |args| Outcome::Value(args.to_vec()),
         describe: |_| String::from("echo()"),

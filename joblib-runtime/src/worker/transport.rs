@@ -98,7 +98,7 @@ impl Exchange {
         loop {
             let written = self.folder().and_then(|folder| {
                 let path = folder.join(format!("array-{}", self.written.len()));
-                let written = std::fs::write(&path, array.bytes).and_then(|()| std::fs::metadata(&path));
+                let written = folders::write_private(&path, array.bytes).and_then(|()| std::fs::metadata(&path));
                 written.map(|metadata| FileOrigin::of(&path, &metadata)).map_err(|e| {
                     let _ = std::fs::remove_file(&path);
                     format!("{}: {e}", path.display())
