@@ -84,6 +84,13 @@ enum Crash {
     Allocate(usize),
     /// Exits the worker with this status.
     Exit(i32),
+    /// Starts `sleep 300` (its pid written to the file), then waits this many milliseconds.
+    SpawnSleeper(u64),
+    /// Forks a child that sleeps (holding the worker's connection), then aborts.
+    ForkThenAbort,
+    /// Writes a line of this many MiB without a newline to stderr, then a progress bar's
+    /// redraws (`\r`), then aborts.
+    LongLineThenAbort(usize),
     Nothing,
 }
 
@@ -122,6 +129,33 @@ fn crash(how: Crash, pid_file: PathBuf) -> u32 {
             return block.iter().step_by(4096).map(|&b| b as u32).sum();
         }
         Crash::Exit(status) => std::process::exit(status),
+        Crash::SpawnSleeper(ms) => {
+            // Left running on purpose: the worker's end must end it.
+            #[allow(clippy::zombie_processes)]
+            let sleeper = std::process::Command::new("sleep").arg("300").spawn().unwrap();
+            std::fs::write(&pid_file, sleeper.id().to_string()).unwrap();
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        Crash::ForkThenAbort => {
+            // `sh -c` with the worker's sockets inherited: a forked child that outlives it.
+            #[allow(clippy::zombie_processes)]
+            let keeper = std::process::Command::new("sh").args(["-c", "exec sleep 30"]).spawn().unwrap();
+            std::fs::write(&pid_file, keeper.id().to_string()).unwrap();
+            std::process::abort();
+        }
+        Crash::LongLineThenAbort(mib) => {
+            use std::io::Write;
+            let mut stderr = std::io::stderr().lock();
+            let piece = vec![b'x'; 1 << 20];
+            for _ in 0..mib {
+                stderr.write_all(&piece).unwrap();
+            }
+            for percent in [10, 50, 90] {
+                write!(stderr, "\rprogress {percent}%").unwrap();
+            }
+            stderr.flush().unwrap();
+            std::process::abort();
+        }
         Crash::Nothing => {}
     }
     std::process::id()
@@ -342,14 +376,15 @@ fn cached_calls_are_stored_by_workers_and_answered_by_the_loop() {
     // memory could not even start.)
     let again = processes(2).memory_limit("1K").map_calls((0..8).map(square_and_pid::call)).unwrap();
     assert_eq!(again, first);
-    // One call missing: only it is dispatched.
+    // One call missing: a worker is started for it (and cannot start within 1 KiB)...
     square_and_pid::shelve(3).clear();
     let err = processes(2).memory_limit("1K").map_calls((0..8).map(square_and_pid::call)).unwrap_err();
-    assert!(matches!(err, joblib::Error::Task { index: 3, .. }), "{err}");
+    assert!(matches!(&err, joblib::Error::Config(m) if m.contains("too small for a worker")), "{err}");
+    // ... and only it is dispatched.
     let third = processes(2).map_calls((0..8).map(square_and_pid::call)).unwrap();
     assert_eq!(third[3].0, 9);
     assert_ne!(third[3].1, first[3].1, "call 3 computed again");
-    assert_eq!(third[..3], first[..3]);
+    assert_eq!((&third[..3], &third[4..]), (&first[..3], &first[4..]));
 }
 
 #[joblib::parallel]
@@ -772,4 +807,85 @@ fn the_loops_folders_and_arrays_are_private_to_their_user() {
     assert_eq!(files, &[0o600], "the array's file");
     assert_eq!(*socket_folder, 0o700, "the socket's folder");
     assert!(!others_read, "another user cannot read the array");
+}
+
+#[test]
+fn processes_a_task_started_end_with_its_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // Killed by the timeout.
+    let err =
+        processes(2).timeout(Duration::from_millis(500)).map_calls(loop_with(Crash::SpawnSleeper(60_000), &pid_file));
+    assert!(matches!(err, Err(joblib::Error::Task { kind: TaskFailure::Timeout, .. })), "{err:?}");
+    gone_within_a_second(wait_for_pid(&pid_file));
+    // Left running by a call that returned: ended with the loop.
+    std::fs::remove_file(&pid_file).unwrap();
+    processes(2).map_calls(loop_with(Crash::SpawnSleeper(0), &pid_file)).unwrap();
+    gone_within_a_second(wait_for_pid(&pid_file));
+}
+
+#[test]
+fn a_task_that_forks_then_aborts_is_a_crash_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let started = Instant::now();
+    let err = processes(2).map_calls(loop_with(Crash::ForkThenAbort, &pid_file)).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "seen when the worker exits, not its child: {:?}",
+        started.elapsed()
+    );
+    let joblib::Error::Task { index, kind, .. } = &err else { panic!("{err}") };
+    assert_eq!((*index, *kind), (5, TaskFailure::Crashed { signal: Some(6), code: None }), "{err}");
+    gone_within_a_second(wait_for_pid(&pid_file));
+}
+
+#[test]
+fn a_workers_stderr_is_passed_on_in_pieces_and_its_last_lines_kept_short() {
+    if role().as_deref() == Some("long line") {
+        let pid_file = test_dir().join("pid");
+        let err = processes(1).map_calls(loop_with(Crash::LongLineThenAbort(64), &pid_file)).unwrap_err();
+        let message = err.to_string();
+        assert!(message.len() < 20_000, "the message keeps lines short: {} bytes", message.len());
+        assert!(message.contains("progress 90%"), "a progress bar's last state is a line: {message:.2000}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a_workers_stderr_is_passed_on_in_pieces_and_its_last_lines_kept_short";
+    let output = child(name, "long line", dir.path()).output().unwrap();
+    common::assert_ran_one_test(&output, "long line");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.matches('x').count() >= 64 << 20, "the whole line is passed on");
+    assert!(stderr.contains("\rprogress 10%\rprogress 50%"), "with its carriage returns");
+}
+
+#[test]
+fn a_memory_limit_too_small_for_a_worker_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        processes(2).memory_limit("1M").map_calls(loop_with(Crash::Nothing, &dir.path().join("pid"))).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, joblib::Error::Config(_)), "{message}");
+    assert!(message.contains("memory_limit of 1 MiB is too small for a worker process itself"), "{message}");
+}
+
+#[test]
+fn a_stale_worker_variable_is_an_error_and_an_empty_one_is_ignored() {
+    if role().as_deref() == Some("empty") {
+        // main runs: this test body is reached.
+        return;
+    }
+    if role().is_some() {
+        unreachable!("a process whose worker variable names no loop never runs main");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = "a_stale_worker_variable_is_an_error_and_an_empty_one_is_ignored";
+    let output = child(name, "empty", dir.path()).env("JOBLIB_WORKER", "").output().unwrap();
+    common::assert_ran_one_test(&output, "empty variable");
+    let stale = format!("{:032x} {}", 7, dir.path().join("gone-socket").display());
+    let output = child(name, "stale", dir.path()).env("JOBLIB_WORKER", stale).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(86), "{stderr}");
+    assert!(stderr.contains("the loop it names is not running") && stderr.contains("unset JOBLIB_WORKER"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("running 1 test"), "main did not run");
 }

@@ -315,7 +315,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
 }
 
 /// `4 GiB`, `512 MiB`, `1000 B`.
-fn format_bytes(bytes: u64) -> String {
+pub(crate) fn format_bytes(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),

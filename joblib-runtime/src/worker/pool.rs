@@ -3,7 +3,7 @@
 //! of a crash.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -145,10 +145,11 @@ impl Pool {
         let listener = UnixListener::bind(&socket).map_err(|e| resources("a socket for worker processes", e))?;
         listener.set_nonblocking(true).map_err(|e| resources("a socket for worker processes", e))?;
         let (sender, events) = mpsc::channel();
-        let mut starting = Vec::with_capacity(count);
+        // Killed and reaped if the pool does not start (a later worker cannot be started, say).
+        let mut starting = Starting(Vec::with_capacity(count));
         for _ in 0..count {
             let loop_ = format!("{secret:032x} {}", socket.display());
-            starting.push(spawn(&loop_, memory_limit).map_err(|e| resources("a worker process", e))?);
+            starting.0.push(spawn(&loop_, memory_limit).map_err(|e| resources("a worker process", e))?);
         }
         let mut pool = Pool { workers: Vec::with_capacity(count), events, _socket_folder: socket_folder };
         let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
@@ -158,24 +159,22 @@ impl Pool {
                 // A worker says hello as soon as it is connected.
                 Ok((mut stream, _)) => {
                     let pid = read_hello(&mut stream, secret);
-                    if let Some(n) = starting.iter().position(|(child, _)| Some(child.id()) == pid) {
+                    if let Some(n) = starting.0.iter().position(|(child, _)| Some(child.id()) == pid) {
                         streams[n] = Some(stream);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(resources("a worker's connection", e)),
             }
-            for (n, (child, tail)) in starting.iter_mut().enumerate() {
+            for (n, (child, tail)) in starting.0.iter_mut().enumerate() {
                 if streams[n].is_none() {
                     if let Ok(Some(status)) = child.try_wait() {
                         let ending = Ending { pid: child.id(), status: Some(status), stderr: tail.take() };
-                        kill_all(&mut starting);
-                        return Err(did_not_start(&ending));
+                        return Err(did_not_start(&ending, memory_limit));
                     }
                 }
             }
             if Instant::now() > deadline {
-                kill_all(&mut starting);
                 return Err(Error::Config(format!(
                     "a worker process did not start within {}s (is the program's main running instead of the \
                      worker? call `joblib::worker_entry()` first thing in main)",
@@ -184,12 +183,16 @@ impl Pool {
             }
             std::thread::sleep(Duration::from_micros(200));
         }
-        for (n, ((child, tail), stream)) in starting.into_iter().zip(streams).enumerate() {
+        for (n, ((child, tail), stream)) in starting.0.drain(..).zip(streams).enumerate() {
             let Some(stream) = stream else { unreachable!("every worker said hello") };
-            let reading = stream.try_clone().map_err(|e| resources("a worker's connection", e))?;
-            let sender = sender.clone();
-            std::thread::spawn(move || read_events(n, reading, sender));
+            let connection = |e| resources("a worker's connection", e);
+            let (reading, watched) = (stream.try_clone().map_err(connection)?, stream.try_clone().map_err(connection)?);
+            let pid = child.id();
             pool.workers.push(Worker { child, out: BufWriter::new(stream), tail });
+            let sender = sender.clone();
+            thread("joblib-worker-events", move || read_events(n, reading, sender))
+                .map_err(|e| resources("a thread for a worker's messages", e))?;
+            watch_exit(pid, watched).map_err(|e| resources("a thread that watches a worker", e))?;
         }
         Ok(pool)
     }
@@ -209,17 +212,19 @@ impl Pool {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
                 _ => {
-                    let _ = worker.child.kill();
+                    kill_tree(&mut worker.child);
                     break worker.child.wait().ok();
                 }
             }
         };
+        // What its tasks started ends with it.
+        kill_tree(&mut worker.child);
         Ending { pid: worker.child.id(), status, stderr: worker.tail.take() }
     }
 
-    /// Kills worker `n` at once.
+    /// Kills worker `n` at once, with every process its tasks started.
     pub(crate) fn kill(&mut self, n: usize) {
-        let _ = self.workers[n].child.kill();
+        kill_tree(&mut self.workers[n].child);
     }
 
     /// The process id of worker `n`.
@@ -233,10 +238,60 @@ impl Drop for Pool {
     /// behind, whether its loop ended, failed or panicked.
     fn drop(&mut self) {
         for worker in &mut self.workers {
-            let _ = worker.child.kill();
+            kill_tree(&mut worker.child);
             let _ = worker.child.wait();
         }
     }
+}
+
+/// Workers being started: killed and reaped, with what they started, unless they join a pool.
+struct Starting(Vec<(Child, StderrTail)>);
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        for (child, _) in &mut self.0 {
+            kill_tree(child);
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Kills the worker process `child` and every process in its process group: what its tasks
+/// started and did not take out of the group (as loky's `kill_process_tree`). A worker's
+/// group is its own ([`spawn`] makes it so).
+fn kill_tree(child: &mut Child) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+}
+
+/// A named thread running `f`, or why it could not be started.
+fn thread(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<()> {
+    std::thread::Builder::new().name(name.into()).spawn(f).map(drop)
+}
+
+/// Watches worker `pid` on a thread: when it exits, the loop's end of its connection `stream`
+/// stops reading once what the worker sent is read, so that its end is heard even while a
+/// process it forked holds the connection open. (Without pidfds, an old kernel, the end is
+/// heard when the connection closes.)
+fn watch_exit(pid: u32, stream: UnixStream) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{pidfd_open, waitid, PidfdFlags, WaitId, WaitIdOptions};
+        use std::os::fd::AsFd;
+        let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return Ok(()) };
+        // Opened while the worker is not reaped (only the pool reaps it): it names that process.
+        let Ok(pidfd) = pidfd_open(pid, PidfdFlags::empty()) else { return Ok(()) };
+        thread("joblib-worker-exit", move || {
+            let exited = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+            while let Err(rustix::io::Errno::INTR) = waitid(WaitId::PidFd(pidfd.as_fd()), exited) {}
+            let _ = stream.shutdown(std::net::Shutdown::Read);
+        })?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (pid, stream);
+    Ok(())
 }
 
 /// Starts a worker process of `loop_` (its secret and socket): this executable, in worker
@@ -249,6 +304,8 @@ fn spawn(loop_: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTai
     let executable = std::env::current_exe()?;
     let mut command = Command::new(executable);
     command.arg(WORKER_ARG).env(WORKER_VAR, loop_).stdin(Stdio::null()).stderr(Stdio::piped());
+    // A process group of its own, ended with it (see `kill_tree`).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if let Some(bytes) = memory_limit {
         command.env(super::limits::MEMORY_LIMIT_VAR, bytes.to_string());
     }
@@ -257,31 +314,57 @@ fn spawn(loop_: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTai
     let lines = Arc::new(Mutex::new(Lines::default()));
     let (done, read) = mpsc::channel();
     let kept = lines.clone();
-    std::thread::spawn(move || {
+    let forwarding = thread("joblib-worker-stderr", move || {
         let _done = done;
-        let mut lines = BufReader::new(stderr);
-        let mut line = Vec::new();
-        while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let _ = io::stderr().write_all(&line);
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end();
-            let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
-            kept.allocation_failed |= text.starts_with("memory allocation of") && text.ends_with("failed");
-            if kept.last.len() == TAIL_LINES {
-                kept.last.pop_front();
-            }
-            kept.last.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
-            line.clear();
-        }
+        forward_stderr(stderr, &kept);
     });
+    if let Err(e) = forwarding {
+        kill_tree(&mut child);
+        let _ = child.wait();
+        return Err(e);
+    }
     Ok((child, StderrTail { lines, read }))
 }
 
-fn kill_all(starting: &mut [(Child, StderrTail)]) {
-    for (child, _) in starting {
-        let _ = child.kill();
-        let _ = child.wait();
+/// Passes what a worker writes to `stderr` on to ours as it comes, in pieces of bounded size
+/// (a line of a gigabyte, or a progress bar redrawn with `\r`, is never held whole), and
+/// keeps its last lines (each cut to [`TAIL_LINE_CHARS`]) in `kept`.
+fn forward_stderr(mut stderr: impl io::Read, kept: &Mutex<Lines>) {
+    let mut piece = [0u8; 8192];
+    let mut line: Vec<u8> = Vec::new();
+    loop {
+        let n = match stderr.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let _ = io::stderr().write_all(&piece[..n]);
+        for &byte in &piece[..n] {
+            if byte == b'\n' || byte == b'\r' {
+                if !line.is_empty() {
+                    keep_line(kept, &line);
+                    line.clear();
+                }
+            } else if line.len() < TAIL_LINE_CHARS * 4 {
+                line.push(byte);
+            }
+        }
     }
+    if !line.is_empty() {
+        keep_line(kept, &line);
+    }
+}
+
+fn keep_line(kept: &Mutex<Lines>, line: &[u8]) {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end();
+    let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+    kept.allocation_failed |= text.starts_with("memory allocation of") && text.ends_with("failed");
+    if kept.last.len() == TAIL_LINES {
+        kept.last.pop_front();
+    }
+    kept.last.push_back(text.chars().take(TAIL_LINE_CHARS).collect());
 }
 
 /// The pid of the worker's hello on `stream`; `None` if what comes is not a hello of this
@@ -298,8 +381,19 @@ fn read_hello(stream: &mut UnixStream, secret: u128) -> Option<u32> {
 }
 
 /// Why a worker exited before its hello, and what to do.
-fn did_not_start(ending: &Ending) -> Error {
-    let fix = match ending.status.and_then(|s| s.code()) {
+fn did_not_start(ending: &Ending, memory_limit: Option<u64>) -> Error {
+    let code = ending.status.and_then(|s| s.code());
+    let no_room = ending.stderr.allocation_failed
+        || (code == Some(NOT_A_WORKER) && ending.stderr.last.iter().any(|l| l.contains("cannot start")));
+    if let Some(limit) = memory_limit.filter(|_| no_room) {
+        return Error::Config(format!(
+            "the memory_limit of {} is too small for a worker process itself to start (it needs room for its \
+             threads and code, some tens of MiB): raise it{}",
+            super::dispatch::format_bytes(limit),
+            tail_text(&ending.stderr)
+        ));
+    }
+    let fix = match code {
         Some(NOT_A_WORKER) => "",
         _ => {
             " (if this is the program running as itself: the worker hook did not run; call \

@@ -48,10 +48,14 @@ static WORKER_HOOK: extern "C" fn() = worker_hook;
 
 extern "C" fn worker_hook() {
     if std::env::var_os(NO_HOOK_VAR).is_none() {
-        if let Some(loop_) = std::env::var_os(WORKER_VAR) {
-            std::process::exit(serve(loop_.as_encoded_bytes()));
-        }
+        worker_entry();
     }
+}
+
+/// The loop that [`WORKER_VAR`] names, if it is set and not empty (an empty value is as
+/// good as unset).
+fn named_loop() -> Option<std::ffi::OsString> {
+    std::env::var_os(WORKER_VAR).filter(|value| !value.is_empty())
 }
 
 /// Keeps the hook linked: the code that starts workers calls this, so the object file that
@@ -67,7 +71,7 @@ pub(crate) fn is_worker() -> bool {
 
 /// Whether this process was started as a worker of a loop (whether or not it became one).
 pub(crate) fn started_as_worker() -> bool {
-    std::env::var_os(WORKER_VAR).is_some()
+    named_loop().is_some()
 }
 
 /// Serves the loop that [`WORKER_VAR`] names (`loop_`); the exit status.
@@ -86,20 +90,23 @@ fn serve(loop_: &[u8]) -> i32 {
         eprintln!("joblib: {WORKER_VAR} does not name a loop: {text:?}");
         return NOT_A_WORKER;
     };
-    let connected = UnixStream::connect(socket);
-    let stream = match connected {
+    let stream = match UnixStream::connect(socket) {
         Ok(stream) => stream,
-        // The loop is gone already.
-        Err(_) => return LOOP_GONE,
+        // A loop gone already (its worker's exit is not heard), or a value left in the
+        // environment of a program that is not a worker: it must not exit as if it ran.
+        Err(e) => {
+            eprintln!(
+                "joblib: {WORKER_VAR} is set, so this process started as a worker process, but the loop it names \
+                 is not running ({socket}: {e}); if this program was not started by a joblib loop, unset \
+                 {WORKER_VAR}"
+            );
+            return NOT_A_WORKER;
+        }
     };
     let Ok(reading) = stream.try_clone() else { return LOOP_GONE };
-    let mut out = BufWriter::new(stream);
-    let hello = FromWorker::Hello { protocol: PROTOCOL, pid: std::process::id(), secret };
-    if frame::write(&mut out, &hello).is_err() {
-        return LOOP_GONE;
-    }
     // Batches are read on their own thread, so that the end of the connection ends the
-    // process even while a call runs (the loop stopped, or died).
+    // process even while a call runs (the loop stopped, or died). It is started before the
+    // hello: a worker that cannot start it (too small a memory limit) never started.
     let (batches, received) = mpsc::channel::<Vec<TaskCall>>();
     let reader = std::thread::Builder::new().name("joblib-worker-input".into()).spawn(move || {
         let mut input = BufReader::new(reading);
@@ -108,11 +115,17 @@ fn serve(loop_: &[u8]) -> i32 {
                 break;
             }
         }
+        end_own_group();
         std::process::exit(LOOP_GONE);
     });
     if let Err(e) = reader {
         eprintln!("joblib: a worker process cannot start the thread that reads its calls: {e}");
         return NOT_A_WORKER;
+    }
+    let mut out = BufWriter::new(stream);
+    let hello = FromWorker::Hello { protocol: PROTOCOL, pid: std::process::id(), secret };
+    if frame::write(&mut out, &hello).is_err() {
+        return LOOP_GONE;
     }
     for calls in received {
         for call in calls {
@@ -123,6 +136,16 @@ fn serve(loop_: &[u8]) -> i32 {
         }
     }
     LOOP_GONE
+}
+
+/// Ends the processes this worker's tasks started, when its loop went away (the loop ends
+/// them itself otherwise): every process of its process group, which the loop made its own
+/// (and only then: a process that is not its group's leader leaves the group alone).
+fn end_own_group() {
+    use rustix::process::{getpgrp, getpid, kill_current_process_group, Signal};
+    if getpgrp() == getpid() {
+        let _ = kill_current_process_group(Signal::KILL);
+    }
 }
 
 /// Runs one call: the task at its path, if it is the same build of it.
@@ -164,7 +187,7 @@ pub(crate) fn refuse_nested() -> ! {
 /// // the program
 /// ```
 pub fn worker_entry() {
-    if let Some(loop_) = std::env::var_os(WORKER_VAR) {
+    if let Some(loop_) = named_loop() {
         std::process::exit(serve(loop_.as_encoded_bytes()));
     }
 }
