@@ -889,3 +889,22 @@ fn a_stale_worker_variable_is_an_error_and_an_empty_one_is_ignored() {
     assert!(stderr.contains("the loop it names is not running") && stderr.contains("unset JOBLIB_WORKER"), "{stderr}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("running 1 test"), "main did not run");
 }
+
+/// How long a loop of `calls` calls of 400 ms takes on `n_jobs` worker processes.
+fn sleeping_loop(calls: usize, n_jobs: i32, pid_file: &Path) -> Duration {
+    let started = Instant::now();
+    processes(n_jobs).map_calls((0..calls).map(|_| crash::call(Crash::Sleep(400), pid_file.to_path_buf()))).unwrap();
+    started.elapsed()
+}
+
+#[test]
+fn a_few_long_calls_spread_over_every_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let one = sleeping_loop(1, 1, &pid_file);
+    for (calls, n_jobs) in [(2, 2), (4, 8), (3, 4)] {
+        let took = sleeping_loop(calls, n_jobs, &pid_file);
+        let ratio = took.as_secs_f64() / one.as_secs_f64();
+        assert!(ratio < 1.6, "{calls} calls on n_jobs = {n_jobs} took {took:?}, {ratio:.2} times one call ({one:?})");
+    }
+}

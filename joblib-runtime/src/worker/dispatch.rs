@@ -143,8 +143,13 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let mut busy: Vec<Busy> = (0..pool.workers.len()).map(|_| Busy::default()).collect();
         let total = self.pending.len();
         while self.done < total {
-            for (n, worker) in busy.iter_mut().enumerate() {
-                self.feed(pool, n, worker)?;
+            // One batch to each worker in turn, so that the first calls spread over them all.
+            let mut fed = true;
+            while fed {
+                fed = false;
+                for (n, worker) in busy.iter_mut().enumerate() {
+                    fed |= self.feed(pool, n, worker)?;
+                }
             }
             let deadline = self.next_deadline(&busy);
             if deadline.is_some_and(|d| d <= Instant::now()) {
@@ -186,38 +191,38 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         Ok(())
     }
 
-    /// Sends worker `n` batches until it has its share of the loop's `look_ahead` batches
-    /// (at least one) to run: with two or more, it never waits for the loop between two.
-    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) -> Result<()> {
+    /// Sends worker `n` one batch if it has less than its share of the loop's `look_ahead`
+    /// batches (at least one) to run: with two or more, it never waits for the loop between
+    /// two. Whether it sent one.
+    fn feed(&mut self, pool: &mut Pool, n: usize, worker: &mut Busy) -> Result<bool> {
         let workers = pool.workers.len();
         let share = self.settings.look_ahead.div_ceil(workers).max(1);
-        loop {
-            let size = self.batch_size(workers);
-            if worker.calls.len() + size > share * size || self.pending.is_empty() {
-                return Ok(());
-            }
-            // A batch holds `size` calls, fewer if their arguments pass `BATCH_BYTES`.
-            let (mut batch, mut frames, mut bytes) = (Vec::new(), Vec::new(), 0);
-            while batch.len() < size && (batch.is_empty() || bytes < BATCH_BYTES) {
-                let Some(index) = self.pending.pop_front() else { break };
-                let frame = self.calls[index].to_frame(index as u64).expect("pending calls have arguments");
-                bytes += frame.args.len();
-                batch.push(index);
-                frames.push(frame);
-            }
-            if worker.calls.is_empty() {
-                worker.since = Some(Instant::now());
-            }
-            worker.calls.extend(&batch);
-            // A worker that cannot be written to has ended: its end is heard as an event.
-            if let Err(e) = pool.send(n, frames) {
-                if !matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) {
-                    let index = batch[0];
-                    let why = format!("its arguments could not be sent to a worker process: {e}");
-                    return Err(task_error(self.first + index, self.calls[index].describe(), TaskFailure::Error, why));
-                }
+        let size = self.batch_size(workers);
+        if worker.calls.len() + size > share * size || self.pending.is_empty() {
+            return Ok(false);
+        }
+        // A batch holds `size` calls, fewer if their arguments pass `BATCH_BYTES`.
+        let (mut batch, mut frames, mut bytes) = (Vec::new(), Vec::new(), 0);
+        while batch.len() < size && (batch.is_empty() || bytes < BATCH_BYTES) {
+            let Some(index) = self.pending.pop_front() else { break };
+            let frame = self.calls[index].to_frame(index as u64).expect("pending calls have arguments");
+            bytes += frame.args.len();
+            batch.push(index);
+            frames.push(frame);
+        }
+        if worker.calls.is_empty() {
+            worker.since = Some(Instant::now());
+        }
+        worker.calls.extend(&batch);
+        // A worker that cannot be written to has ended: its end is heard as an event.
+        if let Err(e) = pool.send(n, frames) {
+            if !matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) {
+                let index = batch[0];
+                let why = format!("its arguments could not be sent to a worker process: {e}");
+                return Err(task_error(self.first + index, self.calls[index].describe(), TaskFailure::Error, why));
             }
         }
+        Ok(true)
     }
 
     /// The calls of the next batch: the fixed size, or as many as take about `AUTO_BATCH`
