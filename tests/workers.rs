@@ -908,3 +908,26 @@ fn a_few_long_calls_spread_over_every_worker() {
         assert!(ratio < 1.6, "{calls} calls on n_jobs = {n_jobs} took {took:?}, {ratio:.2} times one call ({one:?})");
     }
 }
+
+#[joblib::parallel]
+fn loop_of_crashes(how: Crash, pid_file: &Path) -> Result<Vec<u32>, joblib::Error> {
+    let values = #[parallel(backend = "processes", n_jobs = 2, timeout = 0.5)]
+    for i in 0..10 {
+        crash(if i == 5 { how } else { Crash::Nothing }, pid_file.to_path_buf())
+    };
+    Ok(values)
+}
+
+#[test]
+fn a_crash_or_timeout_of_a_task_is_the_error_of_a_function_that_returns_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let err = loop_of_crashes(Crash::Abort, &pid_file).unwrap_err();
+    assert!(
+        matches!(err, joblib::Error::Task { index: 5, kind: TaskFailure::Crashed { signal: Some(6), .. }, .. }),
+        "{err}"
+    );
+    let err = loop_of_crashes(Crash::Sleep(30_000), &pid_file).unwrap_err();
+    assert!(matches!(err, joblib::Error::Task { index: 5, kind: TaskFailure::Timeout, .. }), "{err}");
+    assert_eq!(loop_of_crashes(Crash::Nothing, &pid_file).unwrap().len(), 10);
+}

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use std::marker::PhantomData;
 
 use super::describe::bounded_debug;
-use crate::error::Error;
+use crate::error::{Error, TaskFailure};
 use crate::parallel::{Collected, InPlace, Input, Parallel, Stop};
 
 /// The input of a `#[parallel]` loop: `(&&LoopInput::new(expr)).input()` gives ranges and
@@ -165,10 +165,11 @@ pub fn with_input<R>(kept: impl InputText, task: impl FnOnce() -> R) -> R {
 }
 
 /// A loop's failure in a function returning `Result<T, E>`: the loop's own failure (it could
-/// not run: no room for its results, `n_jobs` evaluating to 0, no worker threads) is
-/// `(&&LoopFailure::<E>::new(error)).returned()`, `E::from(error)` where
-/// `E: From<joblib::Error>`; it panics elsewhere, and a task's panic or timeout always panics
-/// (autoref specialization).
+/// not run: no room for its results, `n_jobs` evaluating to 0, no worker threads; or a task
+/// it ran failed other than by panicking: a timeout, a crashed worker process, a call a worker
+/// refused) is `(&&LoopFailure::<E>::new(error)).returned()`, `E::from(error)` where
+/// `E: From<joblib::Error>`; it panics elsewhere, and a task's panic always panics, as in a
+/// plain loop (autoref specialization).
 pub struct LoopFailure<E> {
     error: Cell<Option<Error>>,
     error_type: PhantomData<E>,
@@ -194,8 +195,8 @@ pub trait ReturnFailure<E> {
 impl<E: From<Error>> ReturnFailure<E> for &LoopFailure<E> {
     fn returned(&self) -> E {
         match self.take() {
-            // A task's panic or timeout panics in the caller, as a plain loop's would.
-            task @ Error::Task { .. } => loop_failed(task),
+            // A task's panic panics in the caller, as a plain loop's would.
+            task @ Error::Task { kind: TaskFailure::Panic, .. } => loop_failed(task),
             error => E::from(error),
         }
     }
@@ -213,11 +214,11 @@ impl<E> PanicFailure<E> for LoopFailure<E> {
     }
 }
 
-/// A loop's failure that is not returned: a task's panic or timeout (with its index and
-/// message), or the loop's own failure, with what to change to get it as an error.
+/// A loop's failure that is not returned: a task's panic (with its index and message), or
+/// another failure, with what to change to get it as an error.
 pub fn loop_failed(error: Error) -> ! {
     match error {
-        Error::Task { .. } => panic!("{error}"),
+        Error::Task { kind: TaskFailure::Panic, .. } => panic!("{error}"),
         error => panic!(
             "a parallel loop could not run: {error} (a function returning `Result<T, E>` with \
              `E: From<joblib::Error>` gets this as an error instead of a panic)"
