@@ -931,3 +931,18 @@ fn a_crash_or_timeout_of_a_task_is_the_error_of_a_function_that_returns_one() {
     assert!(matches!(err, joblib::Error::Task { index: 5, kind: TaskFailure::Timeout, .. }), "{err}");
     assert_eq!(loop_of_crashes(Crash::Nothing, &pid_file).unwrap().len(), 10);
 }
+
+#[test]
+fn a_long_temporary_folder_does_not_keep_workers_from_starting() {
+    if role().as_deref() == Some("long tmpdir") {
+        let pids = processes(2).map_calls((0..4).map(pid_of_worker::call)).unwrap();
+        assert!(pids.iter().all(|&pid| pid != std::process::id()));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("a-temporary-folder-as-long-as-a-slurm-jobs-one").join("x".repeat(60));
+    std::fs::create_dir_all(&long).unwrap();
+    let name = "a_long_temporary_folder_does_not_keep_workers_from_starting";
+    let output = child(name, "long tmpdir", dir.path()).env("TMPDIR", &long).output().unwrap();
+    common::assert_ran_one_test(&output, "long TMPDIR");
+}

@@ -118,6 +118,34 @@ pub(crate) struct Pool {
     _socket_folder: tempfile::TempDir,
 }
 
+/// The name of a loop's socket in its folder.
+const SOCKET: &str = "socket";
+/// The longest path of a socket (`sun_path` holds 108 bytes on Linux, 104 elsewhere, with the
+/// final zero).
+const MAX_SOCKET_PATH: usize = if cfg!(target_os = "linux") { 107 } else { 103 };
+
+/// A folder for a loop's socket, in the temporary folder, or in `/tmp` when that is too long
+/// a path for a socket (a long `TMPDIR`, as Slurm jobs and macOS have).
+fn socket_folder() -> Result<tempfile::TempDir> {
+    let mut tried = Vec::new();
+    for parent in [std::env::temp_dir(), std::path::PathBuf::from("/tmp")] {
+        if tried.contains(&parent) {
+            continue;
+        }
+        let folder = super::folders::make(&parent, "socket")
+            .map_err(|e| Error::Resources(format!("a folder for the socket of worker processes: {e}")))?;
+        if folder.path().join(SOCKET).as_os_str().len() <= MAX_SOCKET_PATH {
+            return Ok(folder);
+        }
+        tried.push(parent);
+    }
+    Err(Error::Config(format!(
+        "the socket of worker processes needs a path of at most {MAX_SOCKET_PATH} bytes, and both the temporary \
+         folder ({}) and /tmp give longer ones: set TMPDIR to a shorter folder",
+        std::env::temp_dir().display()
+    )))
+}
+
 /// A secret for a new loop: 128 random bits.
 fn new_secret() -> u128 {
     (u128::from(random_u64()) << 64) | u128::from(random_u64())
@@ -139,9 +167,8 @@ impl Pool {
         serve::hook_linked();
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
         // The socket is in a folder only this user can enter.
-        let socket_folder = super::folders::make(&std::env::temp_dir(), "socket")
-            .map_err(|e| resources("a folder for the socket of worker processes", e))?;
-        let (socket, secret) = (socket_folder.path().join("socket"), new_secret());
+        let socket_folder = socket_folder()?;
+        let (socket, secret) = (socket_folder.path().join(SOCKET), new_secret());
         let listener = UnixListener::bind(&socket).map_err(|e| resources("a socket for worker processes", e))?;
         listener.set_nonblocking(true).map_err(|e| resources("a socket for worker processes", e))?;
         let (sender, events) = mpsc::channel();
