@@ -374,3 +374,17 @@ fn a_large_entry_read_without_mapping_is_checked_and_owned() {
     assert!(numbers.iter().all(|&v| v == 4.0), "never a wrong value");
     assert_eq!(runs.get(), 3, "the damaged payload was seen, and the value recomputed");
 }
+
+#[test]
+fn a_name_longer_than_a_file_name_is_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let name = "long_name_".repeat(30);
+    let f = memory(dir.path()).cache(&name, |x: &u64| {
+        runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        x + 1
+    });
+    assert_eq!((f.call(&1), f.call(&1)), (2, 2));
+    assert!(f.is_cached(&1));
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1, "the second call is a hit");
+}

@@ -46,7 +46,7 @@ pub(crate) fn cache_root(location: &Path) -> PathBuf {
 /// part made only of lowercase ASCII letters, digits and `_` (and not 32 hex digits, the name
 /// of an entry) is its own folder name; any other part (`error rate`, `α`, `Model`, `<impl
 /// Foo>`, the empty part) is reduced to safe characters and followed by `-` and 16 hex digits
-/// of its exact text's hash. The two kinds cannot meet (only the second has a `-`), and
+/// of its exact text's hash, as is a part longer than 128 bytes. The two kinds cannot meet (only the second has a `-`), and
 /// uppercase letters are hashed too, so that case-insensitive filesystems keep them apart.
 pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
     let mut dir = cache_root(location);
@@ -76,10 +76,14 @@ pub(crate) fn entry_of(location: &Path, identity: &str, key: u128) -> Entry {
     })
 }
 
+/// The longest part of an identity that is its own folder name; a longer one is shortened as
+/// other names are (filesystems take names of at most 255 bytes).
+const MAX_PLAIN_NAME: usize = 128;
+
 /// The folder name of one part of an identity, as [`function_dir`] describes.
 fn folder_name(part: &str) -> String {
     let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
-    if !part.is_empty() && part.chars().all(plain) && !is_entry_name(part) {
+    if !part.is_empty() && part.len() <= MAX_PLAIN_NAME && part.chars().all(plain) && !is_entry_name(part) {
         return part.to_string();
     }
     let safe: String = part.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(64).collect();
@@ -396,6 +400,9 @@ pub(crate) mod tests {
         let dirs: std::collections::HashSet<_> = names.iter().map(|n| function_dir(root, n)).collect();
         assert_eq!(dirs.len(), names.len());
         assert!(!is_entry_name(&folder_name("0123456789abcdef0123456789abcdef")));
+        let long = "a".repeat(300);
+        assert!(folder_name(&long).len() < 100, "a long name is shortened");
+        assert_ne!(folder_name(&long), folder_name(&"a".repeat(301)));
     }
 
     /// Settings that store values as they are.
