@@ -8,6 +8,25 @@ use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
 
+/// Removes the temporary files of `file_name` in `dir` that no live writer can own: those of
+/// a writer killed while writing it (a `dump` interrupted by `kill -9`), which nothing else
+/// would ever remove.
+fn remove_abandoned_temps(dir: &Path, file_name: &str) {
+    let Ok(children) = std::fs::read_dir(dir) else { return };
+    let own = format!(".{file_name}{}", super::writer::SEP);
+    let now = std::time::SystemTime::now();
+    for child in children.flatten() {
+        let name = child.file_name();
+        let Some(writer_and_rest) = name.to_str().and_then(|n| n.strip_prefix(&own)) else { continue };
+        // Named as `is_abandoned` reads names: the writer after the first separator.
+        let temp = format!("{}{writer_and_rest}", super::writer::SEP);
+        let modified = child.metadata().and_then(|m| m.modified()).unwrap_or(now);
+        if super::writer::is_temp_name(&format!(".{temp}")) && super::writer::is_abandoned(&temp, modified, now) {
+            let _ = std::fs::remove_file(child.path());
+        }
+    }
+}
+
 /// A file being written next to its final path. [`AtomicFile::commit`] renames it into place;
 /// dropping it without committing removes it.
 pub(crate) struct AtomicFile {
@@ -26,6 +45,7 @@ impl AtomicFile {
         let name = path
             .file_name()
             .ok_or_else(|| Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
+        remove_abandoned_temps(dir, &name.to_string_lossy());
         let prefix = super::writer::temp_prefix(&name.to_string_lossy());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
@@ -63,6 +83,27 @@ impl AtomicFile {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn temporary_files_of_the_same_file_left_by_gone_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = crate::persist::writer_tag().split_once('@').unwrap().1.to_string();
+        let names = [
+            format!(".out.bin~1.1@{host}~killed.tmp"),
+            format!(".out.bin~{}~live.tmp", crate::persist::writer_tag()),
+            format!(".out.bin~1.1@another-host~far.tmp"),
+            format!(".other.bin~1.1@{host}~other.tmp"),
+        ];
+        for name in &names {
+            std::fs::write(dir.path().join(name), b"part").unwrap();
+        }
+        AtomicFile::create(&dir.path().join("out.bin")).unwrap().commit().unwrap();
+        let left: std::collections::BTreeSet<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|c| c.unwrap().file_name().into_string().unwrap()).collect();
+        let expected: std::collections::BTreeSet<String> =
+            names[1..].iter().cloned().chain(["out.bin".to_string()]).collect();
+        assert_eq!(left, expected, "only the gone writer's temporary file of out.bin is removed");
+    }
 
     #[test]
     fn nothing_appears_until_commit_and_drop_cleans_up() {

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 pub(crate) const FOREIGN_STALE_AFTER: Duration = Duration::from_secs(3600);
 
 /// The separator of the parts of a temporary file's name (never in a host name).
-const SEP: char = '~';
+pub(crate) const SEP: char = '~';
 
 /// A writing process.
 #[derive(Clone, Debug, PartialEq, Eq)]
