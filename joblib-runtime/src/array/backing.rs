@@ -103,7 +103,7 @@ impl Backing {
 }
 
 /// The file a mapping was made from, as it was then.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FileOrigin {
     pub(crate) path: std::path::PathBuf,
     device: u64,
@@ -120,6 +120,12 @@ impl FileOrigin {
         let modified_ns = metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
         let path = path.to_path_buf();
         FileOrigin { path, device: metadata.dev(), inode: metadata.ino(), len: metadata.len(), modified_ns }
+    }
+
+    /// Whether the file at its path is still this one (not replaced, by another `dump` say,
+    /// nor changed).
+    pub(crate) fn is_current(&self) -> bool {
+        std::fs::metadata(&self.path).is_ok_and(|metadata| FileOrigin::of(&self.path, &metadata) == *self)
     }
 
     /// The same file named by an absolute path, to be opened by another process (a relative

@@ -53,6 +53,8 @@ pub(crate) struct Exchange {
     folders: Vec<TempDir>,
     /// The file each array went to, by its contents' identity.
     written: HashMap<crate::array::ContentId, FileOrigin>,
+    /// Files that arrays were mapped from, and whether each is still the file mapped.
+    mapped_files: HashMap<FileOrigin, bool>,
 }
 
 thread_local! {
@@ -72,7 +74,13 @@ impl Exchange {
             }
             None => VecDeque::from([std::env::temp_dir()]),
         };
-        Exchange { max_nbytes, temp_folders, folders: Vec::new(), written: HashMap::new() }
+        Exchange {
+            max_nbytes,
+            temp_folders,
+            folders: Vec::new(),
+            written: HashMap::new(),
+            mapped_files: HashMap::new(),
+        }
     }
 
     /// Runs `f` (which makes calls) with this exchange taking their large arrays.
@@ -89,8 +97,13 @@ impl Exchange {
 
     /// The file array `array` is sent as, written now if it is not yet.
     fn file_of(&mut self, array: &ArrayOut<'_>) -> Result<(FileOrigin, u64), String> {
+        // Sent as the file it is mapped from while that file is still there (not replaced
+        // since it was mapped: asked once per file and loop); else written as any array.
         if let Some((origin, offset)) = array.origin {
-            return Ok((origin.absolute(), offset as u64));
+            let current = *self.mapped_files.entry(origin.clone()).or_insert_with(|| origin.is_current());
+            if current {
+                return Ok((origin.absolute(), offset as u64));
+            }
         }
         if let Some(origin) = self.written.get(&array.content) {
             return Ok((origin.clone(), 0));
