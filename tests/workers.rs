@@ -951,3 +951,19 @@ fn a_long_temporary_folder_does_not_keep_workers_from_starting() {
     let output = child(name, "long tmpdir", dir.path()).env("TMPDIR", &long).output().unwrap();
     common::assert_ran_one_test(&output, "long TMPDIR");
 }
+
+#[joblib::cached(dir = "target/test-cache-workers", mmap_mode = "r", verbose = 0)]
+fn large_result(seed: u64) -> joblib::Array<u64> {
+    joblib::Array::from((0..(1u64 << 19)).map(|i| i ^ seed).collect::<Vec<_>>())
+    // 4 MiB
+}
+
+#[test]
+fn a_mapped_cached_result_comes_back_from_a_worker_as_its_file() {
+    large_result::clear();
+    let first = processes(2).map_calls((0..3).map(large_result::call)).unwrap();
+    for (seed, array) in first.iter().enumerate() {
+        assert!(array.is_mapped(), "call {seed}: mapped from the cache file the worker stored, not sent as bytes");
+        assert_eq!((array.len(), array[5]), (1 << 19, 5 ^ seed as u64));
+    }
+}

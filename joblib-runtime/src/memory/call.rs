@@ -161,13 +161,20 @@ where
         None => Err(Miss {
             call,
             entry,
-            store: |call, entry, stored, describe, took| call.store(entry, stored, describe, took),
+            store: |call, entry, stored, describe, took| {
+                let kept = call.store(entry, stored, describe, took);
+                // In a worker process, a result to be mapped goes back to the loop as the
+                // stored file (see `worker::transport`), not as its bytes: loaded mapped.
+                let mapped = kept && call.settings.mmap_mode.is_some() && crate::worker::is_worker();
+                mapped.then(|| call.lookup::<C::Stored>(entry)).flatten()
+            },
         }),
     }
 }
 
-/// How a miss stores a computed value.
-type Store<S> = fn(&Call<'_>, &Entry, &S, String, Duration) -> bool;
+/// How a miss stores a computed value; the stored value to return in its place, if any (in a
+/// worker process, mapped from the cache).
+type Store<S> = fn(&Call<'_>, &Entry, &S, String, Duration) -> Option<S>;
 
 /// A call whose result is not cached.
 pub struct Miss<'a, C: Cacheable> {
@@ -180,10 +187,11 @@ impl<C: Cacheable> Miss<'_, C> {
     /// Computes the result of the call described by `describe`, stores it and returns it.
     pub fn compute(self, describe: String, compute: impl FnOnce() -> C) -> C {
         let computed = self.call.compute(|| describe, compute);
-        if let (Some(entry), Some(stored)) = (&self.entry, computed.value.stored()) {
-            (self.store)(&self.call, entry, stored, computed.call, computed.took);
-        }
-        computed.value
+        let in_place = match (&self.entry, computed.value.stored()) {
+            (Some(entry), Some(stored)) => (self.store)(&self.call, entry, stored, computed.call, computed.took),
+            _ => None,
+        };
+        in_place.map_or(computed.value, C::restore)
     }
 }
 

@@ -162,6 +162,10 @@ impl<C: Iterator> Iterator for WithExchange<C> {
     }
 }
 
+/// Arrays of at least this many bytes mapped from a file are sent as that file where no loop's
+/// exchange takes them (a worker's results).
+const MAPPED_AS_FILE: usize = 1 << 20;
+
 /// Collects the arrays of the arguments being encoded.
 struct Collect {
     arrays: Vec<ArrayRef>,
@@ -174,11 +178,19 @@ impl ArraySink for Collect {
     fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
         let dtype = array.dtype.code();
         let exchange = self.exchange.as_ref().map(|e| e.lock().unwrap_or_else(|p| p.into_inner()));
-        let reference = match exchange {
-            Some(mut exchange) if exchange.max_nbytes.is_some_and(|max| array.bytes.len() as u64 > max) => {
+        let reference = match (exchange, array.origin) {
+            (Some(mut exchange), _) if exchange.max_nbytes.is_some_and(|max| array.bytes.len() as u64 > max) => {
                 let (origin, offset) = exchange.file_of(&array)?;
                 ArrayRef::File { dtype, origin, offset, len: array.bytes.len() as u64 }
             }
+            // A large array mapped from a file (a worker's result mapped from the cache) goes
+            // back as that file.
+            (None, Some((origin, offset))) if array.bytes.len() >= MAPPED_AS_FILE => ArrayRef::File {
+                dtype,
+                origin: origin.absolute(),
+                offset: offset as u64,
+                len: array.bytes.len() as u64,
+            },
             _ => {
                 self.inline += array.bytes.len();
                 if self.inline > MAX_MESSAGE {
