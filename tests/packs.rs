@@ -395,6 +395,8 @@ fn another_process_clearing_never_makes_a_hit_return_another_keys_value() {
             for child in children {
                 let output = child.wait_with_output().unwrap();
                 children::finished(&output);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(!stderr.contains("cannot clear"), "a clear racing writers finishes: {stderr}");
             }
         }
     }

@@ -240,13 +240,22 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     remove_tree(dir)
 }
 
-/// Removes a folder and everything in it from disk; one already gone is not an error.
-fn remove_tree(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(dir, e)),
-        _ => Ok(()),
+/// Removes a folder and everything in it from disk; one already gone is not an error. A
+/// writer adding to it meanwhile (another process storing while this one clears) makes the
+/// removal try again, and what the writer keeps adding is left to it: a clear finishes.
+pub(crate) fn remove_tree(dir: &Path) -> Result<()> {
+    for _ in 0..REMOVE_TRIES {
+        match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => continue,
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(dir, e)),
+            _ => return Ok(()),
+        }
     }
+    Ok(())
 }
+
+/// How many times a folder a writer adds to is removed again.
+const REMOVE_TRIES: usize = 5;
 
 /// Removes every entry in a function's folder (its packs and entry folders), and nothing
 /// else.
@@ -258,13 +267,18 @@ pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(function_dir, e)),
     };
+    // Every entry is tried, whatever fails: the first failure is reported at the end.
+    let mut failure = Ok(());
     for child in children {
-        let child = child.map_err(|e| Error::io(function_dir, e))?;
-        if is_entry_name(&child.file_name().to_string_lossy()) {
-            remove_tree(&child.path())?;
-        }
+        let removed = child.map_err(|e| Error::io(function_dir, e)).and_then(|child| {
+            match is_entry_name(&child.file_name().to_string_lossy()) {
+                true => remove_tree(&child.path()),
+                false => Ok(()),
+            }
+        });
+        failure = failure.and(removed);
     }
-    Ok(())
+    failure
 }
 
 /// What eviction needs to know of an entry folder.
