@@ -401,3 +401,49 @@ fn another_process_clearing_never_makes_a_hit_return_another_keys_value() {
         }
     }
 }
+
+#[test]
+fn a_full_disk_gains_no_files_and_eviction_still_frees_space() {
+    const TEST: &str = "a_full_disk_gains_no_files_and_eviction_still_frees_space";
+    match role().as_deref() {
+        Some("full disk") => {
+            // The cache folder is a tmpfs of 256 KiB (see below): 4 KiB results fill it.
+            let memory = Memory::new(test_dir()).verbose(0);
+            let f = memory.cache("big", |k: &u64| vec![*k; 512]);
+            for k in 0..200 {
+                assert_eq!(f.call(&k), vec![k; 512], "a full disk never changes a value");
+            }
+            assert!(!f.is_cached(&199), "the disk is full");
+            let before = packs(&test_dir());
+            for k in 200..300 {
+                assert_eq!(f.call(&k), vec![k; 512]);
+            }
+            assert_eq!(packs(&test_dir()), before, "failed stores leave no new pack files");
+            let removed = memory.reduce_size_to(None, Some(10), None);
+            assert!(removed > 10, "eviction frees space on a full disk: {removed} removed");
+            let left = (0..200).filter(|k| f.is_cached(k)).count();
+            assert!(left <= 10, "{left} entries left");
+            f.call(&1000);
+            assert!(f.is_cached(&1000), "and the freed space takes new results");
+            println!("evicted: {removed}");
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            // A small filesystem of its own, in a mount namespace of the child's (as root or
+            // through a user namespace).
+            let script = format!(
+                r#"mount -t tmpfs -o size=256k tmpfs "$JOBLIB_TEST_DIR" && exec "$0" --exact {TEST} --nocapture --test-threads 1"#
+            );
+            let output = std::process::Command::new("unshare")
+                .args(["-rm", "sh", "-c", &script])
+                .arg(std::env::current_exe().unwrap())
+                .env(children::ROLE, "full disk")
+                .env(children::DIR, dir.path())
+                .output()
+                .expect("unshare (util-linux) runs the child in a mount namespace");
+            children::finished(&output);
+            assert!(reported(&output, "evicted") > 10);
+        }
+    }
+}

@@ -46,12 +46,50 @@ pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
     found
 }
 
-/// Removes the entries of `keys` from the bucket in `dir`.
+/// Removes the entries of `keys` from the bucket in `dir`: with removal records, or, when
+/// they cannot be written (a full disk), by rewriting the packs that hold them without them,
+/// each removed before its rest is written again, so that eviction frees space on a disk too
+/// full for anything to be written first.
 pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
     with_bucket(dir, |bucket| {
         bucket.refresh();
-        super::remove_keys(bucket, keys)
+        super::remove_keys(bucket, keys).or_else(|e| rewrite_without(bucket, keys).map_err(|_| e))
     })
+}
+
+/// Rewrites the packs of `bucket` that hold records of `keys` without them: what else each
+/// holds is read, the pack removed, then what it held written to this process's pack. Packs
+/// of live writers of other processes cannot be rewritten: an error if one holds a record.
+fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
+    let evicted: std::collections::HashSet<u128> = keys.iter().copied().collect();
+    let mut packs: Vec<usize> = keys.iter().flat_map(|&key| bucket.locations(key)).map(|at| at.pack).collect();
+    packs.sort_unstable();
+    packs.dedup();
+    let (tag, now) = (crate::persist::writer_tag(), SystemTime::now());
+    for pack in packs {
+        let (name, path) = (bucket.packs[pack].name.clone(), bucket.path(pack));
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(now);
+        let ours = name.split('~').nth(1) == Some(tag.as_str());
+        if !ours && !crate::persist::is_abandoned(&name, modified, now) {
+            return Err(Error::corrupt(&path, "a live writer's pack holds records to evict"));
+        }
+        let mut kept = kept_records(bucket, pack);
+        kept.entries.retain(|at| bucket.entries.iter().all(|(key, k)| k.at != *at || !evicted.contains(key)));
+        let mut held = Vec::new();
+        read_kept(&path, &kept, |batch| {
+            held.extend_from_slice(batch);
+            Ok(())
+        })?;
+        if bucket.own_name() == Some(name.as_str()) {
+            bucket.retire_own();
+        }
+        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        bucket.refresh();
+        if !held.is_empty() {
+            append(bucket, &held)?;
+        }
+    }
+    Ok(())
 }
 
 /// Rewrites the packs of gone writers (and this process's retired ones) in the bucket in
@@ -175,25 +213,31 @@ fn kept_records(bucket: &Bucket, pack: usize) -> Kept {
 /// Appends what `rewrite`'s pack still holds to this process's pack, in batches.
 fn copy_kept(bucket: &mut Bucket, rewrite: &Rewrite) -> Result<()> {
     let path = bucket.path(rewrite.pack);
-    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    let mut batch = Vec::new();
-    for at in &rewrite.kept.entries {
-        let start = batch.len();
-        batch.resize(start + at.len as usize, 0);
-        match std::os::unix::fs::FileExt::read_exact_at(&file, &mut batch[start..], at.offset) {
+    read_kept(&path, &rewrite.kept, |batch| append(bucket, batch))
+}
+
+/// Reads what the pack at `path` still holds (`kept`) and hands it to `batch` in batches of
+/// about [`COPY_BATCH`] bytes.
+fn read_kept(path: &Path, kept: &Kept, mut batch: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    for at in &kept.entries {
+        let start = bytes.len();
+        bytes.resize(start + at.len as usize, 0);
+        match std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes[start..], at.offset) {
             // Cut since it was read (damage): that record is lost, the others are kept.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => batch.truncate(start),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => bytes.truncate(start),
+            Err(e) => return Err(Error::io(path, e)),
             Ok(()) => {}
         }
-        if batch.len() >= COPY_BATCH {
-            append(bucket, &batch)?;
-            batch.clear();
+        if bytes.len() >= COPY_BATCH {
+            batch(&bytes)?;
+            bytes.clear();
         }
     }
-    batch.extend_from_slice(&rewrite.kept.records);
-    if !batch.is_empty() {
-        append(bucket, &batch)?;
+    bytes.extend_from_slice(&kept.records);
+    if bytes.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    batch(&bytes)
 }
