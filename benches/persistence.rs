@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench persistence                      # 1 GiB arrays
 //! JOBLIB_BENCH_MIB=128 cargo bench --bench persistence # smaller
+//! JOBLIB_BENCH_ONLY=bytes cargo bench --bench persistence  # only Vec<u8> against Array<u8>
 //! ```
 //!
 //! Every figure is the median of several rounds, baseline and joblib interleaved, so that a
@@ -102,6 +103,29 @@ fn peak_of(op: &str, path: &Path, elements: usize) -> f64 {
     kib / (1024.0 * 1024.0)
 }
 
+/// A `Vec<u8>` dumped and loaded beside an `Array<u8>` of the same bytes (the baseline).
+fn byte_vectors(dir: &Path, bytes: usize) {
+    let vec: Vec<u8> = (0..bytes).map(|i| (i * 31 % 251) as u8).collect();
+    let array = Array::from(vec.clone());
+    let (array_path, vec_path) = (dir.join("bytes-array.jbl"), dir.join("bytes-vec.jbl"));
+    let (b, o) = race_settled(
+        || joblib::dump(&array, &array_path).unwrap(),
+        || joblib::dump(&vec, &vec_path).unwrap(),
+        || sync_and_remove(&[&array_path, &vec_path]),
+    );
+    row(&format!("dump Vec<u8> of {} MiB", bytes >> 20), "dump Array<u8> of its bytes", b, o, bytes);
+    joblib::dump(&array, &array_path).unwrap();
+    joblib::dump(&vec, &vec_path).unwrap();
+    let (b, o) = race(
+        || drop(black_box(joblib::load::<Array<u8>>(&array_path).unwrap())),
+        || drop(black_box(joblib::load::<Vec<u8>>(&vec_path).unwrap())),
+    );
+    row(&format!("load Vec<u8> of {} MiB", bytes >> 20), "load Array<u8> of its bytes", b, o, bytes);
+    for path in [&array_path, &vec_path] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 5 && args[1] == "--peak" {
@@ -113,6 +137,11 @@ fn main() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("joblib-bench");
     std::fs::create_dir_all(&dir).unwrap();
     println!("joblib persistence benchmark: {mib} MiB of f64, median of {ROUNDS} rounds, files in {}", dir.display());
+
+    byte_vectors(&dir, bytes.min(100 << 20));
+    if std::env::var("JOBLIB_BENCH_ONLY").as_deref() == Ok("bytes") {
+        return;
+    }
 
     let array = ramp(elements);
     let vec: Vec<f64> = array.to_vec();

@@ -220,6 +220,35 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// A sequence of `len` bytes, encoded in bulk as the elements of any sequence of bytes are
+    /// one by one: the structure's set of one `u8` (none when empty); the values' runs of
+    /// [`MAX_RUN`] bytes.
+    fn put_bytes_seq<I>(&mut self, len: usize, mut items: I) -> Result<(), EncodeError>
+    where
+        I: Iterator,
+        I::Item: Serialize,
+    {
+        self.put_tag(tag::SEQ);
+        if !self.values {
+            let shapes: &[u128] = if len == 0 { &[] } else { &[xxh3_128(&[tag::U8])] };
+            self.put_digests(shapes);
+            return Ok(());
+        }
+        self.put_len(len);
+        let mut run = [0u8; MAX_RUN as usize];
+        let not_a_byte = |_| EncodeError("an item of a sequence of bytes is not a byte".into());
+        loop {
+            let n = super::bytes::fill(&mut items, &mut run).map_err(not_a_byte)?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.put(&[tag::RUN, tag::U8, n as u8]);
+            self.put(&run[..n]);
+        }
+    }
+}
+
 /// A sequence being encoded.
 pub struct SeqEncoder<'a> {
     enc: &'a mut Encoder,
@@ -409,6 +438,9 @@ macro_rules! scalars {
     };
 }
 
+/// The tag of a `u8`.
+pub(super) const U8_TAG: u8 = tag::U8;
+
 /// The bytes an `f32` is hashed as: its bits, with every NaN made the same.
 #[inline(always)]
 fn f32_bytes(v: f32) -> [u8; 4] {
@@ -480,10 +512,10 @@ impl Runs {
 }
 
 /// A scalar as [`ScalarProbe`] sees it: its tag and little-endian bytes.
-struct Scalar {
-    tag: u8,
+pub(super) struct Scalar {
+    pub(super) tag: u8,
     len: u8,
-    bytes: [u8; 16],
+    pub(super) bytes: [u8; 16],
 }
 
 impl Scalar {
@@ -497,7 +529,7 @@ impl Scalar {
 
 /// Anything that is not a scalar, to [`ScalarProbe`].
 #[derive(Debug)]
-struct NotScalar;
+pub(super) struct NotScalar;
 
 impl Display for NotScalar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -515,7 +547,7 @@ impl ser::Error for NotScalar {
 
 /// A serializer that returns a scalar's tag and bytes, and refuses anything else at once,
 /// before any work is done.
-struct ScalarProbe;
+pub(super) struct ScalarProbe;
 
 /// The non-scalar methods of [`ScalarProbe`]: all refuse.
 macro_rules! refuse {
@@ -646,6 +678,9 @@ impl<'a> ser::Serializer for &'a mut Encoder {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
+        if let (Some(len), true) = (exact, super::bytes::items_are_bytes::<I::Item>()) {
+            return self.put_bytes_seq(len, iter);
+        }
         let mut seq = self.serialize_seq(exact)?;
         if let SeqKind::Sized(runs) = &seq.kind {
             let mut runs = Runs { ..*runs };

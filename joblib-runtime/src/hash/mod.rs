@@ -38,6 +38,7 @@
 //!
 //! [xxh3]: https://github.com/Cyan4973/xxHash
 
+pub(crate) mod bytes;
 mod encoder;
 
 use std::cell::RefCell;

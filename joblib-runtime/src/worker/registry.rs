@@ -39,7 +39,7 @@ pub(crate) fn find(path: &str) -> Result<&'static TaskInfo, String> {
     match (found.next(), found.next()) {
         (Some(task), None) => Ok(task),
         (Some(_), Some(_)) => Err(ambiguous(path)),
-        (None, _) => Err(format!("no task function `{path}` in this executable")),
+        (None, _) => Err(format!("{path} is not a task function of this executable")),
     }
 }
 

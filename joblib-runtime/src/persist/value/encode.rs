@@ -188,6 +188,45 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         value.serialize(self)
     }
 
+    /// A sequence of bytes (`Vec<u8>`, `&[u8]`) is written in bulk, as the run of `U8` its
+    /// elements make one by one.
+    fn collect_seq<I>(self, iter: I) -> Result<(), ValueError>
+    where
+        I: IntoIterator,
+        I::Item: Serialize,
+    {
+        let mut iter = iter.into_iter();
+        let exact = match iter.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        if let (Some(len), true) = (exact, crate::hash::bytes::items_are_bytes::<I::Item>()) {
+            self.start(tag::SEQ);
+            self.varint(len as u64);
+            self.out.reserve(len + 16);
+            let mut left = len;
+            while left > 0 {
+                let count = left.min(u32::MAX as usize);
+                self.out.extend_from_slice(&[tag::RUN, tag::U8]);
+                self.out.extend_from_slice(&(count as u32).to_le_bytes());
+                let start = self.out.len();
+                crate::hash::bytes::extend(&mut self.out, iter.by_ref().take(count))
+                    .map_err(|_| ValueError("an item of a sequence of bytes is not a byte".into()))?;
+                if self.out.len() - start != count {
+                    return Err(ValueError("a sequence of bytes is shorter than its length".into()));
+                }
+                left -= count;
+            }
+            self.end();
+            return Ok(());
+        }
+        let mut seq = self.serialize_seq(exact)?;
+        for item in iter {
+            ser::SerializeSeq::serialize_element(&mut seq, &item)?;
+        }
+        ser::SerializeSeq::end(seq)
+    }
+
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a>, ValueError> {
         self.start(tag::SEQ);
         // Room for the elements at a byte each at least (a run of numbers takes their width).
