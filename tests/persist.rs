@@ -362,3 +362,28 @@ mod serde_shapes {
         assert_eq!(runs.get(), 1, "loaded, not recomputed");
     }
 }
+
+#[test]
+fn byte_buffers_round_trip_as_vectors_slices_and_serde_bytes() {
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Buffers {
+        plain: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        nested: Vec<Vec<u8>>,
+        empty: Vec<u8>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("buffers.jbl");
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let value = Buffers { plain: big.clone(), bytes: big.clone(), nested: vec![vec![1, 2], vec![], big], empty: vec![] };
+    for compress in [joblib::Compress::None, joblib::Compress::Zstd(3)] {
+        joblib::dump_with(&value, &path, compress).unwrap();
+        assert_eq!(joblib::load::<Buffers>(&path).unwrap(), value);
+    }
+    // Read as another element type: the structure differs, an error.
+    joblib::dump(&vec![1u8, 2, 3], &path).unwrap();
+    assert!(joblib::load::<Vec<u16>>(&path).is_err());
+    assert!(joblib::load::<Vec<u8>>(&path).is_ok());
+    assert_eq!(joblib::hash(&vec![1u8, 2, 3]), joblib::hash(&[1u8, 2, 3][..]));
+}
