@@ -376,7 +376,8 @@ fn byte_buffers_round_trip_as_vectors_slices_and_serde_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("buffers.jbl");
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
-    let value = Buffers { plain: big.clone(), bytes: big.clone(), nested: vec![vec![1, 2], vec![], big], empty: vec![] };
+    let value =
+        Buffers { plain: big.clone(), bytes: big.clone(), nested: vec![vec![1, 2], vec![], big], empty: vec![] };
     for compress in [joblib::Compress::None, joblib::Compress::Zstd(3)] {
         joblib::dump_with(&value, &path, compress).unwrap();
         assert_eq!(joblib::load::<Buffers>(&path).unwrap(), value);

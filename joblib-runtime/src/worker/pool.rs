@@ -480,6 +480,28 @@ mod tests {
     }
 
     #[test]
+    fn workers_of_a_pool_that_does_not_start_are_killed_and_reaped_with_their_group() {
+        // A worker, and a process it started, as `Pool::start` leaves them when a later worker
+        // cannot be started.
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 30 & echo $!; wait"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut worker = command.spawn().unwrap();
+        let mut line = String::new();
+        io::BufRead::read_line(&mut BufReader::new(worker.stdout.take().unwrap()), &mut line).unwrap();
+        let (pid, grandchild) = (worker.id(), line.trim().to_string());
+        let (_done, read) = mpsc::channel();
+        drop(Starting(vec![(worker, StderrTail { lines: Arc::default(), read })]));
+        let stat = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat"));
+        assert!(stat(&pid.to_string()).is_err(), "the worker is reaped, not a zombie");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while stat(&grandchild).is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')) {
+            assert!(Instant::now() < deadline, "what the worker started is killed with it");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
     fn a_worker_that_sends_garbage_or_stops_mid_frame_has_ended() {
         for garbage in [&[5u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff][..], &[0xff, 0xff, 0xff, 0x7f], &[9, 0, 0]] {
             let (ours, mut theirs) = UnixStream::pair().unwrap();
