@@ -967,3 +967,43 @@ fn a_mapped_cached_result_comes_back_from_a_worker_as_its_file() {
         assert_eq!((array.len(), array[5]), (1 << 19, 5 ^ seed as u64));
     }
 }
+
+/// The threads and child processes of this process.
+fn threads_and_children() -> (usize, usize) {
+    let threads = std::fs::read_dir("/proc/self/task").unwrap().count();
+    let children = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .map(|task| std::fs::read_to_string(task.path().join("children")).unwrap_or_default())
+        .map(|list| list.split_whitespace().count())
+        .sum();
+    (threads, children)
+}
+
+#[test]
+fn a_hundred_loops_leave_no_thread_or_process_behind() {
+    if role().as_deref() != Some("loops") {
+        // Alone in a process of its own: other tests' threads and workers do not count.
+        let dir = tempfile::tempdir().unwrap();
+        let output = child("a_hundred_loops_leave_no_thread_or_process_behind", "loops", dir.path()).output().unwrap();
+        common::assert_ran_one_test(&output, "loops");
+        return;
+    }
+    let pid_file = test_dir().join("pid");
+    processes(2).map_calls(loop_with(Crash::Nothing, &pid_file)).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let before = threads_and_children();
+    for round in 0..100 {
+        let how = [Crash::Nothing, Crash::Abort, Crash::Exit(3), Crash::SpawnSleeper(0)][round % 4];
+        let _ = processes(2).map_calls(loop_with(how, &pid_file));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threads_and_children() != before {
+        assert!(
+            Instant::now() < deadline,
+            "{:?} threads and children after 100 loops, {before:?} before",
+            threads_and_children()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
