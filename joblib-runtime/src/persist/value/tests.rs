@@ -231,6 +231,31 @@ fn hostile_input_is_an_error_not_a_crash() {
     assert_eq!(from_bytes::<Vec<u8>>(&huge).unwrap(), vec![1, 2, 3]);
 }
 
+#[test]
+fn every_damage_of_a_byte_vector_is_an_error_or_another_value_never_a_crash() {
+    let value = (vec![7u8; 40], 9u32, vec![vec![1u8, 2], vec![]]);
+    let good = to_bytes(&value).unwrap();
+    type Value = (Vec<u8>, u32, Vec<Vec<u8>>);
+    assert_eq!(from_bytes::<Value>(&good).unwrap(), value);
+    for cut in 0..good.len() {
+        assert!(from_bytes::<Value>(&good[..cut]).is_err(), "cut at {cut}");
+    }
+    for at in 0..good.len() {
+        for byte in [0u8, 1, 0x7f, 0xff, tag::END, tag::RUN, tag::U8, tag::SEQ] {
+            let mut damaged = good.clone();
+            damaged[at] = byte;
+            // Any answer but a panic: checksums, not the decoder, catch what decodes.
+            let _ = from_bytes::<Value>(&damaged);
+            let _ = from_bytes::<serde_json::Value>(&damaged);
+        }
+    }
+    // A run of bytes read as wider elements, or as fewer: errors.
+    let bytes = to_bytes(&vec![1u8, 2, 3]).unwrap();
+    assert_eq!(from_bytes::<Vec<u16>>(&bytes).unwrap(), vec![1, 2, 3], "widened as any run of u8 is");
+    assert!(from_bytes::<[u8; 2]>(&bytes).is_err());
+    assert!(from_bytes::<Vec<bool>>(&bytes).is_err());
+}
+
 #[derive(Serialize, Deserialize, PartialEq, Debug, PartialOrd, Ord, Eq, Clone)]
 enum Key {
     A,
