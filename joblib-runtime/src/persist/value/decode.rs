@@ -173,7 +173,7 @@ impl<'de> Decoder<'de> {
     fn read_seq<V: Visitor<'de>>(&mut self, hint: u64, visitor: V) -> Result<V::Value, ValueError> {
         if let Some(bytes) = self.byte_run(hint) {
             let mut seq = ByteSeq { bytes: bytes.iter() };
-            let value = visitor.visit_seq(&mut seq).map_err(|ByteError(why)| ValueError(*why))?;
+            let value = visitor.visit_seq(&mut seq).map_err(|ByteError(why)| ValueError(why.into()))?;
             if seq.bytes.len() != 0 {
                 return fail("the stored sequence has more elements than the type reads");
             }
@@ -421,7 +421,7 @@ struct ByteSeq<'de> {
 
 /// The error of a [`ByteSeq`] and its elements.
 #[derive(Debug)]
-struct ByteError(Box<String>);
+struct ByteError(Box<str>);
 
 impl std::fmt::Display for ByteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -433,7 +433,7 @@ impl std::error::Error for ByteError {}
 
 impl de::Error for ByteError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        ByteError(Box::new(msg.to_string()))
+        ByteError(msg.to_string().into())
     }
 }
 
