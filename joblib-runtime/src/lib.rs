@@ -14,8 +14,9 @@ pub mod hash;
 mod memory;
 mod parallel;
 mod persist;
+mod processes;
+mod protocol;
 mod random;
-mod worker;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, Result, TaskFailure};
@@ -26,4 +27,5 @@ pub use parallel::{
     MAX_THREADS, N_JOBS_VAR,
 };
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};
-pub use worker::{worker_entry, Call};
+pub use processes::worker_entry;
+pub use protocol::Call;

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::encoder::{Scalar, ScalarProbe, U8_TAG};
+use super::scalar::{Scalar, ScalarProbe};
+use super::tag;
 
 /// Whether the items of a sequence are bytes: `u8`, or a reference to one (serde hands a
 /// `Vec<u8>`'s items over as `&u8`). Known when the code is compiled, not per item.
@@ -22,7 +23,7 @@ pub(crate) struct NotAByte;
 #[inline(always)]
 fn byte_of<T: Serialize + ?Sized>(item: &T) -> Result<u8, NotAByte> {
     match item.serialize(ScalarProbe) {
-        Ok(Scalar { tag: U8_TAG, bytes, .. }) => Ok(bytes[0]),
+        Ok(Scalar { tag: tag::U8, bytes, .. }) => Ok(bytes[0]),
         _ => Err(NotAByte),
     }
 }

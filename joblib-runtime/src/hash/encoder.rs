@@ -12,53 +12,8 @@ use std::ops::{Deref, DerefMut};
 use serde::ser::{self, Serialize};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3Default};
 
-/// Tags of the encoding. Every value starts with one; see the module documentation of
-/// [`hash`](super) for the whole encoding.
-mod tag {
-    pub const BOOL: u8 = 0x01;
-    pub const I8: u8 = 0x02;
-    pub const I16: u8 = 0x03;
-    pub const I32: u8 = 0x04;
-    pub const I64: u8 = 0x05;
-    pub const I128: u8 = 0x06;
-    pub const U8: u8 = 0x07;
-    pub const U16: u8 = 0x08;
-    pub const U32: u8 = 0x09;
-    pub const U64: u8 = 0x0A;
-    pub const U128: u8 = 0x0B;
-    pub const F32: u8 = 0x0C;
-    pub const F64: u8 = 0x0D;
-    pub const CHAR: u8 = 0x0E;
-    pub const STR: u8 = 0x0F;
-    pub const BYTES: u8 = 0x10;
-    pub const NONE: u8 = 0x11;
-    pub const SOME: u8 = 0x12;
-    pub const UNIT: u8 = 0x13;
-    pub const UNIT_STRUCT: u8 = 0x14;
-    pub const UNIT_VARIANT: u8 = 0x15;
-    pub const NEWTYPE_STRUCT: u8 = 0x16;
-    pub const NEWTYPE_VARIANT: u8 = 0x17;
-    pub const SEQ: u8 = 0x18;
-    pub const SEQ_UNSIZED: u8 = 0x19;
-    pub const TUPLE: u8 = 0x1A;
-    pub const TUPLE_STRUCT: u8 = 0x1B;
-    pub const TUPLE_VARIANT: u8 = 0x1C;
-    pub const MAP: u8 = 0x1D;
-    pub const STRUCT: u8 = 0x1E;
-    pub const STRUCT_VARIANT: u8 = 0x1F;
-    pub const SKIPPED_FIELD: u8 = 0x20;
-    /// Inside a sequence of known length: up to 255 consecutive scalars of one type, as
-    /// `RUN`, the scalars' tag, their count, then their bytes without tags.
-    pub const RUN: u8 = 0x21;
-    /// Before each element of a sequence whose length was not known in advance.
-    pub const MORE: u8 = 0x01;
-    /// After the last element of such a sequence.
-    pub const END: u8 = 0x00;
-}
-
-/// The bit pattern every NaN is hashed as, whatever its sign and payload.
-const CANONICAL_NAN_F64: u64 = 0x7ff8_0000_0000_0000;
-const CANONICAL_NAN_F32: u32 = 0x7fc0_0000;
+use super::scalar::{scalars, Scalar, ScalarProbe};
+use super::tag;
 
 /// Bytes buffered before they go to the streaming hasher. Values smaller than this are hashed
 /// in one shot, which is what makes small keys cheap.
@@ -407,52 +362,6 @@ pub struct MapEncoder<'a> {
     digests: Vec<u128>,
 }
 
-/// The fourteen scalar methods of a `Serializer`, each evaluating `$body` with `$tag` and
-/// `$bytes` (the tag and little-endian bytes the value is hashed as) in scope.
-macro_rules! scalars {
-    ($self:ident, $tag:ident, $bytes:ident => $body:expr) => {
-        scalars!(@one $self $tag $bytes $body; serialize_bool bool, BOOL, |v: bool| [v as u8]);
-        scalars!(@one $self $tag $bytes $body; serialize_i8 i8, I8, i8::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_i16 i16, I16, i16::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_i32 i32, I32, i32::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_i64 i64, I64, i64::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_i128 i128, I128, i128::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_u8 u8, U8, u8::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_u16 u16, U16, u16::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_u32 u32, U32, u32::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_u64 u64, U64, u64::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_u128 u128, U128, u128::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_f32 f32, F32, f32_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_f64 f64, F64, f64_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_char char, CHAR, |v: char| u32::from(v).to_le_bytes());
-    };
-    ($tag:ident, $bytes:ident => $body:expr) => {
-        scalars!(_unused_self, $tag, $bytes => $body);
-    };
-    (@one $self:ident $tag:ident $bytes:ident $body:expr; $method:ident $t:ty, $tag_name:ident, $to_bytes:expr) => {
-        #[inline(always)]
-        fn $method(self, v: $t) -> Result<Self::Ok, Self::Error> {
-            let ($self, $tag, $bytes) = (self, tag::$tag_name, ($to_bytes)(v));
-            $body
-        }
-    };
-}
-
-/// The tag of a `u8`.
-pub(super) const U8_TAG: u8 = tag::U8;
-
-/// The bytes an `f32` is hashed as: its bits, with every NaN made the same.
-#[inline(always)]
-fn f32_bytes(v: f32) -> [u8; 4] {
-    if v.is_nan() { CANONICAL_NAN_F32 } else { v.to_bits() }.to_le_bytes()
-}
-
-/// The bytes an `f64` is hashed as: its bits, with every NaN made the same.
-#[inline(always)]
-fn f64_bytes(v: f64) -> [u8; 8] {
-    if v.is_nan() { CANONICAL_NAN_F64 } else { v.to_bits() }.to_le_bytes()
-}
-
 /// The runs of scalars of a sequence of known length being encoded.
 ///
 /// The state lives here, in a local of the caller, rather than in the encoder: inlined into
@@ -508,100 +417,6 @@ impl Runs {
             self.tag = 0;
         }
         enc.len = self.len;
-    }
-}
-
-/// A scalar as [`ScalarProbe`] sees it: its tag and little-endian bytes.
-pub(super) struct Scalar {
-    pub(super) tag: u8,
-    len: u8,
-    pub(super) bytes: [u8; 16],
-}
-
-impl Scalar {
-    #[inline(always)]
-    fn new<const N: usize>(tag: u8, bytes: [u8; N]) -> Self {
-        let mut scalar = Scalar { tag, len: N as u8, bytes: [0; 16] };
-        scalar.bytes[..N].copy_from_slice(&bytes);
-        scalar
-    }
-}
-
-/// Anything that is not a scalar, to [`ScalarProbe`].
-#[derive(Debug)]
-pub(super) struct NotScalar;
-
-impl Display for NotScalar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("not a scalar")
-    }
-}
-
-impl std::error::Error for NotScalar {}
-
-impl ser::Error for NotScalar {
-    fn custom<T: Display>(_: T) -> Self {
-        NotScalar
-    }
-}
-
-/// A serializer that returns a scalar's tag and bytes, and refuses anything else at once,
-/// before any work is done.
-pub(super) struct ScalarProbe;
-
-/// The non-scalar methods of [`ScalarProbe`]: all refuse.
-macro_rules! refuse {
-    ($($method:ident($($t:ty),*) -> $ret:ty;)*) => {$(
-        #[inline(always)]
-        fn $method(self, $(_: $t),*) -> Result<$ret, NotScalar> {
-            Err(NotScalar)
-        }
-    )*};
-}
-
-impl ser::Serializer for ScalarProbe {
-    type Ok = Scalar;
-    type Error = NotScalar;
-    type SerializeSeq = ser::Impossible<Scalar, NotScalar>;
-    type SerializeTuple = ser::Impossible<Scalar, NotScalar>;
-    type SerializeTupleStruct = ser::Impossible<Scalar, NotScalar>;
-    type SerializeTupleVariant = ser::Impossible<Scalar, NotScalar>;
-    type SerializeMap = ser::Impossible<Scalar, NotScalar>;
-    type SerializeStruct = ser::Impossible<Scalar, NotScalar>;
-    type SerializeStructVariant = ser::Impossible<Scalar, NotScalar>;
-
-    scalars!(tag, bytes => Ok(Scalar::new(tag, bytes)));
-
-    refuse! {
-        serialize_str(&str) -> Scalar;
-        serialize_bytes(&[u8]) -> Scalar;
-        serialize_none() -> Scalar;
-        serialize_unit() -> Scalar;
-        serialize_unit_struct(&'static str) -> Scalar;
-        serialize_unit_variant(&'static str, u32, &'static str) -> Scalar;
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
-    }
-
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<Scalar, NotScalar> {
-        Err(NotScalar)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, _: &T) -> Result<Scalar, NotScalar> {
-        Err(NotScalar)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Scalar, NotScalar> {
-        Err(NotScalar)
     }
 }
 

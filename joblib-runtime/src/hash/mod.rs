@@ -40,6 +40,8 @@
 
 pub(crate) mod bytes;
 mod encoder;
+mod scalar;
+mod tag;
 
 use std::cell::RefCell;
 use std::thread::LocalKey;

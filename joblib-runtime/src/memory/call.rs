@@ -164,8 +164,8 @@ where
             store: |call, entry, stored, describe, took| {
                 let kept = call.store(entry, stored, describe, took);
                 // In a worker process, a result to be mapped goes back to the loop as the
-                // stored file (see `worker::transport`), not as its bytes: loaded mapped.
-                let mapped = kept && call.settings.mmap_mode.is_some() && crate::worker::is_worker();
+                // stored file (see `protocol::transport`), not as its bytes: loaded mapped.
+                let mapped = kept && call.settings.mmap_mode.is_some() && crate::processes::is_worker();
                 mapped.then(|| call.lookup::<C::Stored>(entry)).flatten()
             },
         }),

@@ -8,14 +8,26 @@
 //! [`MAX_BLOCK`] tasks with nothing between them, while a long task is a block of its own and
 //! no task starts once a failure has been seen.
 
+use std::panic::resume_unwind;
 use std::time::Instant;
 
 use rayon::iter::plumbing::{bridge, Consumer, Folder, Producer, ProducerCallback, UnindexedConsumer};
 use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 
 use super::batching::next_auto_size;
-use super::engine::cancel;
 use super::failure::FirstFailure;
+
+/// Unwinds a worker out of the loop once a task failed: rayon then skips the rest of the work
+/// and the loop's caller catches it. (`resume_unwind` does not call the panic hook: nothing is
+/// printed.)
+struct Cancelled;
+
+/// Leaves the loop: see [`Cancelled`].
+#[cold]
+#[inline(never)]
+pub(super) fn cancel() -> ! {
+    resume_unwind(Box::new(Cancelled))
+}
 
 /// The largest auto block. A block lasts about the auto batching target whatever its size,
 /// so this only bounds the tasks a block of tiny ones runs after a failure elsewhere.

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::stream::Stream;
-use super::{BatchSize, Parallel};
+use super::Parallel;
 use crate::error::{Error, Result};
-use crate::worker::{is_worker, parse_size, run_alone, run_in_processes, Call, Exchange, Settings, WithExchange};
+use crate::processes::{is_worker, parse_size, run_alone, run_in_processes, Settings};
+use crate::protocol::{Call, Exchange, WithExchange};
 
 /// The backend whose tasks run in worker processes.
 pub(crate) const PROCESSES: &str = "processes";
@@ -61,10 +62,10 @@ impl Parallel {
         let settings = Settings {
             workers,
             look_ahead: self.look_ahead()?,
-            batch_size: self.batch_size,
+            batch_size: self.batch_size.fixed(),
             timeout: self.timeout,
             memory_limit,
-            progress: &progress,
+            on_done: &|| progress.task_done(),
         };
         let results = run_in_processes(calls, &settings);
         progress.finish(results.is_err());
@@ -151,10 +152,10 @@ impl Parallel {
             let settings = Settings {
                 workers: 1,
                 look_ahead: 1,
-                batch_size: BatchSize::Fixed(1),
+                batch_size: Some(1),
                 timeout,
                 memory_limit,
-                progress: &counted,
+                on_done: &|| counted.task_done(),
             };
             run_alone(index, call, &settings)
         });

@@ -7,26 +7,13 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use rayon::iter::IndexedParallelIterator;
 
-use super::blocks::InBlocks;
-use super::failure::FirstFailure;
+use super::blocks::{cancel, InBlocks};
+use super::failure::{FirstFailure, Stop};
 use super::held::{DropPanics, Held};
 use super::input::Input;
-use super::loops::Stop;
 use super::progress::Progress;
 use super::task::Tasks;
 use super::BatchSize;
-
-/// Unwinds a worker out of the loop once a task failed: rayon then skips the rest of the work
-/// and the loop's caller catches it. (`resume_unwind` does not call the panic hook: nothing is
-/// printed.)
-struct Cancelled;
-
-/// Leaves the loop: see [`Cancelled`].
-#[cold]
-#[inline(never)]
-pub(super) fn cancel() -> ! {
-    resume_unwind(Box::new(Cancelled))
-}
 
 /// Runs `items` through `tasks` on the current rayon pool: rayon's adaptive splitting, each
 /// piece run in blocks ([`blocks`](super::blocks)), results collected in place in input order. A failing task

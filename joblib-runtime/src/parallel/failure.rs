@@ -1,8 +1,35 @@
-//! The first failure of a loop, and the flag that keeps the tasks not yet started from
-//! starting.
+//! Why a loop stopped, its first failure, and the flag that keeps the tasks not yet started
+//! from starting.
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+use crate::error::Error;
+
+/// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// Task `index` returned `error`.
+    Task {
+        /// The task's position in the input.
+        index: usize,
+        /// What it returned.
+        error: E,
+    },
+    /// A panic, a timeout or a configuration that cannot run.
+    Failed(Error),
+}
+
+impl Stop<Infallible> {
+    /// The error of a loop whose tasks cannot fail on their own.
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Stop::Task { error, .. } => match error {},
+            Stop::Failed(error) => error,
+        }
+    }
+}
 
 /// Shared by a loop's workers: the failed task with the lowest index, and whether any failed.
 pub(crate) struct FirstFailure<S> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::backend::{self, run_on_backend};
 use super::batching::Batcher;
 use super::engine::on_pool;
-use super::failure::FirstFailure;
+use super::failure::{FirstFailure, Stop};
 use super::input::{Collected, Input};
 use super::jobs;
 use super::progress::Progress;
@@ -16,7 +16,7 @@ use super::stream::Stream;
 use super::task::Tasks;
 use super::{Parallel, PROCESSES};
 use crate::error::{Error, Result, TaskFailure};
-use crate::worker::is_worker;
+use crate::processes::is_worker;
 
 impl Parallel {
     /// `f` applied to every item, results in input order.
@@ -245,28 +245,4 @@ fn closures_in_processes() -> Error {
          such call under #[parallel(backend = \"processes\")]"
             .into(),
     )
-}
-
-/// Why a loop stopped: a task's own error, kept as it is, or a failure of the loop itself.
-#[derive(Debug)]
-pub enum Stop<E> {
-    /// Task `index` returned `error`.
-    Task {
-        /// The task's position in the input.
-        index: usize,
-        /// What it returned.
-        error: E,
-    },
-    /// A panic, a timeout or a configuration that cannot run.
-    Failed(Error),
-}
-
-impl Stop<Infallible> {
-    /// The error of a loop whose tasks cannot fail on their own.
-    fn into_error(self) -> Error {
-        match self {
-            Stop::Task { error, .. } => match error {},
-            Stop::Failed(error) => error,
-        }
-    }
 }

@@ -27,12 +27,11 @@ pub use backend::{register_parallel_backend, Backend, Job};
 pub use builder::Parallel;
 pub(crate) use calls::PROCESSES;
 pub use config::parallel_config;
+pub use failure::Stop;
 pub use input::{Collected, InPlace, Input};
 pub use jobs::{cpu_count, effective_n_jobs};
-pub use loops::Stop;
-pub(crate) use progress::Progress;
 pub use stream::Stream;
-pub(crate) use task::{described, panic_message};
+pub(crate) use task::described;
 
 /// The environment variable that sets the default `n_jobs` (e.g. `JOBLIB_N_JOBS=4` on a shared
 /// machine); unset, the default is -1, every CPU.
@@ -54,6 +53,16 @@ pub enum BatchSize {
     /// failure elsewhere, a worker finishes the batch it is in (auto batches last about
     /// 200 µs, or one task when tasks are long), then starts nothing more.
     Fixed(usize),
+}
+
+impl BatchSize {
+    /// The fixed size, `None` for `Auto`.
+    pub(crate) fn fixed(self) -> Option<usize> {
+        match self {
+            BatchSize::Auto => None,
+            BatchSize::Fixed(n) => Some(n),
+        }
+    }
 }
 
 /// The most worker threads (or worker processes) a loop of the threads (or processes) backend

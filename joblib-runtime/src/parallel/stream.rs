@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use super::batching::Batcher;
-use super::task::panic_message;
+use crate::error::panic_message;
 
 use crate::error::{Error, Result, TaskFailure};
 

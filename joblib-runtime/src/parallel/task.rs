@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::failure::FirstFailure;
 use super::progress::Progress;
 use super::Stop;
-use crate::error::{Error, TaskFailure};
+use crate::error::{panic_message, Error, TaskFailure};
 
 /// A loop's task function with what every task of the loop needs.
 ///
@@ -112,15 +112,6 @@ fn panicked<E>(index: usize, panic: Box<dyn Any + Send>) -> Stop<E> {
         Err(panic) => (panic_message(panic.as_ref()), None),
     };
     Stop::Failed(Error::Task { index, input, kind: TaskFailure::Panic, message, source: None })
-}
-
-/// The message a panic was raised with.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(message), _) => message.to_string(),
-        (_, Some(message)) => message.clone(),
-        _ => "a panic without a message".to_string(),
-    }
 }
 
 /// A task's panic, passed on with the `Debug` text of the task's input (see [`described`]).

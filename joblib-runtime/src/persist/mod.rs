@@ -15,10 +15,10 @@
 
 mod atomic;
 pub(crate) use atomic::AtomicFile;
-pub(crate) use read::{load_mmap as load_mmap_checked, ArrayChecks};
+pub(crate) use read::ArrayChecks;
 pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
-pub(crate) use whole::{Hold, Whole};
+pub(crate) use whole::{load_mmap as load_mmap_checked, Hold, Whole};
 pub(crate) use write::dump_or_keep;
 pub(crate) use writer::{is_abandoned, is_gone, is_temp_name, writer_tag, FOREIGN_STALE_AFTER};
 mod chunks;
@@ -198,5 +198,5 @@ pub fn load<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T
 ///
 /// As [`load`].
 pub fn load_mmap<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
-    read::load_mmap(path.as_ref(), read::ArrayChecks::Skip)
+    whole::load_mmap(path.as_ref(), read::ArrayChecks::Skip)
 }

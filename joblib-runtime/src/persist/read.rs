@@ -16,7 +16,6 @@ use super::chunks;
 use super::format::{
     checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN, VERSION_POSTCARD,
 };
-use super::whole::{Hold, Whole};
 use super::{read_up_to, value, verified};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
@@ -233,15 +232,6 @@ pub(crate) enum ArrayChecks<'a> {
     /// unless the file still has the stamp it had when it was written, which this gives (asked
     /// only for a file with arrays not verified yet).
     FirstMap(&'a dyn Fn() -> Option<verified::FileStamp>),
-}
-
-/// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
-/// files are loaded with [`load`].
-pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: ArrayChecks) -> Result<T> {
-    match Whole::open(path, Hold::Map(checks))? {
-        Some(whole) => whole.decode(path),
-        None => load(path),
-    }
 }
 
 /// The arrays of one file.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::format::{checksum_ok, decode_index, Header, HEADER_LEN};
-use super::read::{check_file, check_index, decode_value, format_error, ArrayChecks};
+use super::read::{check_file, check_index, decode_value, format_error, load, ArrayChecks};
 use super::verified;
 use crate::array::{AlignedBuf, Backing, FileOrigin, SharedBytes};
 use crate::error::{Error, Result};
@@ -206,5 +206,14 @@ impl Whole {
         } else {
             self.backing.bytes().len()
         }
+    }
+}
+
+/// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
+/// files are loaded with [`load`].
+pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: ArrayChecks) -> Result<T> {
+    match Whole::open(path, Hold::Map(checks))? {
+        Some(whole) => whole.decode(path),
+        None => load(path),
     }
 }

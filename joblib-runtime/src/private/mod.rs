@@ -10,7 +10,7 @@ mod task;
 pub use crate::memory::set_access_interval;
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
-pub use crate::worker::{
+pub use crate::protocol::{
     EncodeArgs, EncodeRefused, EncodeSerialize, Outcome, RunDecoded, RunRefused, Runner, TaskInfo, TASKS,
 };
 pub use cached::*;

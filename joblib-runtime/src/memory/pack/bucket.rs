@@ -15,19 +15,10 @@ use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::open::{OpenPack, Uses};
+use super::open::{Location, OpenPack, Uses};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
 use crate::memory::keyed::{FastMap, FastSet};
-
-/// Where a record is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Location {
-    /// The pack, an index into [`Bucket::packs`].
-    pub(crate) pack: usize,
-    pub(crate) offset: u64,
-    pub(crate) len: u32,
-}
 
 /// A key's entry.
 #[derive(Clone, Copy, Debug)]

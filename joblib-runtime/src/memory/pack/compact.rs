@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::bucket::{Bucket, Location};
+use super::bucket::Bucket;
+use super::open::Location;
 use super::record::{Body, Record};
 use super::{append, with_bucket};
 use crate::error::{Error, Result};

@@ -7,11 +7,19 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::bucket::Location;
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
 use crate::memory::recent;
 use crate::persist::Whole;
+
+/// Where a record is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Location {
+    /// The pack, an index into [`Bucket::packs`](super::bucket::Bucket::packs).
+    pub(crate) pack: usize,
+    pub(crate) offset: u64,
+    pub(crate) len: u32,
+}
 
 /// The most pack files this process keeps open for reading; past it, a hit opens the pack.
 pub(crate) const MAX_OPEN: usize = 256;

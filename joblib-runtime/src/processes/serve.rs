@@ -10,8 +10,9 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
-use super::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
-use super::{limits, registry};
+use super::limits;
+use crate::protocol::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
+use crate::protocol::registry;
 
 /// Set in a worker's environment to its loop's secret (32 hex digits), a space and the path of
 /// the loop's socket. The worker's hello gives the secret back: only this user's processes can
@@ -195,7 +196,7 @@ pub fn worker_entry() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::worker::registry::{TaskInfo, TASKS};
+    use crate::protocol::registry::{TaskInfo, TASKS};
 
     #[linkme::distributed_slice(TASKS)]
     static ECHO: TaskInfo = TaskInfo {

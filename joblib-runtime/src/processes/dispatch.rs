@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::call::{result_of, Call};
-use super::frame::{FromWorker, Outcome};
 use super::pool::{tail_text, Event, Pool};
+use crate::error::panic_message;
 use crate::error::{Error, Result, TaskFailure};
-use crate::parallel::{panic_message, BatchSize, Progress};
+use crate::protocol::call::{result_of, Call};
+use crate::protocol::frame::{FromWorker, Outcome};
 
 /// A batch of auto size lasts about this long: long against a round trip to a worker (tens of
 /// microseconds), short against the loop.
@@ -29,10 +29,13 @@ pub(crate) struct Settings<'a> {
     pub(crate) workers: usize,
     /// How many batches are sent ahead, in all (`pre_dispatch`).
     pub(crate) look_ahead: usize,
-    pub(crate) batch_size: BatchSize,
+    /// Calls a batch: a fixed number, or `None` to size batches by the calls' measured
+    /// durations.
+    pub(crate) batch_size: Option<usize>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) memory_limit: Option<u64>,
-    pub(crate) progress: &'a Progress,
+    /// Called as each call ends well (the loop's progress).
+    pub(crate) on_done: &'a (dyn Fn() + Sync),
 }
 
 /// What one worker is doing.
@@ -101,7 +104,7 @@ fn prepare<R>(calls: &mut [Call<R>], first: usize, settings: &Settings) -> Resul
     for (index, call) in calls.iter_mut().enumerate() {
         match call.take_ready() {
             Some(value) => {
-                settings.progress.task_done();
+                (settings.on_done)();
                 results.push(Some(value));
             }
             None => {
@@ -230,8 +233,8 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
     /// what is left, so that the last calls still spread over the workers.
     fn batch_size(&self, workers: usize) -> usize {
         match self.settings.batch_size {
-            BatchSize::Fixed(n) => n.max(1),
-            BatchSize::Auto => {
+            Some(n) => n.max(1),
+            None => {
                 let by_time = match self.mean {
                     None => 1,
                     Some(mean) if mean.is_zero() => AUTO_MAX,
@@ -262,7 +265,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
             Ok(Ok(value)) => {
                 self.results[index] = Some(value);
                 self.done += 1;
-                self.settings.progress.task_done();
+                (self.settings.on_done)();
                 return Ok(());
             }
             Ok(Err(why)) => why,
@@ -307,7 +310,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let garbled = error.map(|e| format!(" (its connection broke: {e})")).unwrap_or_default();
         let limit = match self.settings.memory_limit {
             Some(bytes) if ending.stderr.allocation_failed => {
-                format!(" after allocating past its memory limit of {}", format_bytes(bytes))
+                format!(" after allocating past its memory limit of {}", super::limits::format_bytes(bytes))
             }
             _ => String::new(),
         };
@@ -316,15 +319,6 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let signal = ending.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
         let code = ending.status.and_then(|s| s.code());
         task_error(self.first + index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
-    }
-}
-
-/// `4 GiB`, `512 MiB`, `1000 B`.
-pub(crate) fn format_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b => format!("{b} B"),
     }
 }
 

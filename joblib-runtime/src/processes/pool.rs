@@ -10,9 +10,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::frame::{self, FromWorker, TaskCall, ToWorker, PROTOCOL};
 use super::serve::{self, NOT_A_WORKER, WORKER_ARG, WORKER_VAR};
 use crate::error::{Error, Result};
+use crate::protocol::frame::{self, FromWorker, TaskCall, ToWorker, PROTOCOL};
 use crate::random::random_u64;
 
 /// How long a started worker may take to say hello.
@@ -132,7 +132,7 @@ fn socket_folder() -> Result<tempfile::TempDir> {
         if tried.contains(&parent) {
             continue;
         }
-        let folder = super::folders::make(&parent, "socket")
+        let folder = crate::protocol::folders::make(&parent, "socket")
             .map_err(|e| Error::Resources(format!("a folder for the socket of worker processes: {e}")))?;
         if folder.path().join(SOCKET).as_os_str().len() <= MAX_SOCKET_PATH {
             return Ok(folder);
@@ -416,7 +416,7 @@ fn did_not_start(ending: &Ending, memory_limit: Option<u64>) -> Error {
         return Error::Config(format!(
             "the memory_limit of {} is too small for a worker process itself to start (it needs room for its \
              threads and code, some tens of MiB): raise it{}",
-            super::dispatch::format_bytes(limit),
+            super::limits::format_bytes(limit),
             tail_text(&ending.stderr)
         ));
     }

@@ -35,6 +35,15 @@ pub(crate) fn apply_memory_limit() -> Result<(), String> {
     rlimit::setrlimit(rlimit::Resource::AS, bytes.min(hard), hard).map_err(|e| e.to_string())
 }
 
+/// `4 GiB`, `512 MiB`, `1000 B`.
+pub(crate) fn format_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b => format!("{b} B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_size;

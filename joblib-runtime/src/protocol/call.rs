@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::frame::{Outcome, TaskCall};
 use super::registry::TaskInfo;
 use super::transport;
-use crate::parallel::panic_message;
+use crate::error::panic_message;
 
 /// A call of a task function (`#[joblib::task]`, or a `#[cached]` free function), made with
 /// `f::call(args)`: its arguments are evaluated and serialized here, and the function runs
