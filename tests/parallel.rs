@@ -378,7 +378,7 @@ fn a_stream_ends_at_its_first_failure_and_leaves_no_thread() {
 /// Runs jobs one at a time, last first, and counts them.
 struct Backwards(AtomicUsize);
 
-impl joblib::Backend for Backwards {
+impl joblib::CustomBackend for Backwards {
     fn run(&self, _workers: usize, mut jobs: Vec<joblib::Job<'_>>) {
         while let Some(job) = jobs.pop() {
             self.0.fetch_add(1, Ordering::SeqCst);
@@ -390,7 +390,15 @@ impl joblib::Backend for Backwards {
 #[test]
 fn a_registered_backend_runs_the_jobs_and_order_is_kept() {
     let backend = std::sync::Arc::new(Backwards(AtomicUsize::new(0)));
-    joblib::register_parallel_backend("backwards-test", backend.clone());
+    joblib::register_parallel_backend("backwards-test", backend.clone()).unwrap();
+    for reserved in ["threads", "sequential", "processes"] {
+        let err = joblib::register_parallel_backend(reserved, backend.clone()).unwrap_err();
+        assert!(matches!(&err, Error::Config(m) if m.contains("built-in")), "{err}");
+    }
+    assert_eq!(
+        Parallel::new().backend(joblib::Backend::Custom("backwards-test".into())).map(0..3, |i| i).unwrap(),
+        [0, 1, 2]
+    );
     let parallel = Parallel::new().n_jobs(2).backend("backwards-test");
     assert_eq!(parallel.map(0..1000u32, |i| i * 3).unwrap(), (0..1000u32).map(|i| i * 3).collect::<Vec<_>>());
     assert!(backend.0.load(Ordering::SeqCst) >= 2, "the backend ran the batches");

@@ -1,5 +1,6 @@
-//! Backends: what runs a loop's tasks. `"threads"` (the default, rayon's work-stealing pools) and
-//! `"sequential"` are built in; others are registered by name with
+//! Backends: what runs a loop's tasks ([`Backend`]). `"threads"` (the default, rayon's
+//! work-stealing pools), `"sequential"` and `"processes"` (worker processes, for calls of task
+//! functions) are built in; others ([`CustomBackend`]) are registered by name with
 //! [`register_parallel_backend`] and selected with [`Parallel::backend`](super::Parallel::backend).
 
 use std::collections::HashMap;
@@ -14,22 +15,88 @@ use crate::error::{Error, Result};
 /// returns.
 pub type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
 
-/// Something that runs the jobs of a parallel loop.
+/// Which backend runs a loop's tasks: given to [`Parallel::backend`](super::Parallel::backend)
+/// by name (`"threads"`, `"sequential"`, `"processes"`, or a name given to
+/// [`register_parallel_backend`]) or as a value, and resolved there, once.
+///
+/// ```
+/// use joblib::Backend;
+/// assert_eq!(Backend::from("processes"), Backend::Processes);
+/// assert_eq!(Backend::from("mine"), Backend::Custom("mine".into()));
+/// assert_eq!(Backend::Sequential.to_string(), "sequential");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// A pool of worker threads (the default).
+    #[default]
+    Threads,
+    /// The caller's thread, whatever `n_jobs` says.
+    Sequential,
+    /// Worker processes started from this executable, for loops of task calls
+    /// ([`Parallel::map_calls`](super::Parallel::map_calls)).
+    Processes,
+    /// A backend registered with [`register_parallel_backend`] under this name.
+    Custom(String),
+}
+
+impl Backend {
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Backend::Threads => "threads",
+            Backend::Sequential => "sequential",
+            Backend::Processes => "processes",
+            Backend::Custom(name) => name,
+        }
+    }
+}
+
+impl From<&str> for Backend {
+    fn from(name: &str) -> Backend {
+        match name {
+            "threads" => Backend::Threads,
+            "sequential" => Backend::Sequential,
+            "processes" => Backend::Processes,
+            custom => Backend::Custom(custom.to_string()),
+        }
+    }
+}
+
+impl From<String> for Backend {
+    fn from(name: String) -> Backend {
+        Backend::from(name.as_str())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = std::convert::Infallible;
+    fn from_str(name: &str) -> std::result::Result<Backend, Self::Err> {
+        Ok(Backend::from(name))
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Something that runs the jobs of a parallel loop of closures, registered by name with
+/// [`register_parallel_backend`].
 ///
 /// A backend receives the loop's work as jobs (closures) and must run each exactly once before
 /// returning, at most `workers` at a time. Order does not matter: results are put back in
-/// input order by the loop. A backend that runs jobs on another machine or process (a cluster
-/// scheduler, worker processes) will receive tasks described by a cached function's identity
-/// and serialized arguments instead; that interface comes with the first such backend.
+/// input order by the loop. (Calls of task functions that leave the process run on the built-in
+/// [`Backend::Processes`].)
 ///
 /// ```
 /// use std::sync::Arc;
-/// use joblib::{register_parallel_backend, Backend, Job, Parallel};
+/// use joblib::{register_parallel_backend, CustomBackend, Job, Parallel};
 ///
 /// /// Runs jobs one after the other, last first.
 /// struct Backwards;
 ///
-/// impl Backend for Backwards {
+/// impl CustomBackend for Backwards {
 ///     fn run(&self, _workers: usize, mut jobs: Vec<Job<'_>>) {
 ///         while let Some(job) = jobs.pop() {
 ///             job();
@@ -37,39 +104,49 @@ pub type Job<'a> = Box<dyn FnOnce() + Send + 'a>;
 ///     }
 /// }
 ///
-/// register_parallel_backend("backwards", Arc::new(Backwards));
+/// register_parallel_backend("backwards", Arc::new(Backwards))?;
 /// let squares = Parallel::new().backend("backwards").map(0..10u32, |i| i * i)?;
 /// assert_eq!(squares[9], 81); // still in input order
 /// # Ok::<(), joblib::Error>(())
 /// ```
-pub trait Backend: Send + Sync {
+pub trait CustomBackend: Send + Sync {
     /// Runs every job once, at most `workers` at a time, and returns when all have run.
     fn run(&self, workers: usize, jobs: Vec<Job<'_>>);
 }
 
-fn registry() -> &'static RwLock<HashMap<String, Arc<dyn Backend>>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<String, Arc<dyn Backend>>>> = OnceLock::new();
+fn registry() -> &'static RwLock<HashMap<String, Arc<dyn CustomBackend>>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Arc<dyn CustomBackend>>>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
 }
 
 /// Makes `backend` available to [`Parallel::backend`](super::Parallel::backend) as `name`,
-/// replacing any backend registered under that name before. `"threads"` and `"sequential"` are
-/// built in and cannot be replaced.
+/// replacing any backend registered under that name before.
 ///
 /// ```
 /// # use std::sync::Arc;
 /// # struct Inline;
-/// # impl joblib::Backend for Inline {
+/// # impl joblib::CustomBackend for Inline {
 /// #     fn run(&self, _: usize, jobs: Vec<joblib::Job<'_>>) { jobs.into_iter().for_each(|job| job()) }
 /// # }
-/// joblib::register_parallel_backend("inline", Arc::new(Inline));
+/// joblib::register_parallel_backend("inline", Arc::new(Inline))?;
+/// assert!(joblib::register_parallel_backend("threads", Arc::new(Inline)).is_err());
+/// # Ok::<(), joblib::Error>(())
 /// ```
-pub fn register_parallel_backend(name: &str, backend: Arc<dyn Backend>) {
+///
+/// # Errors
+///
+/// [`Error::Config`] for the name of a built-in backend (`"threads"`, `"sequential"`,
+/// `"processes"`), which cannot be replaced.
+pub fn register_parallel_backend(name: &str, backend: Arc<dyn CustomBackend>) -> Result<()> {
+    if !matches!(Backend::from(name), Backend::Custom(_)) {
+        return Err(Error::Config(format!("{name:?} is a built-in backend: register yours under another name")));
+    }
     registry().write().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), backend);
+    Ok(())
 }
 
 /// The registered backend `name`.
-pub(crate) fn registered(name: &str) -> Option<Arc<dyn Backend>> {
+pub(crate) fn registered(name: &str) -> Option<Arc<dyn CustomBackend>> {
     registry().read().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
 }
 
@@ -93,7 +170,7 @@ impl<T> Slots<T> {
 /// Runs `items` through `run` as jobs of a custom backend, in batches; results in input
 /// order. After a failure (recorded in `failure` by `run`), no job starts another task.
 pub(super) fn run_on_backend<T: Send, R: Send, S: Send>(
-    backend: &dyn Backend,
+    backend: &dyn CustomBackend,
     workers: usize,
     batch_size: BatchSize,
     items: Vec<T>,

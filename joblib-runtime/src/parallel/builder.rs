@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::batching::Batcher;
-use super::{config, effective_n_jobs, BatchSize, MAX_THREADS};
+use super::{config, effective_n_jobs, Backend, BatchSize, MAX_THREADS};
 use crate::error::{Error, Result};
 
 /// A parallel loop's configuration, as joblib's `Parallel`.
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug)]
 pub struct Parallel {
     pub(super) n_jobs: i32,
-    pub(super) backend: String,
+    pub(super) backend: Backend,
     pub(super) batch_size: BatchSize,
     pub(super) pre_dispatch: String,
     pub(super) verbose: u32,
@@ -53,7 +53,7 @@ impl Parallel {
         let n_jobs = config::n_jobs_from_env().unwrap_or(-1);
         Parallel {
             n_jobs,
-            backend: "threads".into(),
+            backend: Backend::Threads,
             batch_size: BatchSize::Auto,
             pre_dispatch: "2*n_jobs".into(),
             verbose: 0,
@@ -66,17 +66,18 @@ impl Parallel {
     }
 
     /// What runs the tasks: `"threads"` (the default: a pool of worker threads),
-    /// `"sequential"` (the caller's thread, whatever `n_jobs` says), or a backend registered
-    /// with [`register_parallel_backend`](crate::register_parallel_backend). An unknown name is
-    /// an error when the loop runs.
+    /// `"sequential"` (the caller's thread, whatever `n_jobs` says), `"processes"` (worker
+    /// processes, for calls of task functions), or a backend registered with
+    /// [`register_parallel_backend`](crate::register_parallel_backend): a name or a
+    /// [`Backend`]. An unknown name is an error when the loop runs.
     ///
     /// ```
     /// let in_order = joblib::Parallel::new().backend("sequential").map(0..3, |i| i)?;
     /// assert_eq!(in_order, vec![0, 1, 2]);
     /// # Ok::<(), joblib::Error>(())
     /// ```
-    pub fn backend(mut self, name: &str) -> Self {
-        self.backend = name.to_string();
+    pub fn backend(mut self, backend: impl Into<Backend>) -> Self {
+        self.backend = backend.into();
         self
     }
 
@@ -274,14 +275,12 @@ impl Parallel {
         if self.n_jobs == 0 {
             return Err(Error::Config("n_jobs == 0 has no meaning; use 1 for sequential or -1 for every CPU".into()));
         }
-        if self.backend == "sequential" {
-            return Ok(1);
-        }
         let workers = effective_n_jobs(self.n_jobs);
-        let what = match self.backend.as_str() {
-            "threads" => "worker threads than the threads backend starts",
-            super::PROCESSES => "worker processes than the processes backend starts",
-            _ => return Ok(workers),
+        let what = match self.backend {
+            Backend::Sequential => return Ok(1),
+            Backend::Threads => "worker threads than the threads backend starts",
+            Backend::Processes => "worker processes than the processes backend starts",
+            Backend::Custom(_) => return Ok(workers),
         };
         if workers > MAX_THREADS {
             return Err(Error::Config(format!(

@@ -8,13 +8,12 @@ use serde::Serialize;
 
 use super::progress::Progress;
 use super::stream::Stream;
-use super::Parallel;
+use super::{Backend, Parallel};
 use crate::error::{Error, Result};
 use crate::processes::{is_worker, parse_size, run_alone, run_in_processes, Settings};
 use crate::protocol::{Call, Exchange, WithExchange};
 
 /// The backend whose tasks run in worker processes.
-pub(crate) const PROCESSES: &str = "processes";
 
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
@@ -53,7 +52,7 @@ impl Parallel {
         I: IntoIterator<Item = Call<R>>,
         R: Serialize + DeserializeOwned + Send,
     {
-        if self.backend != PROCESSES || is_worker() {
+        if self.backend != Backend::Processes || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
         }
         let (workers, memory_limit, exchange) = self.in_processes()?;
@@ -135,7 +134,7 @@ impl Parallel {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         let run_here = |call: Call<R>| call.run_here().unwrap_or_else(|why| panic!("{why}"));
-        if self.backend != PROCESSES || is_worker() {
+        if self.backend != Backend::Processes || is_worker() {
             let on_threads = self.on_threads_if_processes();
             return if ordered { on_threads.imap(calls, run_here) } else { on_threads.imap_unordered(calls, run_here) };
         }
@@ -175,8 +174,8 @@ impl Parallel {
     /// This loop, on threads if it asked for processes (inside a worker).
     pub(crate) fn on_threads_if_processes(&self) -> Parallel {
         let mut on_threads = self.clone();
-        if on_threads.backend == PROCESSES {
-            on_threads.backend = "threads".into();
+        if on_threads.backend == Backend::Processes {
+            on_threads.backend = Backend::Threads;
         }
         on_threads
     }

@@ -14,7 +14,7 @@ use super::jobs;
 use super::progress::Progress;
 use super::stream::Stream;
 use super::task::Tasks;
-use super::{Parallel, PROCESSES};
+use super::{Backend, Parallel};
 use crate::error::{Error, Result, TaskFailure};
 use crate::processes::is_worker;
 
@@ -85,7 +85,7 @@ impl Parallel {
         R: Send,
         E: Send,
     {
-        if self.backend == PROCESSES && !is_worker() {
+        if self.backend == Backend::Processes && !is_worker() {
             return Err(Stop::Failed(closures_in_processes()));
         }
         let workers = self.workers().map_err(Stop::Failed)?;
@@ -94,13 +94,13 @@ impl Parallel {
         let tasks = Tasks { f, timeout: self.timeout, progress: progress.is_reported().then_some(&progress) };
         let failure = FirstFailure::new();
         let run = |(index, item): (usize, I::Item)| tasks.run(&failure, index, item);
-        let finished = if !["threads", "sequential", PROCESSES].contains(&self.backend.as_str()) {
-            match backend::registered(&self.backend) {
+        let finished = if let Backend::Custom(name) = &self.backend {
+            match backend::registered(name) {
                 Some(backend) => {
                     let items = items.into_serial().collect();
                     run_on_backend(backend.as_ref(), workers, self.batch_size, items, &failure, &run)
                 }
-                None => Err(Error::Config(format!("no parallel backend named {:?}", self.backend))),
+                None => Err(Error::Config(format!("no parallel backend named {name:?}"))),
             }
         } else if workers == 1 {
             // Room for every result if there is any; else the `Vec` grows as a plain loop's.
@@ -203,7 +203,7 @@ impl Parallel {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        if self.backend == PROCESSES && !is_worker() {
+        if self.backend == Backend::Processes && !is_worker() {
             return Stream::refusing(closures_in_processes());
         }
         let (workers, look_ahead) = match self.workers().and_then(|w| Ok((w, self.look_ahead()?))) {

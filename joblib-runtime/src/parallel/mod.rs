@@ -23,9 +23,8 @@ mod progress;
 mod stream;
 mod task;
 
-pub use backend::{register_parallel_backend, Backend, Job};
+pub use backend::{register_parallel_backend, Backend, CustomBackend, Job};
 pub use builder::Parallel;
-pub(crate) use calls::PROCESSES;
 pub use config::parallel_config;
 pub use failure::Stop;
 pub use input::{Collected, InPlace, Input};
