@@ -43,6 +43,13 @@ fn spell(tokens: TokenStream, out: &mut String) {
     }
 }
 
+/// The source fingerprint of `func`: its tokens without its doc comments.
+pub(crate) fn source_fingerprint(func: &syn::ItemFn) -> u128 {
+    let mut undocumented = func.clone();
+    undocumented.attrs.retain(|a| !a.path().is_ident("doc"));
+    fingerprint(quote::ToTokens::to_token_stream(&undocumented))
+}
+
 /// `#[fingerprint]` on a plain function: the function unchanged, and beside it a type named
 /// after it (as `#[cached]` does, so that it also works inside a function's body) whose
 /// `fingerprint()` is the hash of the function's tokens (doc comments left out). On a mistake,
@@ -50,18 +57,20 @@ fn spell(tokens: TokenStream, out: &mut String) {
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
-        Err(e) => return quote::quote!(#item).into_iter().chain(e.into_compile_error()).collect(),
+        Err(e) => {
+            let ctxt = crate::ctxt::Ctxt::default();
+            ctxt.syn_error(e);
+            return ctxt.beside(&item);
+        }
     };
     let options_error = args
         .into_iter()
         .next()
         .map(|extra| syn::Error::new(extra.span(), "`#[fingerprint]` takes no options").into_compile_error());
-    let mut undocumented = func.clone();
-    undocumented.attrs.retain(|a| !a.path().is_ident("doc"));
-    let source = fingerprint(quote::ToTokens::to_token_stream(&undocumented));
+    let source = source_fingerprint(&func);
     let (vis, name) = (&func.vis, &func.sig.ident);
     let doc = format!("The fingerprint of [`{name}`](fn@{name}), for `#[cached(deps({name}))]`.");
-    let controls = controls_type(
+    let controls = crate::controls::controls_type(
         vis,
         name,
         &doc,
@@ -75,33 +84,6 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         },
     );
     quote::quote!(#options_error #func #controls)
-}
-
-/// The type named after a function whose associated items are generated for it (its
-/// controls: a type, not a module, so that they live in the function's own scope, also for a
-/// function declared inside another's body): `doc` on the type, the function's `source`
-/// fingerprint as `SOURCE_FINGERPRINT`, then `items`.
-pub(crate) fn controls_type(
-    vis: &syn::Visibility,
-    name: &syn::Ident,
-    doc: &str,
-    source: u128,
-    items: TokenStream,
-) -> TokenStream {
-    quote::quote! {
-        #[doc = #doc]
-        #[allow(non_camel_case_types, dead_code)]
-        #vis struct #name {}
-
-        #[allow(dead_code)]
-        impl #name {
-            /// The hash of the function's tokens: signature and body, not doc comments or
-            /// formatting.
-            pub const SOURCE_FINGERPRINT: u128 = #source;
-
-            #items
-        }
-    }
 }
 
 #[cfg(test)]

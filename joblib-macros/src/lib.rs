@@ -3,6 +3,7 @@
 //! `::joblib::__private`, so this crate cannot be used on its own.
 
 mod cached;
+mod controls;
 mod ctxt;
 mod fingerprint;
 mod identity;

@@ -173,13 +173,6 @@ pub(crate) fn is_method(func: &ItemFn) -> bool {
     func.sig.receiver().is_some() || any_self(func.sig.to_token_stream())
 }
 
-/// The function without its doc comments: what the source fingerprint covers.
-pub(crate) fn without_docs(func: &ItemFn) -> TokenStream {
-    let mut func = func.clone();
-    func.attrs.retain(|a| !a.path().is_ident("doc"));
-    func.to_token_stream()
-}
-
 /// Whether a path named in `deps` is a constant (its last segment is in upper case, as Rust
 /// spells constants): its value is hashed. Anything else is a function with a fingerprint.
 pub(crate) fn is_constant(path: &syn::Path) -> bool {

@@ -200,7 +200,7 @@ fn type_controls(c: &Controlled, p: &Parts) -> TokenStream {
 
         #task
     };
-    crate::fingerprint::controls_type(vis, name, &type_doc, source, items)
+    crate::controls::controls_type(vis, name, &type_doc, source, items)
 }
 
 /// `call` and the task registration, for a function that can be a task (free, not generic,
@@ -221,6 +221,7 @@ fn task_controls(c: &Controlled, p: &Parts) -> TokenStream {
     };
     let not_a_task = crate::ctxt::Ctxt::default();
     let task = crate::task::task(c.func, quote!(#name::fingerprint), hit, false, &not_a_task);
+    not_a_task.set_aside();
     match task {
         Some(crate::task::Task { call, registration }) => quote!(#call #registration),
         None => quote!(),

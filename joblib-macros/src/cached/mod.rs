@@ -17,7 +17,6 @@ use syn::parse::Parser;
 use syn::{Item, ItemFn};
 
 use crate::ctxt::Ctxt;
-use crate::fingerprint::fingerprint;
 use crate::options::{parse_options, unique};
 use args::Args;
 use controls::Controlled;
@@ -36,11 +35,11 @@ pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(other) => {
             let message = "`#[cached]` applies to functions and methods: their results are what is cached";
             ctxt.error(ast::keyword_span(&other), message);
-            return quote!(#item).into_iter().chain(ctxt.into_compile_errors()).collect();
+            return ctxt.beside(&item);
         }
         Err(e) => {
             ctxt.syn_error(e);
-            return quote!(#item).into_iter().chain(ctxt.into_compile_errors()).collect();
+            return ctxt.beside(&item);
         }
     };
     let checks = Ctxt::default();
@@ -56,7 +55,7 @@ fn expand(ctxt: &Ctxt, args: &Args, func: &ItemFn, stub: bool) -> TokenStream {
     let arguments = ast::arguments(ctxt, func, args);
     let output = ast::output(&func.sig.output);
     let method = ast::is_method(func);
-    let source = fingerprint(ast::without_docs(func));
+    let source = crate::fingerprint::source_fingerprint(func);
     let site = Site::new(func, args, method, source);
     let controlled = Controlled { func, arguments: &arguments, output: &output, site: &site, args, source, stub };
     let controls = controls::controls(&controlled);

@@ -30,14 +30,14 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(func) => func,
         Err(e) => {
             ctxt.syn_error(e);
-            return quote!(#item).into_iter().chain(ctxt.into_compile_errors()).collect();
+            return ctxt.beside(&item);
         }
     };
     let error_type = result_error_type(&func.sig.output);
     let mut rewriter = expand::Rewriter { ctxt: &ctxt, error_type, nested: 0 };
     rewriter.visit_block_mut(&mut func.block);
     let func = func.to_token_stream();
-    ctxt.into_compile_errors().into_iter().chain(func).collect()
+    ctxt.beside(func)
 }
 
 /// The `E` of `-> Result<T, E>` (a path whose last segment is `Result` with two arguments).

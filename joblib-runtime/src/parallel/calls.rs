@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::processes::{is_worker, parse_size, run_alone, run_in_processes, Settings};
 use crate::protocol::{Call, Exchange, WithExchange};
 
-/// The backend whose tasks run in worker processes.
 
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
