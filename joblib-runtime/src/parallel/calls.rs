@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::processes::{is_worker, parse_size, run_alone, run_in_processes, Settings};
 use crate::protocol::{Call, Exchange, WithExchange};
 
-
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
     /// function) and returns their results in input order. With `backend("processes")` the
