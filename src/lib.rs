@@ -10,3 +10,20 @@ pub use joblib_runtime::{
     Element, Error, Job, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel, Result, Stream, TaskFailure,
     CACHE_DIR_VAR, DEFAULT_CACHE_DIR, MAX_THREADS, N_JOBS_VAR,
 };
+
+/// The guide: the depth behind the README, one chapter per module (the files of `docs/`, whose
+/// examples run as doctests).
+pub mod guide {
+    #[doc = include_str!("../docs/caching.md")]
+    pub mod caching {}
+    #[doc = include_str!("../docs/parallel.md")]
+    pub mod parallel {}
+    #[doc = include_str!("../docs/processes.md")]
+    pub mod processes {}
+    #[doc = include_str!("../docs/persistence.md")]
+    pub mod persistence {}
+    #[doc = include_str!("../docs/configuration.md")]
+    pub mod configuration {}
+    #[doc = include_str!("../docs/limitations.md")]
+    pub mod limitations {}
+}
