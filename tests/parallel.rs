@@ -527,3 +527,16 @@ fn an_unusable_joblib_n_jobs_is_ignored_with_one_warning_naming_it() {
         assert_eq!(warnings, usize::from(warns), "{value:?}: {stderr}");
     }
 }
+
+#[test]
+fn joblibs_strings_are_parsed_where_they_are_given() {
+    use joblib::{ByteSize, PreDispatch};
+    let typed = Parallel::new().n_jobs(2).pre_dispatch(PreDispatch::Batches(3));
+    assert_eq!(typed.look_ahead().unwrap(), 3);
+    assert_eq!(Parallel::new().n_jobs(2).pre_dispatch("3*n_jobs").look_ahead().unwrap(), 6);
+    let err = Parallel::new().pre_dispatch("twice").look_ahead().unwrap_err();
+    assert!(matches!(&err, Error::Config(m) if m.contains("twice")), "{err}");
+    // A bad size is the loop's error when it runs, as before; a typed one cannot be bad.
+    let bounded = Parallel::new().memory_limit(ByteSize::from(4 << 30));
+    let _ = bounded.memory_limit("4G").memory_limit(String::from("512M"));
+}

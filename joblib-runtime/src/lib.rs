@@ -17,6 +17,7 @@ mod persist;
 mod processes;
 mod protocol;
 mod random;
+mod size;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, Result, TaskFailure};
@@ -24,8 +25,9 @@ pub use hash::{hash, try_hash};
 pub use memory::{MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR};
 pub use parallel::{
     cpu_count, effective_n_jobs, parallel_config, register_parallel_backend, Backend, BatchSize, CustomBackend, Job,
-    Parallel, Stream, MAX_THREADS, N_JOBS_VAR,
+    Parallel, PreDispatch, Stream, MAX_THREADS, N_JOBS_VAR,
 };
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};
 pub use processes::worker_entry;
 pub use protocol::Call;
+pub use size::ByteSize;

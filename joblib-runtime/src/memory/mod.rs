@@ -154,14 +154,18 @@ impl Memory {
         self
     }
 
-    /// Compresses entries with zstd at `level` (0: no compression, the default).
+    /// Compresses entries: a [`Compress`], or a zstd level as joblib's `compress` takes it
+    /// (0: no compression, the default; `true`: level 3).
     ///
     /// ```
-    /// let memory = joblib::Memory::new("cache").compress(3);
-    /// # let _ = memory;
+    /// use joblib::{Compress, Memory};
+    /// let memory = Memory::new("cache").compress(3);
+    /// let same = Memory::new("cache").compress(Compress::Zstd(3));
+    /// let joblibs_true = Memory::new("cache").compress(true);
+    /// # let _ = (memory, same, joblibs_true);
     /// ```
-    pub fn compress(mut self, level: u32) -> Self {
-        self.compress = Compress::from_level(level);
+    pub fn compress(mut self, compress: impl Into<Compress>) -> Self {
+        self.compress = compress.into();
         self
     }
 
@@ -284,7 +288,7 @@ impl Settings {
     pub(crate) fn overridden(self, mmap_mode: Option<MmapMode>, compress: Option<u32>, verbose: Option<u32>) -> Self {
         Settings {
             mmap_mode: mmap_mode.or(self.mmap_mode),
-            compress: compress.map_or(self.compress, Compress::from_level),
+            compress: compress.map_or(self.compress, Compress::from),
             verbose: verbose.unwrap_or(self.verbose),
         }
     }

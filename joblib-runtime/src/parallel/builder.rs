@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::batching::Batcher;
-use super::{config, effective_n_jobs, Backend, BatchSize, MAX_THREADS};
+use super::{config, effective_n_jobs, Backend, BatchSize, PreDispatch, MAX_THREADS};
 use crate::error::{Error, Result};
+use crate::size::ByteSize;
 
 /// A parallel loop's configuration, as joblib's `Parallel`.
 ///
@@ -21,12 +22,13 @@ pub struct Parallel {
     pub(super) n_jobs: i32,
     pub(super) backend: Backend,
     pub(super) batch_size: BatchSize,
-    pub(super) pre_dispatch: String,
+    /// Parsed when set; a text that is not one is the loop's error when it runs.
+    pub(super) pre_dispatch: std::result::Result<PreDispatch, String>,
     pub(super) verbose: u32,
     pub(super) progress: bool,
     pub(super) timeout: Option<Duration>,
-    pub(super) memory_limit: Option<String>,
-    pub(super) max_nbytes: Option<String>,
+    pub(super) memory_limit: Option<std::result::Result<ByteSize, String>>,
+    pub(super) max_nbytes: Option<std::result::Result<ByteSize, String>>,
     pub(super) temp_folder: Option<std::path::PathBuf>,
 }
 
@@ -55,12 +57,12 @@ impl Parallel {
             n_jobs,
             backend: Backend::Threads,
             batch_size: BatchSize::Auto,
-            pre_dispatch: "2*n_jobs".into(),
+            pre_dispatch: Ok(PreDispatch::default()),
             verbose: 0,
             progress: false,
             timeout: None,
             memory_limit: None,
-            max_nbytes: Some("1M".into()),
+            max_nbytes: Some(Ok(ByteSize::from(1 << 20))),
             temp_folder: None,
         }
     }
@@ -116,8 +118,12 @@ impl Parallel {
     /// assert_eq!(deep.n_jobs(2).look_ahead()?, 6);
     /// # Ok::<(), joblib::Error>(())
     /// ```
-    pub fn pre_dispatch(mut self, expression: &str) -> Self {
-        self.pre_dispatch = expression.to_string();
+    pub fn pre_dispatch<T>(mut self, expression: T) -> Self
+    where
+        T: TryInto<PreDispatch>,
+        T::Error: std::fmt::Display,
+    {
+        self.pre_dispatch = expression.try_into().map_err(|e| e.to_string());
         self
     }
 
@@ -129,26 +135,8 @@ impl Parallel {
     /// `n_jobs(0)`.
     pub fn look_ahead(&self) -> Result<usize> {
         let workers = self.workers()?;
-        let expression: String = self.pre_dispatch.chars().filter(|c| !c.is_whitespace()).collect();
-        let refused = || {
-            Error::Config(format!("pre_dispatch {:?}: expected a number, \"k*n_jobs\" or \"all\"", self.pre_dispatch))
-        };
-        let amount = match expression.as_str() {
-            "all" => usize::MAX,
-            "n_jobs" => workers,
-            other => match other.split_once('*') {
-                Some((k, "n_jobs")) | Some(("n_jobs", k)) => {
-                    let k: f64 = k.parse().map_err(|_| refused())?;
-                    (k * workers as f64).ceil() as usize
-                }
-                Some(_) => return Err(refused()),
-                None => other.parse().map_err(|_| refused())?,
-            },
-        };
-        if amount == 0 {
-            return Err(refused());
-        }
-        Ok(amount)
+        let pre_dispatch = self.pre_dispatch.clone().map_err(Error::Config)?;
+        Ok(pre_dispatch.batches(workers))
     }
 
     /// The most items a stream ([`imap`](Self::imap), [`imap_unordered`](Self::imap_unordered))
@@ -221,8 +209,12 @@ impl Parallel {
     /// let bounded = joblib::Parallel::new().backend("processes").memory_limit("4G");
     /// # let _ = bounded;
     /// ```
-    pub fn memory_limit(mut self, limit: &str) -> Self {
-        self.memory_limit = Some(limit.to_string());
+    pub fn memory_limit<T>(mut self, limit: T) -> Self
+    where
+        T: TryInto<ByteSize>,
+        T::Error: std::fmt::Display,
+    {
+        self.memory_limit = Some(limit.try_into().map_err(|e| e.to_string()));
         self
     }
 
@@ -241,7 +233,7 @@ impl Parallel {
     /// # let _ = (inline, from_10m);
     /// ```
     pub fn max_nbytes(mut self, limit: Option<&str>) -> Self {
-        self.max_nbytes = limit.map(str::to_string);
+        self.max_nbytes = limit.map(|limit| limit.parse().map_err(|e: Error| e.to_string()));
         self
     }
 

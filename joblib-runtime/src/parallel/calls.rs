@@ -10,8 +10,9 @@ use super::progress::Progress;
 use super::stream::Stream;
 use super::{Backend, Parallel};
 use crate::error::{Error, Result};
-use crate::processes::{is_worker, parse_size, run_alone, run_in_processes, Settings};
+use crate::processes::{is_worker, run_alone, run_in_processes, Settings};
 use crate::protocol::{Call, Exchange, WithExchange};
+use crate::size::ByteSize;
 
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
@@ -164,8 +165,10 @@ impl Parallel {
     /// ends: its files are what the workers map).
     fn in_processes(&self) -> Result<(usize, Option<u64>, Arc<Mutex<Exchange>>)> {
         let workers = self.workers()?;
-        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
-        let max_nbytes = self.max_nbytes.as_deref().map(parse_size).transpose().map_err(Error::Config)?;
+        let setting = |size: &Option<std::result::Result<ByteSize, String>>| {
+            size.clone().transpose().map(|size| size.map(ByteSize::bytes)).map_err(Error::Config)
+        };
+        let (memory_limit, max_nbytes) = (setting(&self.memory_limit)?, setting(&self.max_nbytes)?);
         Ok((workers, memory_limit, Arc::new(Mutex::new(Exchange::new(max_nbytes, self.temp_folder.clone())))))
     }
 

@@ -19,6 +19,7 @@ mod held;
 mod input;
 mod jobs;
 mod loops;
+mod pre_dispatch;
 mod progress;
 mod stream;
 mod task;
@@ -29,6 +30,7 @@ pub use config::parallel_config;
 pub use failure::Stop;
 pub use input::{Collected, InPlace, Input};
 pub use jobs::{cpu_count, effective_n_jobs};
+pub use pre_dispatch::PreDispatch;
 pub use stream::Stream;
 pub(crate) use task::described;
 

@@ -55,21 +55,23 @@ pub(crate) fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result
     Ok(filled)
 }
 
-/// How [`dump_with`] compresses a file.
+/// How [`dump_with`], [`Memory::compress`](crate::Memory::compress) and `#[cached(compress)]`
+/// compress a file. A level means one thing everywhere, joblib's: 0 stores uncompressed.
 ///
 /// ```
 /// use joblib::Compress;
 /// assert_eq!(Compress::default(), Compress::None);
-/// let fast_and_small = Compress::Zstd(3);
-/// # let _ = fast_and_small;
+/// assert_eq!(Compress::from(3), Compress::Zstd(3));
+/// assert_eq!(Compress::from(0), Compress::None);
+/// assert_eq!(Compress::from(true), Compress::Zstd(3));   // joblib's compress=True
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Compress {
     /// Stored as is: the fastest to write and read, and mappable by [`load_mmap`].
     #[default]
     None,
-    /// zstd at this level (1 = fastest to 22 = smallest; out-of-range levels are clamped, 0
-    /// means zstd's default, 3). Arrays are cut into 4 MiB chunks, byte-shuffled (as in Blosc)
+    /// zstd at this level (1 = fastest to 22 = smallest; higher levels are clamped to 22; 0,
+    /// as joblib's `compress=0`, stores uncompressed). Arrays are cut into 4 MiB chunks, byte-shuffled (as in Blosc)
     /// and compressed as independent frames, so compression and decompression run on every
     /// CPU. Compressed files cannot be
     /// mapped: [`load_mmap`] loads them into memory.
@@ -77,24 +79,32 @@ pub enum Compress {
 }
 
 impl Compress {
-    /// Compression at a zstd `level` as `Memory::compress` and `#[cached(compress)]` take it:
-    /// 0 is none, higher levels are clamped to 22.
-    pub(crate) fn from_level(level: u32) -> Self {
-        match level {
-            0 => Compress::None,
-            level => Compress::Zstd(level.min(22) as i32),
-        }
-    }
-
     /// The zstd level to use, if any.
     fn zstd_level(self) -> Option<i32> {
         match self {
-            Compress::None => None,
+            Compress::None | Compress::Zstd(0) => None,
             Compress::Zstd(level) => {
                 let range = zstd::compression_level_range();
                 Some(level.clamp(*range.start(), *range.end()))
             }
         }
+    }
+}
+
+impl From<u32> for Compress {
+    /// zstd at `level` (0: uncompressed; above 22: 22).
+    fn from(level: u32) -> Compress {
+        match level {
+            0 => Compress::None,
+            level => Compress::Zstd(level.min(22) as i32),
+        }
+    }
+}
+
+impl From<bool> for Compress {
+    /// `true`: zstd level 3 (joblib's `compress=True`); `false`: uncompressed.
+    fn from(compress: bool) -> Compress {
+        Compress::from(if compress { 3 } else { 0 })
     }
 }
 

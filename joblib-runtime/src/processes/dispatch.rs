@@ -310,7 +310,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let garbled = error.map(|e| format!(" (its connection broke: {e})")).unwrap_or_default();
         let limit = match self.settings.memory_limit {
             Some(bytes) if ending.stderr.allocation_failed => {
-                format!(" after allocating past its memory limit of {}", super::limits::format_bytes(bytes))
+                format!(" after allocating past its memory limit of {}", crate::size::ByteSize::from(bytes))
             }
             _ => String::new(),
         };

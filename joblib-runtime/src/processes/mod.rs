@@ -15,6 +15,5 @@ mod pool;
 mod serve;
 
 pub(crate) use dispatch::{run as run_in_processes, run_alone, Settings};
-pub(crate) use limits::parse_size;
 pub(crate) use serve::is_worker;
 pub use serve::worker_entry;

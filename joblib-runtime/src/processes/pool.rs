@@ -416,7 +416,7 @@ fn did_not_start(ending: &Ending, memory_limit: Option<u64>) -> Error {
         return Error::Config(format!(
             "the memory_limit of {} is too small for a worker process itself to start (it needs room for its \
              threads and code, some tens of MiB): raise it{}",
-            super::limits::format_bytes(limit),
+            crate::size::ByteSize::from(limit),
             tail_text(&ending.stderr)
         ));
     }
