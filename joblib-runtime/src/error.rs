@@ -101,6 +101,17 @@ pub enum Error {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// A value's `Serialize` implementation failed while it was hashed
+    /// ([`try_hash`](crate::try_hash)).
+    #[error("cannot hash the value: {what}")]
+    Hash {
+        /// What the implementation reported.
+        what: String,
+    },
+    /// The exchange with a worker process broke the task protocol: it answered a call it was
+    /// not running, said hello twice, or ended between two calls.
+    #[error("worker process: {0}")]
+    Worker(String),
     /// A parallel loop was configured with a value that has no meaning (`n_jobs = 0`, an
     /// unparsable `pre_dispatch`).
     #[error("invalid parallel configuration: {0}")]

@@ -71,14 +71,14 @@ pub fn hash<T: Serialize + ?Sized>(value: &T) -> String {
     }
 }
 
-/// Like [`hash`], but returns the failure of a `Serialize` implementation as an error message
-/// instead of panicking.
+/// Like [`hash`], but returns the failure of a `Serialize` implementation as an
+/// [`Error::Hash`](crate::Error::Hash) instead of panicking.
 ///
 /// ```
 /// assert_eq!(joblib::try_hash(&[1u8, 2, 3]).unwrap(), joblib::hash(&[1u8, 2, 3]));
 /// ```
-pub fn try_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    digest(value).map(|d| format!("{d:032x}"))
+pub fn try_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, crate::Error> {
+    digest(value).map(|d| format!("{d:032x}")).map_err(|what| crate::Error::Hash { what })
 }
 
 thread_local! {

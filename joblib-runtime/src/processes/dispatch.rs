@@ -171,7 +171,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
                     let index = id as usize;
                     if worker.calls.front() != Some(&index) {
                         pool.kill(n);
-                        return Err(Error::Resources(format!(
+                        return Err(Error::Worker(format!(
                             "worker process {} answered call {id}, which it was not running",
                             pool.pid(n)
                         )));
@@ -186,7 +186,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
                 }
                 Event::Message(n, FromWorker::Hello { .. }) => {
                     pool.kill(n);
-                    return Err(Error::Resources(format!("worker process {} said hello twice", pool.pid(n))));
+                    return Err(Error::Worker(format!("worker process {} said hello twice", pool.pid(n))));
                 }
                 Event::Ended(n, error) => return Err(self.crashed(pool, n, &busy[n], error)),
             }
@@ -301,7 +301,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let ending = pool.end(n);
         let status = ending.status_text();
         let Some(&index) = worker.calls.front() else {
-            return Error::Resources(format!(
+            return Error::Worker(format!(
                 "worker process {} {status} between two calls{}",
                 ending.pid,
                 tail_text(&ending.stderr)
