@@ -203,14 +203,14 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: boo
 /// The store of the registration, and the function that gives its folder or memory.
 fn store(args: &Args) -> (TokenStream, TokenStream) {
     match &args.store {
-        None => (quote!(), quote!(::joblib::__private::Store::Default)),
+        None => (quote!(), quote!(::joblib::__private::CacheLocation::Default)),
         Some(StoreArg::Dir(dir)) => (
             quote! {
                 fn __joblib_dir() -> ::std::path::PathBuf {
                     ::std::convert::AsRef::<::std::path::Path>::as_ref(&(#dir)).to_path_buf()
                 }
             },
-            quote!(::joblib::__private::Store::Dir(__joblib_dir)),
+            quote!(::joblib::__private::CacheLocation::Dir(__joblib_dir)),
         ),
         Some(StoreArg::Memory(memory)) => (
             quote! {
@@ -218,7 +218,7 @@ fn store(args: &Args) -> (TokenStream, TokenStream) {
                     &#memory
                 }
             },
-            quote!(::joblib::__private::Store::Memory(__joblib_memory)),
+            quote!(::joblib::__private::CacheLocation::Memory(__joblib_memory)),
         ),
     }
 }

@@ -1,4 +1,12 @@
 //! [`Array`]: an n-dimensional array of plain numbers, owned or memory-mapped.
+//!
+//! The files, one line each:
+//!
+//! - `mod.rs`: [`Array`] itself: shape, construction, conversions, copy on write;
+//! - `element.rs`: [`Element`] and [`DType`], the plain-number types an array holds;
+//! - `backing.rs`: the bytes behind arrays: aligned buffers and mappings, and the file a mapping came from;
+//! - `serde.rs`: arrays inside serde values, stored out of line through a sink and a source;
+//! - `ndarray.rs`: conversions to and from ndarray (feature `ndarray`).
 
 mod backing;
 mod element;

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::store::Entry;
-use super::{pack, report, store};
+use super::layout::Entry;
+use super::{layout, pack, report};
 
 /// An entry eviction may remove.
 struct Candidate {
@@ -24,7 +24,7 @@ enum Stored {
 /// still being written count against `bytes` but are never removed. Packs of writers that are
 /// gone are then rewritten without what was removed. Returns how many entries were removed.
 pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-    let store::Scan { entries, leftovers, packs } = store::scan(root);
+    let layout::Scan { entries, leftovers, packs } = layout::scan(root);
     let folders = entries.into_iter().map(|e| Candidate {
         last_access: e.last_access,
         bytes: e.bytes,
@@ -97,9 +97,9 @@ fn remove(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::layout::tests::PLAIN;
+    use crate::memory::layout::{cache_root, function_dir, Entry};
     use crate::memory::metadata::Metadata;
-    use crate::memory::store::tests::PLAIN;
-    use crate::memory::store::{cache_root, function_dir, Entry};
     use crate::persist::FOREIGN_STALE_AFTER;
 
     fn file_of(path: &Path, bytes: usize, age: Duration) {
@@ -146,7 +146,7 @@ mod tests {
         assert!(!stored.output().exists() && half.output().exists(), "the least recently used one");
         assert!(live.exists(), "a file being written is never removed");
         assert!(!foreign.exists() && !unnamed.exists(), "abandoned files are removed");
-        let scan = store::scan(&root);
+        let scan = layout::scan(&root);
         assert_eq!(scan.entries.len(), 1);
         assert_eq!(reduce(&root, Some(0), None, None), 1);
         assert!(live.exists());

@@ -8,11 +8,11 @@ use std::sync::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::call::{self, Call, Whole};
 use super::metadata::json_summary;
-use super::{function_dir, report, store, Entry, Memory, MmapMode};
+use super::site::{self, Site, Whole};
+use super::{function_dir, layout, report, Entry, Memory, MmapMode};
 use crate::error::{Error, Result};
-use crate::hash::digest;
+use crate::hashing::digest;
 
 /// A function whose results are cached by a [`Memory`] (joblib's `MemorizedFunc`).
 ///
@@ -42,8 +42,8 @@ where
         MemorizedFunc { memory, name: name.to_string(), f, signature: PhantomData }
     }
 
-    fn site(&self) -> Call<'_> {
-        Call { location: self.memory.location(), settings: self.memory.settings(), function: &self.name }
+    fn site(&self) -> Site<'_> {
+        Site { location: self.memory.location(), settings: self.memory.settings(), function: &self.name }
     }
 
     fn describe(&self, args: &A) -> String {
@@ -59,7 +59,7 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn call(&self, args: &A) -> R {
-        call::cached_call(self.site(), digest(args), || self.describe(args), || Whole((self.f)(args))).0
+        site::cached_call(self.site(), digest(args), || self.describe(args), || Whole((self.f)(args))).0
     }
 
     /// Whether `f(args)` is in the cache; computes nothing (joblib's `check_call_in_cache`).
@@ -87,7 +87,7 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shelve(&self, args: &A) -> MemorizedResult<R> {
-        match call::shelve(self.site(), digest(args), || Whole(self.call(args))) {
+        match site::shelve(self.site(), digest(args), || Whole(self.call(args))) {
             Ok(shelved) => shelved,
             Err(Whole(value)) => MemorizedResult::in_memory(value),
         }
@@ -112,7 +112,7 @@ where
 /// folders of other functions nested under it (`sim` and `sim::run`).
 pub(crate) fn clear_function(location: Option<&Path>, identity: &str) {
     if let Some(location) = location {
-        if let Err(e) = store::remove_entries(&function_dir(location, identity)) {
+        if let Err(e) = layout::remove_entries(&function_dir(location, identity)) {
             report::warning(&format!("cannot clear the cache of {identity}: {e}"));
         }
     }

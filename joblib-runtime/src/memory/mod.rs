@@ -3,28 +3,41 @@
 //!
 //! Layout of the cache folder, entries, eviction and the messages printed are described in
 //! the README; the attribute `#[cached]` builds on the same store.
+//!
+//! The files, one line each:
+//!
+//! - `mod.rs`: [`Memory`], its settings and its folder-wide operations (clear, eviction);
+//! - `func.rs`: [`MemorizedFunc`] (`Memory::cache`) and [`MemorizedResult`] (a shelved result);
+//! - `site.rs`: a cache site and one cached call through it: look up, or compute and store;
+//! - `layout.rs`: the cache folder: one folder per function, entries packed or in folders, scans;
+//! - `pack/`: small results packed into per-process append-only files;
+//! - `recent.rs`: the in-process layer: entries this process used lately, held in memory;
+//! - `evict.rs`: eviction, least recently used first, and what killed writers left;
+//! - `metadata.rs`: each entry's `metadata.json` (call, duration, times, sizes);
+//! - `report.rs`: verbose messages and warnings, also through the `log` facade;
+//! - `fast_map.rs`: the hash maps of the in-process state (keys hashed once, quickly).
 
-mod call;
 mod evict;
+mod fast_map;
 mod func;
-mod keyed;
+mod layout;
 mod metadata;
 mod pack;
 mod recent;
 mod report;
-mod store;
+mod site;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub(crate) use call::{lookup, shelve, Call};
-pub use call::{Cacheable, Miss, OkOnly, Whole};
 pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
+pub(crate) use layout::{function_dir, Entry};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
 pub use pack::set_access_interval;
 pub(crate) use report::warning;
-pub(crate) use store::{function_dir, Entry};
+pub(crate) use site::{lookup, shelve, Site};
+pub use site::{Cacheable, Miss, OkOnly, Whole};
 
 use crate::persist::Compress;
 
@@ -234,7 +247,7 @@ impl Memory {
     /// ```
     pub fn clear(&self) {
         if let Some(location) = &self.location {
-            if let Err(e) = store::remove_dir(&store::cache_root(location)) {
+            if let Err(e) = layout::remove_dir(&layout::cache_root(location)) {
                 report::warning(&format!("cannot clear the cache: {e}"));
             }
         }
@@ -268,7 +281,7 @@ impl Memory {
     /// ```
     pub fn reduce_size_to(&self, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
         match &self.location {
-            Some(location) => evict::reduce(&store::cache_root(location), bytes, items, age),
+            Some(location) => evict::reduce(&layout::cache_root(location), bytes, items, age),
             None => 0,
         }
     }

@@ -9,8 +9,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::keyed::FastMap;
-use crate::persist::Whole;
+use super::fast_map::FastMap;
+use crate::persist::CheckedFile;
 
 /// The most entries held.
 const MAX_ENTRIES: usize = 4096;
@@ -23,7 +23,7 @@ pub(crate) const MAX_FILE: u64 = 1 << 20;
 struct Recent {
     /// Each entry's output (by its path's bytes: faster to hash than a `Path`), with its place
     /// in the order of use.
-    held: FastMap<OsString, (u64, Arc<Whole>)>,
+    held: FastMap<OsString, (u64, Arc<CheckedFile>)>,
     /// Outputs by their last use, oldest first.
     order: BTreeMap<u64, OsString>,
     next: u64,
@@ -38,7 +38,7 @@ fn with<R>(f: impl FnOnce(&mut Recent) -> R) -> R {
 }
 
 /// The held file of the output at `path`, if any (now the most recently used).
-pub(crate) fn get(path: &Path) -> Option<Arc<Whole>> {
+pub(crate) fn get(path: &Path) -> Option<Arc<CheckedFile>> {
     with(|recent| {
         let next = recent.next;
         let (used, whole) = recent.held.get_mut(path.as_os_str())?;
@@ -51,7 +51,7 @@ pub(crate) fn get(path: &Path) -> Option<Arc<Whole>> {
 }
 
 /// Holds `whole`, the output at `path`, dropping the least recently used beyond the bounds.
-pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
+pub(crate) fn put(path: &Path, whole: Arc<CheckedFile>) {
     with(|recent| {
         recent.insert(path, whole);
         while recent.held.len() > MAX_ENTRIES || recent.bytes > MAX_BYTES {
@@ -62,7 +62,7 @@ pub(crate) fn put(path: &Path, whole: Arc<Whole>) {
 }
 
 /// Holds `whole` at `path` if that pushes nothing out; returns whether it is held.
-pub(crate) fn put_if_room(path: &Path, whole: Arc<Whole>) -> bool {
+pub(crate) fn put_if_room(path: &Path, whole: Arc<CheckedFile>) -> bool {
     with(|recent| {
         let room = recent.held.len() < MAX_ENTRIES && recent.bytes + whole.held_bytes() <= MAX_BYTES;
         if room {
@@ -91,7 +91,7 @@ pub(crate) fn forget_under(dir: &Path) {
 
 impl Recent {
     /// Holds `whole` at `path` as the most recently used.
-    fn insert(&mut self, path: &Path, whole: Arc<Whole>) {
+    fn insert(&mut self, path: &Path, whole: Arc<CheckedFile>) {
         self.remove(path);
         let used = self.next;
         self.next += 1;

@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::stream::Stream;
 use super::{Backend, Parallel};
 use crate::error::{Error, Result};
-use crate::processes::{is_worker, run_alone, run_in_processes, Settings};
+use crate::processes::{is_worker, run_alone, run_in_processes, WorkerSettings};
 use crate::protocol::{Call, Exchange, WithExchange};
 use crate::size::ByteSize;
 
@@ -57,7 +57,7 @@ impl Parallel {
         let (workers, memory_limit, exchange) = self.in_processes()?;
         let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
         let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(calls.len()), 2 * workers);
-        let settings = Settings {
+        let settings = WorkerSettings {
             workers,
             look_ahead: self.look_ahead()?,
             batch_size: self.batch_size.fixed(),
@@ -147,7 +147,7 @@ impl Parallel {
         let progress = Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
         let (timeout, counted) = (self.timeout, progress.clone());
         let run = Arc::new(move |index, call| {
-            let settings = Settings {
+            let settings = WorkerSettings {
                 workers: 1,
                 look_ahead: 1,
                 batch_size: Some(1),

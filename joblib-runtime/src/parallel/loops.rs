@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use super::backend::{self, run_on_backend};
 use super::batching::Batcher;
-use super::engine::on_pool;
+use super::cpus;
 use super::failure::{FirstFailure, Stop};
 use super::input::{Collected, Input};
-use super::jobs;
+use super::on_pool::on_pool;
 use super::progress::Progress;
 use super::stream::Stream;
 use super::task::Tasks;
@@ -114,7 +114,7 @@ impl Parallel {
             }
             Ok(values)
         } else {
-            jobs::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks))
+            cpus::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks))
                 .and_then(|values| values)
                 .map_err(Error::Resources)
         };

@@ -6,6 +6,25 @@
 //! threads, else one pool per worker count, kept for the life of the process), or in the
 //! caller's thread when `n_jobs` is 1. A loop started inside a task of another loop runs in the
 //! pool of the outer one, so nesting never starts more threads than the outer loop asked for.
+//!
+//! The files, one line each:
+//!
+//! - `builder.rs`: [`Parallel`], the builder of a loop's settings;
+//! - `loops.rs`: `map`, `try_map`, `for_each`, `imap`, `imap_unordered` (and `#[parallel]`'s loop);
+//! - `calls.rs`: loops of task calls (`map_calls`, `imap_calls`), in worker processes or here;
+//! - `backend.rs`: [`Backend`], [`CustomBackend`] and the registry of custom backends;
+//! - `on_pool.rs`: the threads backend: a loop's tasks on a rayon pool;
+//! - `blocks.rs`: the rayon adaptor that runs each piece in blocks, and leaving the loop on a failure;
+//! - `batching.rs`: auto batch sizes from measured durations;
+//! - `stream.rs`: [`Stream`], the results of `imap` and `imap_unordered`;
+//! - `task.rs`: one task run: its timeout, its panic and its input's description;
+//! - `failure.rs`: [`Stop`], why a loop stopped, and its first failure;
+//! - `input.rs`: [`Input`]: what a loop takes, split where it lies or collected;
+//! - `drop_panics.rs`: results whose `Drop` panics while a failed loop unwinds;
+//! - `progress.rs`: joblib's verbose messages and the progress bar;
+//! - `pre_dispatch.rs`: [`PreDispatch`], how far a stream reads ahead;
+//! - `config.rs`: `parallel_config` and the defaults from the environment;
+//! - `cpus.rs`: `cpu_count` and `effective_n_jobs`.
 
 mod backend;
 mod batching;
@@ -13,12 +32,12 @@ mod blocks;
 mod builder;
 mod calls;
 mod config;
-mod engine;
+mod cpus;
+mod drop_panics;
 mod failure;
-mod held;
 mod input;
-mod jobs;
 mod loops;
+mod on_pool;
 mod pre_dispatch;
 mod progress;
 mod stream;
@@ -27,9 +46,9 @@ mod task;
 pub use backend::{register_parallel_backend, Backend, CustomBackend, Job};
 pub use builder::Parallel;
 pub use config::parallel_config;
+pub use cpus::{cpu_count, effective_n_jobs};
 pub use failure::Stop;
 pub use input::{Collected, InPlace, Input};
-pub use jobs::{cpu_count, effective_n_jobs};
 pub use pre_dispatch::PreDispatch;
 pub use stream::Stream;
 pub(crate) use task::described;

@@ -13,15 +13,15 @@ use crate::error::{Error, Result};
 /// would ever remove.
 fn remove_abandoned_temps(dir: &Path, file_name: &str) {
     let Ok(children) = std::fs::read_dir(dir) else { return };
-    let own = format!(".{file_name}{}", super::writer::SEP);
+    let own = format!(".{file_name}{}", super::writer_id::SEP);
     let now = std::time::SystemTime::now();
     for child in children.flatten() {
         let name = child.file_name();
         let Some(writer_and_rest) = name.to_str().and_then(|n| n.strip_prefix(&own)) else { continue };
         // Named as `is_abandoned` reads names: the writer after the first separator.
-        let temp = format!("{}{writer_and_rest}", super::writer::SEP);
+        let temp = format!("{}{writer_and_rest}", super::writer_id::SEP);
         let modified = child.metadata().and_then(|m| m.modified()).unwrap_or(now);
-        if super::writer::is_temp_name(&format!(".{temp}")) && super::writer::is_abandoned(&temp, modified, now) {
+        if super::writer_id::is_temp_name(&format!(".{temp}")) && super::writer_id::is_abandoned(&temp, modified, now) {
             let _ = std::fs::remove_file(child.path());
         }
     }
@@ -36,7 +36,7 @@ pub(crate) struct AtomicFile {
 
 impl AtomicFile {
     /// Creates a temporary file in the folder of `path` (the same filesystem, so the final
-    /// rename is atomic), named after the file and its writer (see [`writer`](super::writer)).
+    /// rename is atomic), named after the file and its writer (see [`writer`](super::writer_id)).
     pub(crate) fn create(path: &Path) -> Result<Self> {
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -46,7 +46,7 @@ impl AtomicFile {
             .file_name()
             .ok_or_else(|| Error::io(path, std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")))?;
         remove_abandoned_temps(dir, &name.to_string_lossy());
-        let prefix = super::writer::temp_prefix(&name.to_string_lossy());
+        let prefix = super::writer_id::temp_prefix(&name.to_string_lossy());
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         #[cfg(unix)]

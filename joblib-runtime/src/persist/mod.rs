@@ -12,15 +12,30 @@
 //! Files are written to a temporary file in the same folder and renamed into place, so a crash
 //! never leaves a half-written file under the final name. Header, index and every array carry
 //! an xxh3 checksum; see [`format`](mod@format) for the layout.
+//!
+//! The files, one line each:
+//!
+//! - `format.rs`: the file format: header, index, their checks;
+//! - `write.rs`: writing a value: its arrays in the body, the rest in the index;
+//! - `read.rs`: reading a file into memory, every checksum checked;
+//! - `checked_file.rs`: a file held whole (mapped or read), checked once, decoded any number of times;
+//! - `value/`: the self-describing encoding of everything but the arrays;
+//! - `chunks.rs` and `shuffle.rs`: compression in independent, byte-shuffled zstd frames;
+//! - `spill.rs`: a file kept in memory while it is small, else written aside;
+//! - `atomic.rs`: files written aside and renamed into place;
+//! - `writer_id.rs`: who wrote a file (process, start time, host), for temporary names and sweeping;
+//! - `verified.rs`: the files whose arrays this process has verified;
+//! - `npy.rs`: numpy's `.npy` files.
 
 mod atomic;
 pub(crate) use atomic::AtomicFile;
+pub(crate) use checked_file::{load_mmap as load_mmap_checked, CheckedFile, OpenAs};
 pub(crate) use read::ArrayChecks;
 pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
-pub(crate) use whole::{load_mmap as load_mmap_checked, Hold, Whole};
 pub(crate) use write::dump_or_keep;
-pub(crate) use writer::{is_abandoned, is_gone, is_temp_name, writer_tag, FOREIGN_STALE_AFTER};
+pub(crate) use writer_id::{is_abandoned, is_gone, is_temp_name, writer_tag, FOREIGN_STALE_AFTER};
+mod checked_file;
 mod chunks;
 pub mod format;
 pub mod npy;
@@ -29,9 +44,8 @@ mod shuffle;
 mod spill;
 pub(crate) mod value;
 mod verified;
-mod whole;
 mod write;
-mod writer;
+mod writer_id;
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -208,5 +222,5 @@ pub fn load<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T
 ///
 /// As [`load`].
 pub fn load_mmap<T: Serialize + DeserializeOwned>(path: impl AsRef<Path>) -> Result<T> {
-    whole::load_mmap(path.as_ref(), read::ArrayChecks::Skip)
+    checked_file::load_mmap(path.as_ref(), read::ArrayChecks::Skip)
 }

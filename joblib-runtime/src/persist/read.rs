@@ -19,7 +19,7 @@ use super::format::{
 use super::{read_up_to, value, verified};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
 use crate::error::{Error, Result};
-use crate::hash::structure_digest;
+use crate::hashing::structure_digest;
 
 pub(super) fn format_error(path: &Path, err: FormatError) -> Error {
     match err {
@@ -82,7 +82,7 @@ fn buffer_for(path: &Path, record: &ArrayRecord) -> Result<AlignedBuf> {
 }
 
 /// Checks `buf` against the checksum `check` of array `i`, computed beforehand or now.
-fn verified(
+fn checked_array(
     path: &Path,
     i: usize,
     record: &ArrayRecord,
@@ -152,7 +152,7 @@ fn read_plain_arrays(
         let mut buf = buffer_for(path, record)?;
         let check = read_checksummed(file, buf.as_bytes_mut()).map_err(io_err)?;
         pos = record.end();
-        arrays.push(verified(path, i, record, buf, Some(check))?);
+        arrays.push(checked_array(path, i, record, buf, Some(check))?);
     }
     skip_padding(file, &mut pos, header.index_offset)?;
     Ok(arrays)
@@ -179,7 +179,7 @@ fn read_compressed_arrays(
             let mut buf = buffer_for(path, record)?;
             chunks::decompress(&mut input, mine, chunk, record.dtype.size(), buf.as_bytes_mut())
                 .map_err(|e| Error::corrupt(path, format!("array {i}: {e}")))?;
-            verified(path, i, record, buf, None)
+            checked_array(path, i, record, buf, None)
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use super::spill::{Beyond, Spill, Spilled};
 use super::{value, Compress};
 use crate::array::{with_sink, ArrayOut, ArraySink, DType};
 use crate::error::{Error, Result};
-use crate::hash::structure_digest;
+use crate::hashing::structure_digest;
 
 /// Arrays at least this large are checksummed on a second thread while they are written.
 const PARALLEL_CHECKSUM_MIN: usize = 1 << 20;

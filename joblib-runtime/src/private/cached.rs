@@ -7,11 +7,11 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::hash::digest;
-use crate::memory::{lookup, shelve, Cacheable, Call, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
+use crate::hashing::digest;
+use crate::memory::{lookup, shelve, Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Site, Whole};
 
 /// Where a cached function's results go.
-pub enum Store {
+pub enum CacheLocation {
     /// `Memory::from_env()`.
     Default,
     /// `dir = EXPR`.
@@ -41,10 +41,10 @@ pub enum Identity {
     Method(&'static str),
 }
 
-/// A `#[cached]` function: its identity, store and fingerprint, resolved on first use.
+/// A `#[cached]` function: its identity, cache location and fingerprint, resolved on first use.
 pub struct CachedFn {
     identity: Identity,
-    store: Store,
+    location: CacheLocation,
     options: Options,
     fingerprint: fn() -> u128,
     self_type: OnceLock<&'static str>,
@@ -54,10 +54,10 @@ pub struct CachedFn {
 
 impl CachedFn {
     /// `fingerprint` folds the source fingerprint with `version` and `deps`.
-    pub const fn new(identity: Identity, store: Store, options: Options, fingerprint: fn() -> u128) -> Self {
+    pub const fn new(identity: Identity, location: CacheLocation, options: Options, fingerprint: fn() -> u128) -> Self {
         CachedFn {
             identity,
-            store,
+            location,
             options,
             fingerprint,
             self_type: OnceLock::new(),
@@ -87,21 +87,21 @@ impl CachedFn {
 
     fn resolved(&self) -> &(Memory, u128) {
         self.resolved.get_or_init(|| {
-            let memory = match &self.store {
+            let memory = match &self.location {
                 _ if !claim(self.function(), self) => Memory::disabled(),
-                Store::Default => Memory::from_env(),
-                Store::Dir(dir) => Memory::new(dir()),
-                Store::Memory(memory) => memory().clone(),
+                CacheLocation::Default => Memory::from_env(),
+                CacheLocation::Dir(dir) => Memory::new(dir()),
+                CacheLocation::Memory(memory) => memory().clone(),
             };
             (memory, (self.fingerprint)())
         })
     }
 
-    fn site(&self) -> Call<'_> {
+    fn site(&self) -> Site<'_> {
         let memory = &self.resolved().0;
         let options = &self.options;
         let settings = memory.settings().overridden(options.mmap_mode, options.compress, options.verbose);
-        Call { location: memory.location(), settings, function: self.function() }
+        Site { location: memory.location(), settings, function: self.function() }
     }
 
     /// The function's fingerprint: source, `version` and `deps` together.

@@ -25,7 +25,7 @@ const AUTO_MAX: usize = 1024;
 const BATCH_BYTES: usize = 16 << 20;
 
 /// How a loop runs its calls in worker processes.
-pub(crate) struct Settings<'a> {
+pub(crate) struct WorkerSettings<'a> {
     pub(crate) workers: usize,
     /// How many batches are sent ahead, in all (`pre_dispatch`).
     pub(crate) look_ahead: usize,
@@ -49,7 +49,7 @@ struct Busy {
 }
 
 /// Runs `calls` in `settings.workers` worker processes: their results in input order.
-pub(crate) fn run<R>(calls: Vec<Call<R>>, settings: &Settings) -> Result<Vec<R>>
+pub(crate) fn run<R>(calls: Vec<Call<R>>, settings: &WorkerSettings) -> Result<Vec<R>>
 where
     R: Serialize + DeserializeOwned,
 {
@@ -70,7 +70,7 @@ thread_local! {
 
 /// Runs call `index` of a stream in this thread's own worker process, started if it has
 /// none (or lost it to the previous call's failure).
-pub(crate) fn run_alone<R>(index: usize, call: Call<R>, settings: &Settings) -> Result<R>
+pub(crate) fn run_alone<R>(index: usize, call: Call<R>, settings: &WorkerSettings) -> Result<R>
 where
     R: Serialize + DeserializeOwned,
 {
@@ -98,7 +98,11 @@ where
 /// send; the first call whose arguments did not serialize is an error. Calls are numbered
 /// from `first` in errors.
 #[allow(clippy::type_complexity)]
-fn prepare<R>(calls: &mut [Call<R>], first: usize, settings: &Settings) -> Result<(Vec<Option<R>>, VecDeque<usize>)> {
+fn prepare<R>(
+    calls: &mut [Call<R>],
+    first: usize,
+    settings: &WorkerSettings,
+) -> Result<(Vec<Option<R>>, VecDeque<usize>)> {
     let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
     let mut pending = VecDeque::new();
     for (index, call) in calls.iter_mut().enumerate() {
@@ -125,7 +129,7 @@ struct Dispatch<'a, R> {
     first: usize,
     results: &'a mut Vec<Option<R>>,
     pending: VecDeque<usize>,
-    settings: &'a Settings<'a>,
+    settings: &'a WorkerSettings<'a>,
     /// The mean duration of a call so far.
     mean: Option<Duration>,
     done: usize,
@@ -136,7 +140,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         calls: &'a [Call<R>],
         results: &'a mut Vec<Option<R>>,
         pending: VecDeque<usize>,
-        settings: &'a Settings<'a>,
+        settings: &'a WorkerSettings<'a>,
         first: usize,
     ) -> Self {
         Dispatch { calls, first, results, pending, settings, mean: None, done: 0 }

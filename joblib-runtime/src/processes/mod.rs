@@ -14,6 +14,6 @@ mod limits;
 mod pool;
 mod serve;
 
-pub(crate) use dispatch::{run as run_in_processes, run_alone, Settings};
+pub(crate) use dispatch::{run as run_in_processes, run_alone, WorkerSettings};
 pub(crate) use serve::is_worker;
 pub use serve::worker_entry;

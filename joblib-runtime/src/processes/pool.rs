@@ -175,8 +175,8 @@ impl Pool {
         // Killed and reaped if the pool does not start (a later worker cannot be started, say).
         let mut starting = Starting(Vec::with_capacity(count));
         for _ in 0..count {
-            let loop_ = format!("{secret:032x} {}", socket.display());
-            starting.0.push(spawn(&loop_, memory_limit).map_err(|e| resources("a worker process", e))?);
+            let loop_address = format!("{secret:032x} {}", socket.display());
+            starting.0.push(spawn(&loop_address, memory_limit).map_err(|e| resources("a worker process", e))?);
         }
         let mut pool = Pool { workers: Vec::with_capacity(count), events, _socket_folder: socket_folder };
         let mut streams: Vec<Option<UnixStream>> = (0..count).map(|_| None).collect();
@@ -321,16 +321,16 @@ fn watch_exit(pid: u32, stream: UnixStream) -> io::Result<()> {
     Ok(())
 }
 
-/// Starts a worker process of `loop_` (its secret and socket): this executable, in worker
+/// Starts a worker process of `loop_address` (its secret and socket): this executable, in worker
 /// mode, with `memory_limit` if any. Its stderr is passed on to ours and its last lines kept.
-fn spawn(loop_: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
+fn spawn(loop_address: &str, memory_limit: Option<u64>) -> io::Result<(Child, StderrTail)> {
     // On Linux the running executable itself, even if its file was replaced since (rebuilt).
     #[cfg(target_os = "linux")]
     let executable = std::path::PathBuf::from("/proc/self/exe");
     #[cfg(not(target_os = "linux"))]
     let executable = std::env::current_exe()?;
     let mut command = Command::new(executable);
-    command.arg(WORKER_ARG).env(WORKER_VAR, loop_).stdin(Stdio::null()).stderr(Stdio::piped());
+    command.arg(WORKER_ARG).env(WORKER_VAR, loop_address).stdin(Stdio::null()).stderr(Stdio::piped());
     // A process group of its own, ended with it (see `kill_tree`).
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if let Some(bytes) = memory_limit {

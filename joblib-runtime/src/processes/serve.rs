@@ -75,8 +75,8 @@ pub(crate) fn started_as_worker() -> bool {
     named_loop().is_some()
 }
 
-/// Serves the loop that [`WORKER_VAR`] names (`loop_`); the exit status.
-fn serve(loop_: &[u8]) -> i32 {
+/// Serves the loop that [`WORKER_VAR`] names (`loop_address`); the exit status.
+fn serve(loop_address: &[u8]) -> i32 {
     IS_WORKER.store(true, Ordering::Relaxed);
     // Processes this worker's tasks start are not its loop's workers.
     std::env::remove_var(WORKER_VAR);
@@ -84,7 +84,7 @@ fn serve(loop_: &[u8]) -> i32 {
         eprintln!("joblib: a worker process cannot set its memory limit: {why}");
         return NOT_A_WORKER;
     }
-    let text = String::from_utf8_lossy(loop_);
+    let text = String::from_utf8_lossy(loop_address);
     let parsed =
         text.split_once(' ').and_then(|(secret, socket)| Some((u128::from_str_radix(secret, 16).ok()?, socket)));
     let Some((secret, socket)) = parsed else {
@@ -188,8 +188,8 @@ pub(crate) fn refuse_nested() -> ! {
 /// // the program
 /// ```
 pub fn worker_entry() {
-    if let Some(loop_) = named_loop() {
-        std::process::exit(serve(loop_.as_encoded_bytes()));
+    if let Some(loop_address) = named_loop() {
+        std::process::exit(serve(loop_address.as_encoded_bytes()));
     }
 }
 

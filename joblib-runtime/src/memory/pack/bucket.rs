@@ -18,7 +18,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::open::{Location, OpenPack, Uses};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
-use crate::memory::keyed::{FastMap, FastSet};
+use crate::memory::fast_map::{FastMap, FastSet};
 
 /// A key's entry.
 #[derive(Clone, Copy, Debug)]

@@ -16,6 +16,14 @@
 //!
 //! A hit reads its record and writes nothing, except, at most once an hour per entry (see
 //! [`set_access_interval`]), a small access record that eviction goes by.
+//!
+//! The files, one line each:
+//!
+//! - `record.rs`: the records of a pack (an entry, a removal, an access) and their checksums;
+//! - `bucket.rs`: one bucket as this process knows it: its packs, how far each was read, where each key is;
+//! - `open.rs`: the packs kept open, where a record is, and reading one record (a hit's only I/O);
+//! - `compact.rs`: eviction of packed entries and the rewriting of packs that hold what is no longer needed;
+//! - `tests.rs`: packs written by hand (other writers, forged times, duplicates).
 
 mod bucket;
 mod compact;
@@ -28,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::keyed::FastMap;
+use super::fast_map::FastMap;
 use super::metadata::Metadata;
 use bucket::{now_seconds, Bucket, Known};
 pub(crate) use compact::{buckets, compact, entries, evict};
@@ -36,10 +44,10 @@ use open::{read_entry, ToRead};
 use record::{Body, Record};
 
 use crate::error::Result;
-use crate::persist::Whole;
+use crate::persist::CheckedFile;
 
 /// The folder of a function's packs (a name no function's folder can have: see
-/// [`folder_name`](super::store)).
+/// [`folder_name`](super::layout)).
 pub(crate) const PACKS_DIR: &str = "packed-entries";
 pub(crate) const PACK_SUFFIX: &str = ".pack";
 /// Results whose file has at most this many bytes are packed; larger ones get a folder.
@@ -107,7 +115,7 @@ fn append(bucket: &mut Bucket, records: &[u8]) -> Result<()> {
 
 /// The checked value file of the packed value of `key`, with the pack holding it, if there is
 /// one.
-pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Arc<Whole>)>> {
+pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Arc<CheckedFile>)>> {
     let dir = bucket_dir(function_dir, key);
     // A pack let go between the lookup and the read (cleared, compacted): look again.
     for attempt in 0..2 {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
 use crate::memory::recent;
-use crate::persist::Whole;
+use crate::persist::CheckedFile;
 
 /// Where a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub(crate) struct ToRead {
 /// longer there (removed or replaced). A record hit again is held in the in-process layer
 /// ([`recent`]): records never change, so a repeated hit needs only the
 /// `fstat` that says its pack is still there.
-pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<Whole>, Uses)>> {
+pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<CheckedFile>, Uses)>> {
     let ToRead { pack, path, inode, at, uses } = record;
     let file = &pack.file;
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
@@ -100,7 +100,7 @@ pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<Whole
     })?;
     match record::read(&bytes) {
         record::Found::Record(Record { key: found, body: Body::Entry { file, .. }, .. }, _) if found == key => {
-            let whole = Arc::new(Whole::of_bytes(file, path, None)?);
+            let whole = Arc::new(CheckedFile::of_bytes(file, path, None)?);
             let uses = match held {
                 Some(held) if recent::put_if_room(&held, whole.clone()) => Uses::Held,
                 Some(_) => Uses::NoRoom,

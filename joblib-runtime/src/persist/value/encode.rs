@@ -200,7 +200,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
             (low, Some(high)) if low == high => Some(low),
             _ => None,
         };
-        if let (Some(len), true) = (exact, crate::hash::bytes::items_are_bytes::<I::Item>()) {
+        if let (Some(len), true) = (exact, crate::hashing::bytes::items_are_bytes::<I::Item>()) {
             self.start(tag::SEQ);
             self.varint(len as u64);
             self.out.reserve(len + 16);
@@ -210,7 +210,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
                 self.out.extend_from_slice(&[tag::RUN, tag::U8]);
                 self.out.extend_from_slice(&(count as u32).to_le_bytes());
                 let start = self.out.len();
-                crate::hash::bytes::extend(&mut self.out, iter.by_ref().take(count))
+                crate::hashing::bytes::extend(&mut self.out, iter.by_ref().take(count))
                     .map_err(|_| ValueError("an item of a sequence of bytes is not a byte".into()))?;
                 if self.out.len() - start != count {
                     return Err(ValueError("a sequence of bytes is shorter than its length".into()));

@@ -105,11 +105,11 @@ mod same_encoding {
         for len in [0, 1, 254, 255, 256, 511, 70_000] {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
             let one_by_one = OneByOne(&bytes);
-            assert_eq!(crate::hash::digest(&bytes).unwrap(), crate::hash::digest(&one_by_one).unwrap(), "{len}");
-            assert_eq!(crate::hash::digest(bytes.as_slice()).unwrap(), crate::hash::digest(&one_by_one).unwrap());
+            assert_eq!(crate::hashing::digest(&bytes).unwrap(), crate::hashing::digest(&one_by_one).unwrap(), "{len}");
+            assert_eq!(crate::hashing::digest(bytes.as_slice()).unwrap(), crate::hashing::digest(&one_by_one).unwrap());
             assert_eq!(
-                crate::hash::structure_digest(&bytes).unwrap(),
-                crate::hash::structure_digest(&one_by_one).unwrap(),
+                crate::hashing::structure_digest(&bytes).unwrap(),
+                crate::hashing::structure_digest(&one_by_one).unwrap(),
                 "{len}"
             );
             let (bulk, single) =

@@ -24,8 +24,8 @@ macro_rules! scalars {
         scalars!(@one $self $tag $bytes $body; serialize_u32 u32, U32, u32::to_le_bytes);
         scalars!(@one $self $tag $bytes $body; serialize_u64 u64, U64, u64::to_le_bytes);
         scalars!(@one $self $tag $bytes $body; serialize_u128 u128, U128, u128::to_le_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_f32 f32, F32, $crate::hash::scalar::f32_bytes);
-        scalars!(@one $self $tag $bytes $body; serialize_f64 f64, F64, $crate::hash::scalar::f64_bytes);
+        scalars!(@one $self $tag $bytes $body; serialize_f32 f32, F32, $crate::hashing::scalar::f32_bytes);
+        scalars!(@one $self $tag $bytes $body; serialize_f64 f64, F64, $crate::hashing::scalar::f64_bytes);
         scalars!(@one $self $tag $bytes $body; serialize_char char, CHAR, |v: char| u32::from(v).to_le_bytes());
     };
     ($tag:ident, $bytes:ident => $body:expr) => {
@@ -34,7 +34,7 @@ macro_rules! scalars {
     (@one $self:ident $tag:ident $bytes:ident $body:expr; $method:ident $t:ty, $tag_name:ident, $to_bytes:expr) => {
         #[inline(always)]
         fn $method(self, v: $t) -> Result<Self::Ok, Self::Error> {
-            let ($self, $tag, $bytes) = (self, $crate::hash::tag::$tag_name, ($to_bytes)(v));
+            let ($self, $tag, $bytes) = (self, $crate::hashing::tag::$tag_name, ($to_bytes)(v));
             $body
         }
     };

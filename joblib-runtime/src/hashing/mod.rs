@@ -37,6 +37,13 @@
 //! instead.
 //!
 //! [xxh3]: https://github.com/Cyan4973/xxHash
+//!
+//! The files, one line each:
+//!
+//! - `encoder.rs`: the serde `Serializer` that writes the canonical encoding into xxh3;
+//! - `scalar.rs`: how each scalar is hashed, and the probe that tells a scalar from anything else;
+//! - `tag.rs`: the tags of the encoding;
+//! - `bytes.rs`: sequences of bytes taken in bulk (also by the file format's encoder).
 
 pub(crate) mod bytes;
 mod encoder;

@@ -26,7 +26,7 @@ use serde::Serialize;
 use super::metadata::Metadata;
 use super::{pack, recent, MmapMode, Settings};
 use crate::error::{Error, Result};
-use crate::persist::{self, ArrayChecks, FileStamp, Hold, Spilled, Whole};
+use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, OpenAs, Spilled};
 use std::sync::Arc;
 
 /// The subfolder of a location that holds the cache, as in Python joblib.
@@ -168,10 +168,10 @@ impl Entry {
     ) -> Result<Option<R>> {
         let stored = || self.read_metadata().and_then(|m| m.output_stamp);
         let hold = match mmap_mode {
-            Some(_) => Hold::Map(ArrayChecks::FirstMap(&stored)),
-            None => Hold::Read { max_len: recent::MAX_FILE },
+            Some(_) => OpenAs::Map(ArrayChecks::FirstMap(&stored)),
+            None => OpenAs::Read { max_len: recent::MAX_FILE },
         };
-        let loaded = Whole::open(output, hold).and_then(|whole| match whole {
+        let loaded = CheckedFile::open(output, hold).and_then(|whole| match whole {
             Some(whole) => {
                 let value = whole.decode(output)?;
                 recent::put(output, Arc::new(whole));
@@ -179,7 +179,7 @@ impl Entry {
             }
             // Compressed or large: loaded as it is, not held.
             None if mmap_mode.is_some() => persist::load_mmap_checked(output, ArrayChecks::FirstMap(&stored)),
-            None => match Whole::open(output, Hold::MapRead)? {
+            None => match CheckedFile::open(output, OpenAs::MapRead)? {
                 Some(whole) => whole.decode(output),
                 None => persist::load(output),
             },

@@ -26,15 +26,15 @@ impl DropPanics {
 }
 
 /// A result whose drop cannot abort the process.
-pub(crate) struct Held<'a, R> {
+pub(crate) struct Guarded<'a, R> {
     /// `Some` until taken.
     value: Option<R>,
     panics: &'a DropPanics,
 }
 
-impl<'a, R> Held<'a, R> {
+impl<'a, R> Guarded<'a, R> {
     pub(crate) fn new(value: R, panics: &'a DropPanics) -> Self {
-        Held { value: Some(value), panics }
+        Guarded { value: Some(value), panics }
     }
 
     /// The result (always there: only a drop takes it otherwise).
@@ -43,7 +43,7 @@ impl<'a, R> Held<'a, R> {
     }
 }
 
-impl<R> Drop for Held<'_, R> {
+impl<R> Drop for Guarded<'_, R> {
     fn drop(&mut self) {
         if let Some(value) = self.value.take() {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {

@@ -8,8 +8,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use rayon::iter::IndexedParallelIterator;
 
 use super::blocks::{cancel, InBlocks};
+use super::drop_panics::{DropPanics, Guarded};
 use super::failure::{FirstFailure, Stop};
-use super::held::{DropPanics, Held};
 use super::input::Input;
 use super::progress::Progress;
 use super::task::Tasks;
@@ -39,8 +39,8 @@ where
     // Results with a `Drop` are held, so that a drop that panics while the loop unwinds after
     // a failure is a catchable panic, not an abort (see `held`).
     let panics = DropPanics::default();
-    let held = in_place(items, batch_size, failure, tasks, |value| Held::new(value, &panics));
-    let values = held.map(|held| held.into_iter().filter_map(Held::into_inner).collect());
+    let held = in_place(items, batch_size, failure, tasks, |value| Guarded::new(value, &panics));
+    let values = held.map(|held| held.into_iter().filter_map(Guarded::into_inner).collect());
     panics.raise();
     values
 }

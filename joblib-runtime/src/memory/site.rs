@@ -1,4 +1,5 @@
-//! One cached call: look the result up, or compute and store it. Nothing about the cache can
+//! A cache site (where and how one cached function stores its results, [`Site`]) and one
+//! cached call through it: look the result up, or compute and store it. Nothing about the cache can
 //! make the call fail: an unreadable entry, an unwritable folder or a full disk end in a
 //! warning and a plain computation.
 
@@ -9,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::metadata::Metadata;
-use super::{report, store, Entry, MemorizedResult, Settings};
+use super::{layout, report, Entry, MemorizedResult, Settings};
 
 /// What a function returns, and the part of it that is stored: all of it, or only the value
 /// of an `Ok`.
@@ -64,7 +65,7 @@ impl<T, E> Cacheable for OkOnly<T, E> {
 
 /// Where and how one cached function stores its results.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Call<'a> {
+pub(crate) struct Site<'a> {
     /// The cache location; `None` for a disabled memory.
     pub(crate) location: Option<&'a Path>,
     pub(crate) settings: Settings,
@@ -72,7 +73,7 @@ pub(crate) struct Call<'a> {
     pub(crate) function: &'a str,
 }
 
-impl Call<'_> {
+impl Site<'_> {
     /// The short name used in messages.
     fn name(&self) -> &str {
         self.function.rsplit("::").next().unwrap_or(self.function)
@@ -83,7 +84,7 @@ impl Call<'_> {
     pub(crate) fn entry(&self, key: Result<u128, String>) -> Option<Entry> {
         let location = self.location?;
         match key {
-            Ok(key) => Some(store::entry_of(location, self.function, key)),
+            Ok(key) => Some(layout::entry_of(location, self.function, key)),
             Err(e) => {
                 report::warning(&format!("cannot hash the arguments of {}, not caching: {e}", self.function));
                 None
@@ -150,7 +151,7 @@ pub(crate) struct Computed<C> {
 /// computes and stores it. Split in two so that generated code can describe the arguments
 /// (borrowing them) before the computation takes them. The stored type's serde bounds are
 /// required here only: the miss carries what storing needs.
-pub(crate) fn lookup<'a, C>(call: Call<'a>, key: Result<u128, String>) -> Result<C, Miss<'a, C>>
+pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, String>) -> Result<C, Miss<'a, C>>
 where
     C: Cacheable,
     C::Stored: Serialize + DeserializeOwned,
@@ -174,11 +175,11 @@ where
 
 /// How a miss stores a computed value; the stored value to return in its place, if any (in a
 /// worker process, mapped from the cache).
-type Store<S> = fn(&Call<'_>, &Entry, &S, String, Duration) -> Option<S>;
+type Store<S> = fn(&Site<'_>, &Entry, &S, String, Duration) -> Option<S>;
 
 /// A call whose result is not cached.
 pub struct Miss<'a, C: Cacheable> {
-    call: Call<'a>,
+    call: Site<'a>,
     entry: Option<Entry>,
     store: Store<C::Stored>,
 }
@@ -197,7 +198,7 @@ impl<C: Cacheable> Miss<'_, C> {
 
 /// A cached call: the stored result for `key` if there is one, else `compute()`, stored.
 pub(crate) fn cached_call<C>(
-    call: Call<'_>,
+    call: Site<'_>,
     key: Result<u128, String>,
     describe: impl FnOnce() -> String,
     compute: impl FnOnce() -> C,
@@ -217,7 +218,7 @@ where
 /// the value. When nothing is to be stored (an `Err`), the computed value comes back as the
 /// error; when it could not be stored, the handle holds it.
 pub(crate) fn shelve<C: Cacheable>(
-    call: Call<'_>,
+    call: Site<'_>,
     key: Result<u128, String>,
     compute: impl FnOnce() -> C,
 ) -> Result<MemorizedResult<C::Stored>, C> {

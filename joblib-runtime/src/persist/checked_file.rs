@@ -24,7 +24,7 @@ const CHECK_BESIDE_FROM: usize = 1 << 20;
 
 /// How to hold a file.
 #[derive(Clone, Copy)]
-pub(crate) enum Hold<'a> {
+pub(crate) enum OpenAs<'a> {
     /// Mapped, with these checks of the arrays.
     Map(ArrayChecks<'a>),
     /// Read into memory if it has at most this many bytes, every checksum checked.
@@ -35,7 +35,7 @@ pub(crate) enum Hold<'a> {
 }
 
 /// A whole, checked joblib file.
-pub(crate) struct Whole {
+pub(crate) struct CheckedFile {
     backing: Arc<Backing>,
     /// The file's identity when it was checked.
     id: Option<verified::FileId>,
@@ -43,20 +43,20 @@ pub(crate) struct Whole {
     copy_arrays: bool,
 }
 
-impl Whole {
+impl CheckedFile {
     /// Holds the file at `path` as `hold` says; `None` when it cannot be held whole (compressed,
     /// shorter than a header, or larger than `max_len`): load it with `load`, which says what
     /// is wrong with a short file.
-    pub(crate) fn open(path: &Path, hold: Hold) -> Result<Option<Whole>> {
+    pub(crate) fn open(path: &Path, hold: OpenAs) -> Result<Option<CheckedFile>> {
         let io_err = |e| Error::io(path, e);
         let mut file = File::open(path).map_err(io_err)?;
         let metadata = file.metadata().map_err(io_err)?;
         let len = check_file(path, &metadata)?;
-        if len < HEADER_LEN as u64 || matches!(hold, Hold::Read { max_len } if len > max_len) {
+        if len < HEADER_LEN as u64 || matches!(hold, OpenAs::Read { max_len } if len > max_len) {
             return Ok(None);
         }
         let backing = match hold {
-            Hold::Map(_) => {
+            OpenAs::Map(_) => {
                 // SAFETY: a mapping is only sound while no one truncates or writes the file in
                 // place. joblib never does: every file is written aside and renamed over the old
                 // one, so the inode mapped here is never modified by joblib; modifying it by
@@ -66,13 +66,13 @@ impl Whole {
                 let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
                 Backing::Map(map, Some(FileOrigin::of(path, &metadata)))
             }
-            Hold::MapRead => {
-                // SAFETY: as for `Hold::Map`; the mapping is populated at once (the file is read
+            OpenAs::MapRead => {
+                // SAFETY: as for `OpenAs::Map`; the mapping is populated at once (the file is read
                 // whole).
                 let map = unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map_err(io_err)?;
                 Backing::Map(map, None)
             }
-            Hold::Read { .. } => {
+            OpenAs::Read { .. } => {
                 let mut buf = usize::try_from(len).ok().and_then(AlignedBuf::try_zeroed).ok_or_else(|| {
                     Error::Resources(format!("{}: a file of {len} bytes does not fit in memory", path.display()))
                 })?;
@@ -88,33 +88,33 @@ impl Whole {
         };
         // Asked only of a file with arrays that this process has not verified yet.
         let check_arrays = || match hold {
-            Hold::Read { .. } | Hold::MapRead => true,
-            Hold::Map(ArrayChecks::FirstMap(stored)) => {
+            OpenAs::Read { .. } | OpenAs::MapRead => true,
+            OpenAs::Map(ArrayChecks::FirstMap(stored)) => {
                 let stamp = verified::FileStamp::of(&metadata);
                 stamp.is_none() || stamp != stored()
             }
-            Hold::Map(_) => false,
+            OpenAs::Map(_) => false,
         };
-        let copy_arrays = matches!(hold, Hold::MapRead);
-        let whole = Whole { backing: Arc::new(backing), id: verified::FileId::of(&metadata), copy_arrays };
-        whole.checked(path, check_arrays, matches!(hold, Hold::Map(_)))
+        let copy_arrays = matches!(hold, OpenAs::MapRead);
+        let whole = CheckedFile { backing: Arc::new(backing), id: verified::FileId::of(&metadata), copy_arrays };
+        whole.checked(path, check_arrays, matches!(hold, OpenAs::Map(_)))
     }
 
     /// The joblib file in `bytes` (named `path` in messages), copied and checked whole; it is
     /// known to be the version of `id`. A compressed file is an error: files kept this way
     /// are stored uncompressed.
-    pub(crate) fn of_bytes(bytes: &[u8], path: &Path, id: Option<verified::FileId>) -> Result<Whole> {
+    pub(crate) fn of_bytes(bytes: &[u8], path: &Path, id: Option<verified::FileId>) -> Result<CheckedFile> {
         let mut buf = AlignedBuf::try_zeroed(bytes.len()).ok_or_else(|| {
             Error::Resources(format!("{}: {} bytes do not fit in memory", path.display(), bytes.len()))
         })?;
         buf.as_bytes_mut().copy_from_slice(bytes);
-        let whole = Whole { backing: Arc::new(Backing::Buffer(buf)), id, copy_arrays: false };
+        let whole = CheckedFile { backing: Arc::new(Backing::Buffer(buf)), id, copy_arrays: false };
         whole.checked(path, || true, false)?.ok_or_else(|| Error::corrupt(path, "a packed file is compressed"))
     }
 
     /// Checks header and index, and array checksums if `check_arrays()` says so (asked unless
     /// the file is `mapped` and this process verified it); `None` for a compressed file.
-    fn checked(self, path: &Path, check_arrays: impl FnOnce() -> bool, mapped: bool) -> Result<Option<Whole>> {
+    fn checked(self, path: &Path, check_arrays: impl FnOnce() -> bool, mapped: bool) -> Result<Option<CheckedFile>> {
         let bytes = self.backing.bytes();
         if bytes.len() < HEADER_LEN {
             return Err(Error::corrupt(path, "shorter than a header"));
@@ -212,7 +212,7 @@ impl Whole {
 /// Maps `path` and decodes its value with every array pointing into the mapping. Compressed
 /// files are loaded with [`load`].
 pub(crate) fn load_mmap<T: Serialize + DeserializeOwned>(path: &Path, checks: ArrayChecks) -> Result<T> {
-    match Whole::open(path, Hold::Map(checks))? {
+    match CheckedFile::open(path, OpenAs::Map(checks))? {
         Some(whole) => whole.decode(path),
         None => load(path),
     }
