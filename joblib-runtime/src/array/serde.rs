@@ -44,6 +44,12 @@ pub(crate) trait ArraySource {
 
 type Slot<T> = RefCell<Option<Rc<RefCell<T>>>>;
 
+// Thread-locals, because serde leaves no other way: `Array::serialize` and
+// `Array::deserialize` receive any `Serializer` or `Deserializer`, and cannot ask ours (which
+// knows the file or message being written) for the table of arrays without specialization.
+// Everything else is passed explicitly: the sink and the source are given to `with_sink` and
+// `with_source` by the code that writes or reads a file or a message, for the span of one
+// (de)serialization.
 thread_local! {
     static SINK: Slot<dyn ArraySink> = const { RefCell::new(None) };
     static SOURCE: Slot<dyn ArraySource> = const { RefCell::new(None) };

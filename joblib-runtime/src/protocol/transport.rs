@@ -57,6 +57,11 @@ pub(crate) struct Exchange {
     mapped_files: HashMap<FileOrigin, bool>,
 }
 
+// A thread-local, because the generated `f::call(args)` has no parameter for it: a call's
+// arguments are encoded when the call is made, inside the user's iterator (`items.map(|x|
+// f::call(&data, x))`), since a `Call` cannot keep borrowed arguments until the loop sends it.
+// The loop sets it around the iterator (`Exchange::around`, `WithExchange`); `encode` passes
+// it on explicitly, in the sink it gives to `array::with_sink`.
 thread_local! {
     /// The exchange of the loop whose calls this thread is making.
     static CURRENT: RefCell<Option<Arc<Mutex<Exchange>>>> = const { RefCell::new(None) };
