@@ -195,11 +195,11 @@ fn small_entries(table: &Table) {
     let theirs_many = per_key(&keys, 3, |k| drop(black_box(theirs.cache_get(&k))));
     table.row("hits over 10^4 keys", us(theirs_many), "hits_many", us(ours_many));
     // Every hit now finds its entry's last recorded use old, and records one.
-    joblib::__private::set_access_interval(Duration::ZERO);
+    joblib::Memory::set_access_interval(Duration::ZERO);
     let ours_old = per_key(&keys, 3, |k| {
         black_box(add_one.call(&k));
     });
-    joblib::__private::set_access_interval(Duration::from_secs(3600));
+    joblib::Memory::set_access_interval(Duration::from_secs(3600));
     table.row(
         "hits over 10^4 keys last used over an hour ago (each records its use)",
         us(theirs_many),

@@ -185,7 +185,7 @@ fn eviction_of_packed_entries_goes_by_last_use() {
         }
         Some("evicter") => {
             // Every hit is recorded (the default records one an hour per entry).
-            joblib::__private::set_access_interval(Duration::ZERO);
+            joblib::Memory::set_access_interval(Duration::ZERO);
             let dir = test_dir();
             let memory = Memory::new(&dir).verbose(0);
             let f = small(&dir, &RUNS);

@@ -34,7 +34,6 @@ pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
 pub(crate) use layout::{function_dir, Entry};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
-pub use pack::set_access_interval;
 pub(crate) use report::warning;
 pub(crate) use site::{lookup, shelve, Site};
 pub use site::{Cacheable, Miss, OkOnly, Whole};
@@ -251,6 +250,20 @@ impl Memory {
                 report::warning(&format!("cannot clear the cache: {e}"));
             }
         }
+    }
+
+    /// Sets, for the whole process, how often a use of one small (packed) entry is recorded for
+    /// eviction (default: once an hour): a hit on an entry whose last recorded use is older
+    /// appends a small access record, and eviction goes by these. A shorter interval makes
+    /// eviction follow uses more closely at the cost of a write per hit; tests and benchmarks use
+    /// `Duration::ZERO`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// joblib::Memory::set_access_interval(Duration::from_secs(3600));
+    /// ```
+    pub fn set_access_interval(interval: Duration) {
+        pack::set_access_interval(interval);
     }
 
     /// Evicts least recently used entries until the cache fits in

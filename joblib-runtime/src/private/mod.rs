@@ -14,7 +14,6 @@ mod describe;
 mod loops;
 mod task;
 
-pub use crate::memory::set_access_interval;
 pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
 pub use crate::protocol::{

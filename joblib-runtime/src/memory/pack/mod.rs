@@ -15,7 +15,7 @@
 //! of writers that are gone without what was removed.
 //!
 //! A hit reads its record and writes nothing, except, at most once an hour per entry (see
-//! [`set_access_interval`]), a small access record that eviction goes by.
+//! `Memory::set_access_interval`), a small access record that eviction goes by.
 //!
 //! The files, one line each:
 //!
@@ -63,15 +63,9 @@ const MAX_BUCKETS: usize = 1024;
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
 
-/// Sets how often a use of one packed entry is recorded for eviction (default: once an
-/// hour): a hit on an entry whose last recorded use is older appends an access record. For
-/// tests and benchmarks (reached as `joblib::__private::set_access_interval`).
-///
-/// ```
-/// use std::time::Duration;
-/// joblib::__private::set_access_interval(Duration::from_secs(3600));
-/// ```
-pub fn set_access_interval(interval: Duration) {
+/// Sets how often a use of one packed entry is recorded (see
+/// [`Memory::set_access_interval`](crate::Memory::set_access_interval)).
+pub(crate) fn set_access_interval(interval: Duration) {
     ACCESS_INTERVAL.store(interval.as_secs(), Ordering::Relaxed);
 }
 
