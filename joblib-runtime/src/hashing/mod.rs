@@ -55,6 +55,8 @@ use std::thread::LocalKey;
 
 use serde::Serialize;
 
+use crate::error::Error;
+
 pub(crate) use encoder::Encoder;
 
 /// The stable hash of `value`: 32 lowercase hex digits of a 128-bit xxh3 digest of the
@@ -84,8 +86,8 @@ pub fn hash<T: Serialize + ?Sized>(value: &T) -> String {
 /// ```
 /// assert_eq!(joblib::try_hash(&[1u8, 2, 3]).unwrap(), joblib::hash(&[1u8, 2, 3]));
 /// ```
-pub fn try_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, crate::Error> {
-    digest(value).map(|d| format!("{d:032x}")).map_err(|what| crate::Error::Hash { what })
+pub fn try_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, Error> {
+    digest(value).map(|d| format!("{d:032x}"))
 }
 
 thread_local! {
@@ -98,10 +100,10 @@ fn encode<T: Serialize + ?Sized>(
     key: &'static LocalKey<RefCell<Box<Encoder>>>,
     fresh: fn() -> Encoder,
     value: &T,
-) -> Result<u128, String> {
+) -> Result<u128, Error> {
     let run = |encoder: &mut Encoder| {
         encoder.reset();
-        value.serialize(&mut *encoder).map_err(|e| e.0)?;
+        value.serialize(&mut *encoder).map_err(|e| Error::Hash { what: e.0 })?;
         Ok(encoder.finish())
     };
     key.with(|cell| match cell.try_borrow_mut() {
@@ -112,12 +114,12 @@ fn encode<T: Serialize + ?Sized>(
 }
 
 /// The 128-bit digest behind [`hash`].
-pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, String> {
+pub(crate) fn digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, Error> {
     encode(&VALUES, Encoder::values, value)
 }
 
 /// The digest of the structure of `value`: its types and names, without its contents, and
 /// with sequences and maps reduced to the set of their elements' structures.
-pub(crate) fn structure_digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, String> {
+pub(crate) fn structure_digest<T: Serialize + ?Sized>(value: &T) -> Result<u128, Error> {
     encode(&STRUCTURE, Encoder::structure, value)
 }

@@ -53,7 +53,7 @@ pub const DEFAULT_CACHE_DIR: &str = "joblib_cache";
 ///
 /// ```
 /// use joblib::MmapMode;
-/// assert_eq!("r".parse::<MmapMode>(), Ok(MmapMode::ReadOnly));
+/// assert_eq!("r".parse::<MmapMode>().ok(), Some(MmapMode::ReadOnly));
 /// assert!("x".parse::<MmapMode>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,13 +67,13 @@ pub enum MmapMode {
 }
 
 impl std::str::FromStr for MmapMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, crate::Error> {
         match s {
             "r" => Ok(MmapMode::ReadOnly),
             "r+" => Ok(MmapMode::ReadWrite),
             "c" => Ok(MmapMode::CopyOnWrite),
-            other => Err(format!("unknown mmap_mode {other:?}: expected \"r\", \"r+\" or \"c\"")),
+            other => Err(crate::Error::Config(format!("unknown mmap_mode {other:?}: expected \"r\", \"r+\" or \"c\""))),
         }
     }
 }

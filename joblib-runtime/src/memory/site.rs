@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::metadata::Metadata;
 use super::{layout, report, Entry, MemorizedResult, Settings};
+use crate::error::Error;
 
 /// What a function returns, and the part of it that is stored: all of it, or only the value
 /// of an `Ok`.
@@ -81,12 +82,12 @@ impl Site<'_> {
 
     /// The entry for `key`, or `None` when nothing is cached (disabled memory, or a key that
     /// could not be computed, which is reported).
-    pub(crate) fn entry(&self, key: Result<u128, String>) -> Option<Entry> {
+    pub(crate) fn entry(&self, key: Result<u128, Error>) -> Option<Entry> {
         let location = self.location?;
         match key {
             Ok(key) => Some(layout::entry_of(location, self.function, key)),
             Err(e) => {
-                report::warning(&format!("cannot hash the arguments of {}, not caching: {e}", self.function));
+                report::warning(&format!("not caching {}: its arguments: {e}", self.function));
                 None
             }
         }
@@ -151,7 +152,7 @@ pub(crate) struct Computed<C> {
 /// computes and stores it. Split in two so that generated code can describe the arguments
 /// (borrowing them) before the computation takes them. The stored type's serde bounds are
 /// required here only: the miss carries what storing needs.
-pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, String>) -> Result<C, Miss<'a, C>>
+pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, Error>) -> Result<C, Miss<'a, C>>
 where
     C: Cacheable,
     C::Stored: Serialize + DeserializeOwned,
@@ -199,7 +200,7 @@ impl<C: Cacheable> Miss<'_, C> {
 /// A cached call: the stored result for `key` if there is one, else `compute()`, stored.
 pub(crate) fn cached_call<C>(
     call: Site<'_>,
-    key: Result<u128, String>,
+    key: Result<u128, Error>,
     describe: impl FnOnce() -> String,
     compute: impl FnOnce() -> C,
 ) -> C
@@ -219,7 +220,7 @@ where
 /// error; when it could not be stored, the handle holds it.
 pub(crate) fn shelve<C: Cacheable>(
     call: Site<'_>,
-    key: Result<u128, String>,
+    key: Result<u128, Error>,
     compute: impl FnOnce() -> C,
 ) -> Result<MemorizedResult<C::Stored>, C> {
     let entry = call.entry(key);

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::error::{Error, Result};
+
 /// The number of CPUs this process may use: the machine's, reduced by the CPU affinity mask
 /// (`taskset`) and the cgroup CPU quota (containers, Slurm), as
 /// [`std::thread::available_parallelism`] reads them. Never less than 1.
@@ -37,7 +39,7 @@ pub fn effective_n_jobs(n_jobs: i32) -> usize {
 /// one is nested in, if any (nesting never adds threads); else rayon's global pool where it has
 /// that many threads (so a program's rayon code and its joblib loops share one set of threads
 /// instead of two sets competing for the CPUs); else a pool of joblib's own.
-pub(crate) fn on_workers<R: Send>(workers: usize, job: impl FnOnce() -> R + Send) -> Result<R, String> {
+pub(crate) fn on_workers<R: Send>(workers: usize, job: impl FnOnce() -> R + Send) -> Result<R> {
     if rayon::current_thread_index().is_some() {
         return Ok(job());
     }
@@ -51,7 +53,7 @@ pub(crate) fn on_workers<R: Send>(workers: usize, job: impl FnOnce() -> R + Send
 
 /// One rayon pool per worker count, built on first use and kept: building a pool costs
 /// microseconds per thread, a parallel loop of tiny tasks must not pay it every time.
-fn pool(workers: usize) -> Result<Arc<rayon::ThreadPool>, String> {
+fn pool(workers: usize) -> Result<Arc<rayon::ThreadPool>> {
     static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
     let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     if let Some(pool) = pools.get(&workers) {
@@ -61,7 +63,7 @@ fn pool(workers: usize) -> Result<Arc<rayon::ThreadPool>, String> {
         .num_threads(workers)
         .thread_name(move |i| format!("joblib-{workers}-{i}"))
         .build()
-        .map_err(|e| format!("cannot start {workers} worker threads: {e}"))?;
+        .map_err(|e| Error::Resources(format!("cannot start {workers} worker threads: {e}")))?;
     let pool = Arc::new(pool);
     pools.insert(workers, pool.clone());
     Ok(pool)

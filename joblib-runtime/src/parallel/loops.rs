@@ -114,9 +114,7 @@ impl Parallel {
             }
             Ok(values)
         } else {
-            cpus::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks))
-                .and_then(|values| values)
-                .map_err(Error::Resources)
+            cpus::on_workers(workers, || on_pool(items, self.batch_size, &failure, &tasks)).and_then(|values| values)
         };
         progress.finish(failure.is_stopped());
         match (failure.into_inner(), finished) {

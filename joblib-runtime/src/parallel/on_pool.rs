@@ -25,7 +25,7 @@ pub(super) fn on_pool<T, R, E, F, P>(
     batch_size: BatchSize,
     failure: &FirstFailure<Stop<E>>,
     tasks: &Tasks<F, P>,
-) -> std::result::Result<Vec<R>, String>
+) -> crate::error::Result<Vec<R>>
 where
     T: Send,
     R: Send,
@@ -52,7 +52,7 @@ fn in_place<T, R, V, E, F, P>(
     failure: &FirstFailure<Stop<E>>,
     tasks: &Tasks<F, P>,
     keep: impl Fn(R) -> V + Sync,
-) -> std::result::Result<Vec<V>, String>
+) -> crate::error::Result<Vec<V>>
 where
     T: Send,
     V: Send,
@@ -70,7 +70,7 @@ where
     let count = items.task_count();
     let mut values = Vec::new();
     if let Err(e) = values.try_reserve_exact(count) {
-        return Err(format!("no room for the results of {count} tasks: {e}"));
+        return Err(crate::error::Error::Resources(format!("no room for the results of {count} tasks: {e}")));
     }
     // Whether tasks are timed or counted is decided once, not in the loop of each block.
     let outcome = catch_unwind(AssertUnwindSafe(|| {

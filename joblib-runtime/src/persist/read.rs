@@ -296,7 +296,7 @@ pub(super) fn decode_value<T: Serialize + DeserializeOwned>(
         let reason = source.borrow_mut().failure.take().unwrap_or(e);
         mismatch(format!("the stored value does not decode as this type: {reason}"))
     })?;
-    let structure = structure_digest(&value).map_err(mismatch)?;
+    let structure = structure_digest(&value).map_err(|e| mismatch(e.to_string()))?;
     if structure != index.structure {
         return Err(mismatch("its fields, variants or element types differ".to_string()));
     }

@@ -129,7 +129,8 @@ pub(crate) fn dump_or_keep<T: Serialize + ?Sized>(
 fn encode<T: Serialize + ?Sized>(value: &T, out: Spill, compress: Compress) -> Result<Option<Spilled>> {
     let path = &out.path().to_owned();
     let io_err = |e| Error::io(path, e);
-    let structure = structure_digest(value).map_err(|what| Error::Serialize { path: path.to_owned(), what })?;
+    let structure =
+        structure_digest(value).map_err(|e| Error::Serialize { path: path.to_owned(), what: e.to_string() })?;
     let mut out = out;
     out.write_all(&[0u8; HEADER_LEN]).map_err(io_err)?;
 

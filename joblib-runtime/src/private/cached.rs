@@ -7,6 +7,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::error::Error;
 use crate::hashing::digest;
 use crate::memory::{lookup, shelve, Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Site, Whole};
 
@@ -111,12 +112,12 @@ impl CachedFn {
 
     /// The key of a call: fingerprint, the names of the generic types, and the arguments
     /// that are not ignored.
-    pub fn key<A: Serialize + ?Sized>(&self, generics: &[&str], args: &A) -> Result<u128, String> {
+    pub fn key<A: Serialize + ?Sized>(&self, generics: &[&str], args: &A) -> Result<u128, Error> {
         digest(&(self.fingerprint(), generics, args))
     }
 
     /// The stored result of the call with `key`, or a [`Miss`] that computes it.
-    pub fn lookup<C>(&self, key: Result<u128, String>) -> Result<C, Miss<'_, C>>
+    pub fn lookup<C>(&self, key: Result<u128, Error>) -> Result<C, Miss<'_, C>>
     where
         C: Cacheable,
         C::Stored: CacheValue,
@@ -125,7 +126,7 @@ impl CachedFn {
     }
 
     /// Whether the call with `key` is cached.
-    pub fn is_cached(&self, key: Result<u128, String>) -> bool {
+    pub fn is_cached(&self, key: Result<u128, Error>) -> bool {
         let site = self.site();
         site.location.is_some() && site.entry(key).is_some_and(|e| e.exists())
     }
@@ -133,7 +134,7 @@ impl CachedFn {
     /// A shelved call; `compute` is the cached function itself.
     pub fn shelve<C: Cacheable>(
         &self,
-        key: Result<u128, String>,
+        key: Result<u128, Error>,
         compute: impl FnOnce() -> C,
     ) -> Result<MemorizedResult<C::Stored>, C> {
         shelve(self.site(), key, compute)
