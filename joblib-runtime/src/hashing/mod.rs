@@ -81,7 +81,7 @@ pub fn hash<T: Serialize + ?Sized>(value: &T) -> String {
 }
 
 /// Like [`hash`], but returns the failure of a `Serialize` implementation as an
-/// [`Error::Hash`](crate::Error::Hash) instead of panicking.
+/// [`Error::Hash`] instead of panicking.
 ///
 /// ```
 /// assert_eq!(joblib::try_hash(&[1u8, 2, 3]).unwrap(), joblib::hash(&[1u8, 2, 3]));
