@@ -14,15 +14,16 @@
 //! normal equations of one fold's training rows) and `fit_and_score` (one penalty on one fold).
 //! Edit the body of `fit_and_score` and run again: only the 50 fits run again, the data set and
 //! the five Gram matrices come from the cache. Edit `fold_gram` and the fits that use it run
-//! again too (`deps(...)`). The loops are `#[parallel]` loops with a progress bar, on threads
-//! or, with `--backend processes`, in worker processes (each loop's body is one call of a
-//! cached function: the workers store what they compute, the loop takes what is cached); the
+//! again too (`deps(...)`). The loops are `#[parallel]` loops with a progress bar, written once
+//! and run on the backend chosen when the program runs: threads, or, with `--backend
+//! processes`, worker processes (each loop's body is one call of a cached function: the workers
+//! store what they compute, the loop takes what is cached); the
 //! results are dumped to `target/sweep-results.jbl` and read back mapped to print the table.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use joblib::{cached, parallel, Array};
+use joblib::{cached, parallel, Array, Backend};
 use serde::{Deserialize, Serialize};
 
 /// Where the cached results go: `cargo clean` forgets them.
@@ -199,31 +200,22 @@ impl Tally {
 }
 
 #[parallel]
-fn sweep(spec: &DataSpec, alphas: &[f64], folds: usize, tally: &[Tally; 3], processes: bool) -> SweepResults {
+fn sweep(spec: &DataSpec, alphas: &[f64], folds: usize, tally: &[Tally; 3], backend: &Backend) -> SweepResults {
     tally[0].count(make_data::is_cached(spec));
     make_data(spec);
     let grid: Vec<(f64, usize)> = alphas.iter().flat_map(|&a| (0..folds).map(move |f| (a, f))).collect();
     (0..folds).for_each(|fold| tally[1].count(fold_gram::is_cached(spec, fold, folds)));
     grid.iter().for_each(|&(alpha, fold)| tally[2].count(fit_and_score::is_cached(spec, alpha, fold, folds)));
     // One Gram matrix per fold first, so that no two fits compute the same one at once.
-    let scores: Vec<FoldScore> = if processes {
-        #[parallel(backend = "processes", progress)]
-        for fold in 0..folds {
-            fold_gram(spec, fold, folds)
-        }
-        #[parallel(backend = "processes", progress)]
-        for (alpha, fold) in grid {
-            fit_and_score(spec, alpha, fold, folds)
-        }
-    } else {
-        #[parallel(progress)]
-        for fold in 0..folds {
-            fold_gram(spec, fold, folds)
-        }
-        #[parallel(progress)]
-        for (alpha, fold) in grid {
-            fit_and_score(spec, alpha, fold, folds)
-        }
+    // The backend is chosen when the program runs: each loop's body is one call of a cached
+    // function, which runs unchanged on threads or in worker processes.
+    #[parallel(backend = backend.clone(), progress)]
+    for fold in 0..folds {
+        fold_gram(spec, fold, folds)
+    }
+    let scores: Vec<FoldScore> = #[parallel(backend = backend.clone(), progress)]
+    for (alpha, fold) in grid {
+        fit_and_score(spec, alpha, fold, folds)
     };
     let mse: Vec<f64> = scores.iter().map(|s| s.mse).collect();
     let mean = |row: &[f64]| row.iter().sum::<f64>() / row.len() as f64;
@@ -250,9 +242,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let alphas: Vec<f64> = (0..10).map(|k| 10f64.powf(k as f64 - 3.0)).collect(); // 1e-3 .. 1e6
     let folds = 5;
     let args: Vec<String> = std::env::args().collect();
-    let processes = match args.iter().position(|a| a == "--backend").map(|i| args.get(i + 1).map(String::as_str)) {
-        None | Some(Some("threads")) => false,
-        Some(Some("processes")) => true,
+    let backend = match args.iter().position(|a| a == "--backend").map(|i| args.get(i + 1).map(String::as_str)) {
+        None => Backend::Threads,
+        Some(Some(name @ ("threads" | "processes"))) => Backend::from(name),
         Some(other) => return Err(format!("--backend takes threads or processes, not {other:?}").into()),
     };
     if args.iter().any(|a| a == "--fresh") {
@@ -262,7 +254,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let tally: [Tally; 3] = Default::default();
-    let results = sweep(&spec, &alphas, folds, &tally, processes);
+    let results = sweep(&spec, &alphas, folds, &tally, &backend);
     joblib::dump(&results, RESULTS)?;
     let results: SweepResults = joblib::load_mmap(RESULTS)?;
 
@@ -271,7 +263,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.samples,
         spec.features,
         spec.samples * spec.features,
-        if processes { "worker processes" } else { "threads" }
+        if backend == Backend::Processes { "worker processes" } else { "threads" }
     );
     println!("{:>10}  {:>12}  {:>10}", "alpha", "mean MSE", "std");
     for (alpha, row) in results.alphas.iter().zip(results.mse.chunks_exact(folds)) {

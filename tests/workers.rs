@@ -1007,3 +1007,46 @@ fn a_hundred_loops_leave_no_thread_or_process_behind() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// One loop, the backend chosen when the program runs.
+#[joblib::parallel]
+fn pids_on(backend: &str, n: u32) -> Vec<u32> {
+    #[parallel(backend = backend, n_jobs = 2, verbose = 0)]
+    for i in 0..n {
+        pid_of_worker(i)
+    }
+}
+
+#[test]
+fn one_loop_runs_on_the_backend_chosen_at_run_time() {
+    let here = std::process::id();
+    assert!(pids_on("threads", 6).iter().all(|&pid| pid == here), "threads: in this process");
+    assert!(pids_on("sequential", 3).iter().all(|&pid| pid == here));
+    assert!(pids_on("processes", 6).iter().all(|&pid| pid != here), "processes: in workers");
+    let chosen = joblib::Backend::Processes;
+    let pids = Parallel::new().backend(chosen).n_jobs(2).map_calls((0..4).map(pid_of_worker::call)).unwrap();
+    assert!(pids.iter().all(|&pid| pid != here));
+}
+
+#[test]
+fn joblib_backend_chooses_for_loops_of_calls_that_chose_none() {
+    if role().as_deref() == Some("env") {
+        let here = std::process::id();
+        let calls = || (0..4).map(pid_of_worker::call);
+        let unchosen = Parallel::new().n_jobs(2).verbose(0).map_calls(calls()).unwrap();
+        assert!(unchosen.iter().all(|&pid| pid != here), "JOBLIB_BACKEND=processes: in workers");
+        let chosen = Parallel::new().n_jobs(2).backend("threads").map_calls(calls()).unwrap();
+        assert!(chosen.iter().all(|&pid| pid == here), "a loop's own backend wins");
+        let scoped = joblib::parallel_config(Parallel::new().backend("sequential"), || {
+            Parallel::new().map_calls(calls()).unwrap()
+        });
+        assert!(scoped.iter().all(|&pid| pid == here), "so does a parallel_config scope's");
+        // Closures stay on threads whatever the variable says.
+        assert_eq!(Parallel::new().n_jobs(2).map(0..3, |i| i * 2).unwrap(), [0, 2, 4]);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = "joblib_backend_chooses_for_loops_of_calls_that_chose_none";
+    let output = child(name, "env", dir.path()).env("JOBLIB_BACKEND", "processes").output().unwrap();
+    common::assert_ran_one_test(&output, "JOBLIB_BACKEND");
+}

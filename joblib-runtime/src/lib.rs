@@ -25,7 +25,7 @@ pub use hashing::{hash, try_hash};
 pub use memory::{MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR};
 pub use parallel::{
     cpu_count, effective_n_jobs, parallel_config, register_parallel_backend, Backend, BatchSize, CustomBackend, Job,
-    Parallel, PreDispatch, Stream, MAX_THREADS, N_JOBS_VAR,
+    Parallel, PreDispatch, Stream, BACKEND_VAR, MAX_THREADS, N_JOBS_VAR,
 };
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};
 pub use processes::worker_entry;

@@ -15,18 +15,22 @@ const OPTIONS: &str = "n_jobs, backend, batch_size, verbose, progress, timeout, 
 #[derive(Default)]
 pub(crate) struct LoopArgs {
     calls: Vec<TokenStream>,
-    /// Whether `backend = "processes"`: the body is then a call of a task function.
-    pub(crate) processes: bool,
+    /// Whether the loop runs calls of a task function: `backend = "processes"`, or a backend
+    /// given as an expression, chosen when the program runs (threads, processes, a cluster).
+    /// The body is then one call of a task function.
+    pub(crate) task_calls: bool,
 }
 
 impl LoopArgs {
     pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> LoopArgs {
         let calls = options.iter().filter_map(|option| call(ctxt, option)).collect();
-        let processes = options.iter().any(|option| {
-            option.name == "backend"
-                && matches!(&option.value, Value::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) if s.value() == "processes")
+        let task_calls = options.iter().any(|option| match &option.value {
+            _ if option.name != "backend" => false,
+            Value::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) => s.value() == "processes",
+            Value::Assigned(_) => true,
+            _ => false,
         });
-        LoopArgs { calls, processes }
+        LoopArgs { calls, task_calls }
     }
 
     /// `Parallel::new()` with the options applied.
@@ -51,7 +55,9 @@ fn call(ctxt: &Ctxt, option: &Opt) -> Option<TokenStream> {
             Some(quote!(.n_jobs(#n)))
         }
         "backend" => {
-            let backend = option.assigned(ctxt, "backend = \"threads\"").and_then(|e| string(ctxt, e, "`backend`"))?;
+            // A string literal, or an expression of anything `Into<Backend>`, evaluated when the
+            // loop runs.
+            let backend = option.assigned(ctxt, "backend = \"threads\"")?;
             Some(quote!(.backend(#backend)))
         }
         "verbose" => {

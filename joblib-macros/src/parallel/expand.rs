@@ -102,7 +102,7 @@ impl Rewriter<'_> {
             }),
         };
         let args = LoopArgs::from_options(self.ctxt, &unique(self.ctxt, options));
-        let task_call = if args.processes { task_call(self.ctxt, for_loop) } else { None };
+        let task_call = if args.task_calls { task_call(self.ctxt, for_loop) } else { None };
         check_body(self.ctxt, for_loop);
         let valid = self.ctxt.error_count() == before;
         // Whether `?` is used, before inner marked loops (part of this loop's body) are
@@ -110,7 +110,7 @@ impl Rewriter<'_> {
         let fallible = uses_try(for_loop);
         syn::visit_mut::visit_expr_for_loop_mut(self, for_loop);
         if !valid {
-            return sequential(for_loop);
+            return sequential(for_loop, &args);
         }
         let failed = match (&self.error_type, self.nested) {
             (Some(error_type), 0) => quote! {
@@ -127,7 +127,7 @@ impl Rewriter<'_> {
 }
 
 /// The runtime call that replaces a marked loop: of its body as a closure, or, with `call`
-/// (`backend = "processes"`), of that call in worker processes.
+/// (`backend = "processes"` or an expression), of that call where the backend runs calls.
 pub(crate) fn expand_marked(
     for_loop: &ExprForLoop,
     args: &LoopArgs,
@@ -141,7 +141,8 @@ pub(crate) fn expand_marked(
     }
 }
 
-/// The body of a loop whose tasks run in worker processes: one call of a task function
+/// The body of a loop of task calls (in worker processes, or where a backend chosen at run
+/// time runs them): one call of a task function
 /// (`fit(data, alpha)`), whose arguments are evaluated in the loop's process. Anything else is
 /// an error at the body.
 pub(crate) fn task_call(ctxt: &Ctxt, for_loop: &ExprForLoop) -> Option<syn::ExprCall> {
@@ -155,14 +156,14 @@ pub(crate) fn task_call(ctxt: &Ctxt, for_loop: &ExprForLoop) -> Option<syn::Expr
     }
     ctxt.error(
         body.span(),
-        "with `backend = \"processes\"`, a loop's body is one call of a task function (`#[joblib::task]` \
-         or `#[cached]`), such as `fit(data, alpha)`: its arguments are evaluated here, and the call runs \
-         in a worker process",
+        "with `backend = \"processes\"` or a backend chosen when the program runs, a loop's body is one \
+         call of a task function (`#[joblib::task]` or `#[cached]`), such as `fit(data, alpha)`: its \
+         arguments are evaluated here, and the call runs where the backend says",
     );
     None
 }
 
-/// The runtime call that replaces a loop whose body is `call`, run in worker processes.
+/// The runtime call that replaces a loop whose body is `call`, run where the backend runs calls.
 fn expand_task_loop(for_loop: &ExprForLoop, args: &LoopArgs, call: &syn::ExprCall, failed: TokenStream) -> TokenStream {
     let ExprForLoop { pat, expr, .. } = for_loop;
     let builder = args.builder();
@@ -181,10 +182,13 @@ fn expand_task_loop(for_loop: &ExprForLoop, args: &LoopArgs, call: &syn::ExprCal
 }
 
 /// A marked loop with a mistake, as a plain loop that collects its body's values: the errors
-/// are the only ones the user sees.
-pub(crate) fn sequential(for_loop: &ExprForLoop) -> TokenStream {
+/// are the only ones the user sees (the options' expressions are kept, unevaluated, so that
+/// the variables they name are not reported unused).
+pub(crate) fn sequential(for_loop: &ExprForLoop, args: &LoopArgs) -> TokenStream {
     let ExprForLoop { pat, expr, body, .. } = for_loop;
+    let builder = args.builder();
     quote! {{
+        let _ = || #builder;
         let mut __joblib_values = ::std::vec::Vec::new();
         for #pat in #expr {
             #[allow(unused_braces)]

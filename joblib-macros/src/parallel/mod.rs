@@ -84,14 +84,14 @@ pub(crate) fn function_like(input: TokenStream) -> TokenStream {
     };
     let ctxt = Ctxt::default();
     let args = args::LoopArgs::from_options(&ctxt, &unique(&ctxt, options));
-    let task_call = if args.processes { expand::task_call(&ctxt, &for_loop) } else { None };
+    let task_call = if args.task_calls { expand::task_call(&ctxt, &for_loop) } else { None };
     check::check_body(&ctxt, &for_loop);
     let fallible = expand::uses_try(&for_loop);
     // Marked loops inside the body are rewritten too.
     let mut rewriter = expand::Rewriter { ctxt: &ctxt, error_type: None, nested: 0 };
     rewriter.visit_block_mut(&mut for_loop.body);
     let code = if ctxt.has_errors() {
-        expand::sequential(&for_loop)
+        expand::sequential(&for_loop, &args)
     } else {
         let failed = quote!(::joblib::__private::loop_failed(failure));
         expand::expand_marked(&for_loop, &args, task_call.as_ref(), fallible, failed)

@@ -21,6 +21,9 @@ use crate::size::ByteSize;
 pub struct Parallel {
     pub(super) n_jobs: i32,
     pub(super) backend: Backend,
+    /// Whether `backend` was chosen (by the builder, or in the `parallel_config` scope this
+    /// loop's defaults come from): else loops of calls follow `$JOBLIB_BACKEND`.
+    pub(super) backend_chosen: bool,
     pub(super) batch_size: BatchSize,
     /// Parsed when set; a text that is not one is the loop's error when it runs.
     pub(super) pre_dispatch: std::result::Result<PreDispatch, String>,
@@ -56,6 +59,7 @@ impl Parallel {
         Parallel {
             n_jobs,
             backend: Backend::Threads,
+            backend_chosen: false,
             batch_size: BatchSize::Auto,
             pre_dispatch: Ok(PreDispatch::default()),
             verbose: 0,
@@ -80,6 +84,7 @@ impl Parallel {
     /// ```
     pub fn backend(mut self, backend: impl Into<Backend>) -> Self {
         self.backend = backend.into();
+        self.backend_chosen = true;
         self
     }
 

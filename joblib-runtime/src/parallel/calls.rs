@@ -51,6 +51,9 @@ impl Parallel {
         I: IntoIterator<Item = Call<R>>,
         R: Serialize + DeserializeOwned + Send,
     {
+        if let Some(from_env) = self.with_backend_from_env() {
+            return from_env.map_calls(calls);
+        }
         if self.backend != Backend::Processes || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
         }
@@ -132,6 +135,9 @@ impl Parallel {
         C: Iterator<Item = Call<R>> + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
+        if let Some(from_env) = self.with_backend_from_env() {
+            return from_env.stream_calls(calls, ordered);
+        }
         let run_here = |call: Call<R>| call.run_here().unwrap_or_else(|why| panic!("{why}"));
         if self.backend != Backend::Processes || is_worker() {
             let on_threads = self.on_threads_if_processes();
@@ -170,6 +176,16 @@ impl Parallel {
         };
         let (memory_limit, max_nbytes) = (setting(&self.memory_limit)?, setting(&self.max_nbytes)?);
         Ok((workers, memory_limit, Arc::new(Mutex::new(Exchange::new(max_nbytes, self.temp_folder.clone())))))
+    }
+
+    /// This loop with the backend `$JOBLIB_BACKEND` names, if no backend was chosen and the
+    /// variable is set (to something that is not empty).
+    fn with_backend_from_env(&self) -> Option<Parallel> {
+        if self.backend_chosen {
+            return None;
+        }
+        let name = std::env::var(super::BACKEND_VAR).ok().filter(|name| !name.trim().is_empty())?;
+        Some(self.clone().backend(name.trim()))
     }
 
     /// This loop, on threads if it asked for processes (inside a worker).

@@ -57,6 +57,12 @@ pub(crate) use task::described;
 /// machine); unset, the default is -1, every CPU.
 pub const N_JOBS_VAR: &str = "JOBLIB_N_JOBS";
 
+/// The environment variable that sets the backend of loops of task calls (`map_calls`,
+/// `imap_calls`, `#[parallel]` loops whose backend is an expression) that no loop option,
+/// builder call or `parallel_config` scope chose: `JOBLIB_BACKEND=processes`. Loops of
+/// closures run on threads whatever it says.
+pub const BACKEND_VAR: &str = "JOBLIB_BACKEND";
+
 /// How many tasks a worker takes at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BatchSize {
