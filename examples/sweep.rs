@@ -209,11 +209,11 @@ fn sweep(spec: &DataSpec, alphas: &[f64], folds: usize, tally: &[Tally; 3], back
     // One Gram matrix per fold first, so that no two fits compute the same one at once.
     // The backend is chosen when the program runs: each loop's body is one call of a cached
     // function, which runs unchanged on threads or in worker processes.
-    #[parallel(backend = backend.clone(), progress)]
+    #[parallel(backend = backend, progress)]
     for fold in 0..folds {
         fold_gram(spec, fold, folds)
     }
-    let scores: Vec<FoldScore> = #[parallel(backend = backend.clone(), progress)]
+    let scores: Vec<FoldScore> = #[parallel(backend = backend, progress)]
     for (alpha, fold) in grid {
         fit_and_score(spec, alpha, fold, folds)
     };

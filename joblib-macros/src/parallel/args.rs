@@ -19,6 +19,9 @@ pub(crate) struct LoopArgs {
     /// given as an expression, chosen when the program runs (threads, processes, a cluster).
     /// The body is then one call of a task function.
     pub(crate) task_calls: bool,
+    /// The expressions the options were given, for a loop with a mistake to keep (see
+    /// [`sequential`](super::expand::sequential)).
+    values: Vec<Expr>,
 }
 
 impl LoopArgs {
@@ -30,7 +33,21 @@ impl LoopArgs {
             Value::Assigned(_) => true,
             _ => false,
         });
-        LoopArgs { calls, task_calls }
+        let values = options
+            .iter()
+            .filter_map(|option| match &option.value {
+                Value::Assigned(value) => Some(value.clone()),
+                _ => None,
+            })
+            .collect();
+        LoopArgs { calls, task_calls, values }
+    }
+
+    /// A closure, never called, that borrows every option's expression: a loop with a mistake
+    /// keeps them, so that the variables they name are not reported unused beside the error.
+    pub(crate) fn kept_values(&self) -> TokenStream {
+        let values = &self.values;
+        quote!(let _ = || (#(&(#values),)*);)
     }
 
     /// `Parallel::new()` with the options applied.

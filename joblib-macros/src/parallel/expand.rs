@@ -182,13 +182,13 @@ fn expand_task_loop(for_loop: &ExprForLoop, args: &LoopArgs, call: &syn::ExprCal
 }
 
 /// A marked loop with a mistake, as a plain loop that collects its body's values: the errors
-/// are the only ones the user sees (the options' expressions are kept, unevaluated, so that
-/// the variables they name are not reported unused).
+/// are the only ones the user sees (the options' expressions are kept, borrowed and never
+/// evaluated, so that the variables they name are not reported unused).
 pub(crate) fn sequential(for_loop: &ExprForLoop, args: &LoopArgs) -> TokenStream {
     let ExprForLoop { pat, expr, body, .. } = for_loop;
-    let builder = args.builder();
+    let kept = args.kept_values();
     quote! {{
-        let _ = || #builder;
+        #kept
         let mut __joblib_values = ::std::vec::Vec::new();
         for #pat in #expr {
             #[allow(unused_braces)]

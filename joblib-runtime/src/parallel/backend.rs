@@ -68,6 +68,18 @@ impl From<String> for Backend {
     }
 }
 
+impl From<&String> for Backend {
+    fn from(name: &String) -> Backend {
+        Backend::from(name.as_str())
+    }
+}
+
+impl From<&Backend> for Backend {
+    fn from(backend: &Backend) -> Backend {
+        backend.clone()
+    }
+}
+
 impl std::str::FromStr for Backend {
     type Err = std::convert::Infallible;
     fn from_str(name: &str) -> std::result::Result<Backend, Self::Err> {
