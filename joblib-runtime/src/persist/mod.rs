@@ -34,7 +34,7 @@ pub(crate) use read::ArrayChecks;
 pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
 pub(crate) use write::dump_or_keep;
-pub(crate) use writer_id::{is_abandoned, is_gone, is_temp_name, writer_tag, FOREIGN_STALE_AFTER};
+pub(crate) use writer_id::{is_abandoned, is_gone, is_temp_name, is_this_process, writer_tag, FOREIGN_STALE_AFTER};
 mod checked_file;
 mod chunks;
 pub mod format;

@@ -82,6 +82,11 @@ pub(crate) fn writer_tag() -> String {
     this_writer().tag()
 }
 
+/// Whether the file `name` (`<anything>~<writer tag>~<anything>`) was written by this process.
+pub(crate) fn is_this_process(name: &str) -> bool {
+    name.split(SEP).nth(1).and_then(Writer::parse).is_some_and(|writer| writer == *this_writer())
+}
+
 /// Whether the writer named in `name` (`<anything>~<writer tag>~<anything>`) is known to be
 /// gone: a process of this host that no longer runs. (Of another host nothing is known.)
 pub(crate) fn is_gone(name: &str) -> bool {

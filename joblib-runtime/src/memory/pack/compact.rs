@@ -62,20 +62,19 @@ pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
 /// holds is read, the pack removed, then what it held written to this process's pack. Packs
 /// of live writers of other processes cannot be rewritten: an error if one holds a record.
 fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
-    let evicted: std::collections::HashSet<u128> = keys.iter().copied().collect();
-    let mut packs: Vec<usize> = keys.iter().flat_map(|&key| bucket.locations(key)).map(|at| at.pack).collect();
+    let evicted: std::collections::HashSet<Location> = keys.iter().flat_map(|&key| bucket.locations(key)).collect();
+    let mut packs: Vec<usize> = evicted.iter().map(|at| at.pack).collect();
     packs.sort_unstable();
     packs.dedup();
-    let (tag, now) = (crate::persist::writer_tag(), SystemTime::now());
+    let now = SystemTime::now();
     for pack in packs {
         let (name, path) = (bucket.packs[pack].name.clone(), bucket.path(pack));
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(now);
-        let ours = name.split('~').nth(1) == Some(tag.as_str());
-        if !ours && !crate::persist::is_abandoned(&name, modified, now) {
+        if !crate::persist::is_this_process(&name) && !crate::persist::is_abandoned(&name, modified, now) {
             return Err(Error::corrupt(&path, "a live writer's pack holds records to evict"));
         }
         let mut kept = kept_records(bucket, pack);
-        kept.entries.retain(|at| bucket.entries.iter().all(|(key, k)| k.at != *at || !evicted.contains(key)));
+        kept.entries.retain(|at| !evicted.contains(at));
         let mut held = Vec::new();
         read_kept(&path, &kept, |batch| {
             held.extend_from_slice(batch);
@@ -96,14 +95,13 @@ fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
 /// Rewrites the packs of gone writers (and this process's retired ones) in the bucket in
 /// `dir` that hold anything no longer needed (removed or superseded records, damage, a record
 /// left half-written by a killed writer), and merges them when there are many; this process's
-/// own pack too, if it holds anything no longer needed. What they still hold is appended to this process's (new) pack,
-/// then they are removed. A reader that had them open reads on from the removed file, or
+/// own pack too, if it holds anything no longer needed. What they still hold is appended to
+/// this process's (new) pack, then they are removed. A reader that had them open reads on from the removed file, or
 /// finds the records again in the new pack.
 pub(crate) fn compact(dir: &Path) -> Result<()> {
     with_bucket(dir, |bucket| {
         bucket.refresh();
         let own = bucket.own_name().map(str::to_owned);
-        let tag = crate::persist::writer_tag();
         let now = SystemTime::now();
         let mut chosen: Vec<Rewrite> = Vec::new();
         let mut own_rewrite = None;
@@ -117,7 +115,7 @@ pub(crate) fn compact(dir: &Path) -> Result<()> {
             let Ok(modified) = meta.modified() else { continue };
             // Packs this process no longer appends to (retired) never grow, as those of gone
             // writers.
-            let retired = !is_own && name.split('~').nth(1) == Some(tag.as_str());
+            let retired = !is_own && crate::persist::is_this_process(name);
             if is_own || retired || crate::persist::is_abandoned(name, modified, now) {
                 let kept = kept_records(bucket, pack);
                 let wasted = kept.bytes() < meta.len();

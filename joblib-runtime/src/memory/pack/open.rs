@@ -13,7 +13,7 @@ use crate::memory::recent;
 use crate::persist::CheckedFile;
 
 /// Where a record is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Location {
     /// The pack, an index into [`Bucket::packs`](super::bucket::Bucket::packs).
     pub(crate) pack: usize,
