@@ -447,3 +447,68 @@ fn a_full_disk_gains_no_files_and_eviction_still_frees_space() {
         }
     }
 }
+
+#[test]
+fn writers_on_several_hosts_share_one_cache_folder() {
+    const TEST: &str = "writers_on_several_hosts_share_one_cache_folder";
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    match role().as_deref() {
+        Some("writer") => {
+            let from: u64 = std::env::var("JOBLIB_TEST_FROM").unwrap().parse().unwrap();
+            let f = small(&test_dir(), &RUNS);
+            for k in from..from + 300 {
+                assert_eq!(f.call(&k), value(k));
+            }
+            println!("host: {}", host.trim());
+        }
+        Some("reader") => {
+            let f = small(&test_dir(), &RUNS);
+            for k in 0..450 {
+                assert!(f.is_cached(&k), "key {k}, stored on another host");
+                assert_eq!(f.call(&k), value(k));
+            }
+            assert_eq!(RUNS.load(Ordering::SeqCst), 0, "every value came from the other hosts' packs");
+            let removed = Memory::new(test_dir()).verbose(0).reduce_size_to(None, Some(100), None);
+            assert_eq!(removed, 350, "evicted by removal records, from another host");
+            assert_eq!((0..450).filter(|k| f.is_cached(k)).count(), 100);
+            println!("host: {}", host.trim());
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            // Each child sees its own host name (a UTS namespace of its own).
+            let on_host = |role: &str, name: &str, from: u64| {
+                let script = format!(r#"hostname {name} && exec "$0" --exact {TEST} --nocapture --test-threads 1"#);
+                std::process::Command::new("unshare")
+                    .args(["-ru", "sh", "-c", &script])
+                    .arg(std::env::current_exe().unwrap())
+                    .env(children::ROLE, role)
+                    .env(children::DIR, dir.path())
+                    .env("JOBLIB_TEST_FROM", from.to_string())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("unshare (util-linux) gives a child a host name of its own")
+            };
+            let writers = [on_host("writer", "host-a", 0), on_host("writer", "host-b", 150)];
+            for (writer, name) in writers.into_iter().zip(["host-a", "host-b"]) {
+                let output = writer.wait_with_output().unwrap();
+                children::finished(&output);
+                assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("host: {name}")));
+            }
+            let names: Vec<String> =
+                packs(dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+            for name in ["@host-a~", "@host-b~"] {
+                assert!(names.iter().any(|n| n.contains(name)), "packs named after each host: {names:?}");
+            }
+            let output = on_host("reader", "host-c", 0).wait_with_output().unwrap();
+            children::finished(&output);
+            let after: Vec<String> =
+                packs(dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+            for name in names {
+                assert!(after.contains(&name), "another host's live writer's pack is never removed: {name}");
+            }
+        }
+    }
+}

@@ -83,8 +83,8 @@ impl Backing {
     }
 
     /// A read-only mapping of the file `origin` names, if it is still the file it names
-    /// (same device, inode, length and modification time): a file replaced since is an
-    /// error, never other bytes.
+    /// (same inode, length and modification time; not the device, which differs between the
+    /// hosts of one network filesystem): a file replaced since is an error, never other bytes.
     pub(crate) fn map_origin(origin: &FileOrigin) -> std::io::Result<Backing> {
         let file = std::fs::File::open(&origin.path)?;
         if FileOrigin::of(&origin.path, &file.metadata()?) != *origin {
@@ -102,11 +102,11 @@ impl Backing {
     }
 }
 
-/// The file a mapping was made from, as it was then.
+/// The file a mapping was made from, as it was then. The device number is left out: one file
+/// of a network filesystem has another on each host that mounts it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) struct FileOrigin {
     pub(crate) path: std::path::PathBuf,
-    device: u64,
     inode: u64,
     len: u64,
     modified_ns: i64,
@@ -119,7 +119,7 @@ impl FileOrigin {
         use std::os::unix::fs::MetadataExt;
         let modified_ns = metadata.mtime().saturating_mul(1_000_000_000).saturating_add(metadata.mtime_nsec());
         let path = path.to_path_buf();
-        FileOrigin { path, device: metadata.dev(), inode: metadata.ino(), len: metadata.len(), modified_ns }
+        FileOrigin { path, inode: metadata.ino(), len: metadata.len(), modified_ns }
     }
 
     /// Whether the file at its path is still this one (not replaced, by another `dump` say,
