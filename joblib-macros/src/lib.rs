@@ -40,7 +40,7 @@ use proc_macro::TokenStream;
 /// function has the controls `is_cached`, `shelve`, `clear` and `fingerprint`; on methods they
 /// are `name_is_cached`, `name_shelve` and `name_clear` beside the method (`controls = false`
 /// leaves them out, as a method of a trait impl needs). Every mistake is a compile error at its
-/// token, and the function is still emitted beside the errors. The README has the whole story.
+/// token, and the function is still emitted beside the errors. The guide's chapter on caching (`joblib::guide::caching`) has the whole story.
 #[proc_macro_attribute]
 pub fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     cached::cached(args.into(), item.into()).into()

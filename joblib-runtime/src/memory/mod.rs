@@ -2,7 +2,8 @@
 //! with `#[cached]`, their source) change.
 //!
 //! Layout of the cache folder, entries, eviction and the messages printed are described in
-//! the README; the attribute `#[cached]` builds on the same store.
+//! the guide's chapter on caching (`joblib::guide::caching`); the attribute `#[cached]` builds
+//! on the same store.
 //!
 //! The files, one line each:
 //!

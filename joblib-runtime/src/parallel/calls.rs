@@ -17,8 +17,8 @@ use crate::size::ByteSize;
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
     /// function) and returns their results in input order. With `backend("processes")` the
-    /// calls run in worker processes started from this executable (see the README's section
-    /// on worker processes): a crash, an abort or a hang of a call ends its worker, never this
+    /// calls run in worker processes started from this executable (see the guide's chapter
+    /// on worker processes, `joblib::guide::processes`): a crash, an abort or a hang of a call ends its worker, never this
     /// process. With any other backend they run here, as [`try_map`](Self::try_map) would run
     /// them. Inside a worker, a loop runs on threads (no process trees).
     ///
