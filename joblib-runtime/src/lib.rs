@@ -11,6 +11,7 @@ pub mod __private;
 mod array;
 mod error;
 pub mod hashing;
+mod logger;
 mod memory;
 mod parallel;
 mod persist;
@@ -22,6 +23,7 @@ mod size;
 pub use array::{Array, DType, Element};
 pub use error::{Error, Result, TaskFailure};
 pub use hashing::{hash, try_hash};
+pub use logger::{Logger, PrintTime};
 pub use memory::{MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR};
 pub use parallel::{
     cpu_count, effective_n_jobs, parallel_config, register_parallel_backend, Backend, BatchSize, CustomBackend, Job,

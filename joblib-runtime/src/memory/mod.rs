@@ -235,6 +235,25 @@ impl Memory {
         MemorizedFunc::new(self.clone(), name, f)
     }
 
+    /// Calls `f` on `args` through the cache under `name`, without keeping a handle (joblib's
+    /// `Memory.eval`): the stored result if there is one, else `f(args)`, stored.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// assert_eq!(memory.eval("double", |x: &u64| x * 2, &21), 42);   // computed and stored
+    /// assert_eq!(memory.eval("double", |_: &u64| 0u64, &21), 42);    // the stored result
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn eval<A, R, F>(&self, name: &str, f: F, args: &A) -> R
+    where
+        A: serde::Serialize + ?Sized,
+        R: serde::Serialize + serde::de::DeserializeOwned,
+        F: Fn(&A) -> R,
+    {
+        self.cache(name, f).call(args)
+    }
+
     /// Removes every entry of the cache (the whole `joblib` folder of the location).
     ///
     /// ```
