@@ -1,30 +1,14 @@
 //! Every cache event also goes through the `log` facade (target `joblib::memory`), whatever the
 //! verbosity, for programs that collect logs instead of reading stderr.
 
-use std::sync::Mutex;
-
 use joblib::Memory;
 
-static RECORDS: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
-
-struct Collect;
-
-impl log::Log for Collect {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        if record.target() == "joblib::memory" {
-            RECORDS.lock().unwrap().push((record.level(), record.args().to_string()));
-        }
-    }
-    fn flush(&self) {}
-}
+#[path = "common/collected_log.rs"]
+mod collected_log;
 
 #[test]
 fn cache_events_are_logged() {
-    log::set_logger(&Collect).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    collected_log::collect("joblib::memory");
     let dir = tempfile::tempdir().unwrap();
     let f = Memory::new(dir.path()).verbose(0).cache("logged", |x: &u8| *x);
     f.call(&1);
@@ -33,7 +17,7 @@ fn cache_events_are_logged() {
     std::fs::write(&blocked, b"").unwrap();
     Memory::new(&blocked).verbose(0).cache("blocked", |x: &u8| *x).call(&1);
 
-    let records = RECORDS.lock().unwrap();
+    let records = collected_log::records();
     let has = |level: log::Level, text: &str| records.iter().any(|(l, m)| *l == level && m.contains(text));
     assert!(has(log::Level::Info, "calling logged: logged(1)"), "{records:?}");
     assert!(has(log::Level::Info, "computed logged in"), "{records:?}");

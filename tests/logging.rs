@@ -1,34 +1,18 @@
 //! The seed's `PrintTime` and `Logger`: elapsed times on stderr and in a rotated log file, and
 //! messages through the `log` facade.
 
-use std::sync::Mutex;
-
 use joblib::{Logger, PrintTime};
 
-static RECORDS: Mutex<Vec<(log::Level, String)>> = Mutex::new(Vec::new());
-
-struct Collect;
-
-impl log::Log for Collect {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        if record.target() == "joblib" {
-            RECORDS.lock().unwrap().push((record.level(), record.args().to_string()));
-        }
-    }
-    fn flush(&self) {}
-}
+#[path = "common/collected_log.rs"]
+mod collected_log;
 
 #[test]
 fn a_logger_goes_to_the_log_facade_and_formats_to_its_depth() {
-    log::set_logger(&Collect).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    collected_log::collect("joblib");
     let logger = Logger::new("Sweep", 1);
     logger.debug("fold 3 starts");
     logger.warn("fold 4 diverged");
-    let records = RECORDS.lock().unwrap().clone();
+    let records = collected_log::records();
     assert!(records.contains(&(log::Level::Debug, "[Sweep]: fold 3 starts".into())), "{records:?}");
     assert!(records.contains(&(log::Level::Warn, "[Sweep]: fold 4 diverged".into())), "{records:?}");
     let nested = vec![vec![vec![1, 2]], vec![]];
