@@ -112,6 +112,10 @@ pub enum Error {
     /// not running, said hello twice, or ended between two calls.
     #[error("worker process: {0}")]
     Worker(String),
+    /// The Slurm cluster could not take or run a loop's job array: its commands are missing,
+    /// it refused the submission (its message is given), or it stopped answering.
+    #[error("slurm: {0}")]
+    Slurm(String),
     /// A parallel loop was configured with a value that has no meaning (`n_jobs = 0`, an
     /// unparsable `pre_dispatch`).
     #[error("invalid parallel configuration: {0}")]
@@ -144,7 +148,8 @@ pub enum TaskFailure {
     /// The task's input could not be produced: the input iterator panicked while producing
     /// it (`imap`, `imap_unordered`). The items after it are never produced.
     InputPanic,
-    /// The worker process running the task (`backend("processes")`) died: killed by `signal`
+    /// The worker process running the task (`backend("processes")`), or the element of a
+    /// Slurm job array (`backend("slurm")`), died: killed by `signal`
     /// (an `abort()`, a segfault, a stack overflow, the OOM killer, a `kill -9`), or exited
     /// with `code` in the middle of the task. The error's message has the last lines the
     /// worker wrote to stderr.
@@ -183,6 +188,11 @@ impl Error {
 
     pub(crate) fn corrupt(path: &Path, what: impl Into<String>) -> Self {
         Error::Corrupt { path: path.to_owned(), what: what.into() }
+    }
+
+    /// Task `index` (with `input`, where known) failed as `kind` says, with `message`.
+    pub(crate) fn task(index: usize, input: Option<String>, kind: TaskFailure, message: String) -> Self {
+        Error::Task { index, input, kind, message, source: None }
     }
 
     pub(crate) fn npy(path: &Path, what: impl Into<String>) -> Self {

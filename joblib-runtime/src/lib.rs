@@ -9,6 +9,7 @@
 #[path = "private/mod.rs"]
 pub mod __private;
 mod array;
+mod entry;
 mod error;
 pub mod hashing;
 mod logger;
@@ -19,8 +20,10 @@ mod processes;
 mod protocol;
 mod random;
 mod size;
+mod slurm;
 
 pub use array::{Array, DType, Element};
+pub use entry::worker_entry;
 pub use error::{Error, Result, TaskFailure};
 pub use hashing::{hash, try_hash};
 pub use logger::{Logger, PrintTime};
@@ -30,6 +33,6 @@ pub use parallel::{
     Parallel, PreDispatch, Stream, BACKEND_VAR, MAX_THREADS, N_JOBS_VAR,
 };
 pub use persist::{dump, dump_with, format, load, load_mmap, npy, Compress};
-pub use processes::worker_entry;
 pub use protocol::Call;
 pub use size::ByteSize;
+pub use slurm::Slurm;

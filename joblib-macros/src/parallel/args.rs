@@ -29,7 +29,9 @@ impl LoopArgs {
         let calls = options.iter().filter_map(|option| call(ctxt, option)).collect();
         let task_calls = options.iter().any(|option| match &option.value {
             _ if option.name != "backend" => false,
-            Value::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) => s.value() == "processes",
+            Value::Assigned(Expr::Lit(ExprLit { lit: Lit::Str(s), .. })) => {
+                matches!(s.value().as_str(), "processes" | "slurm")
+            }
             Value::Assigned(_) => true,
             _ => false,
         });

@@ -167,7 +167,7 @@ where
                 let kept = call.store(entry, stored, describe, took);
                 // In a worker process, a result to be mapped goes back to the loop as the
                 // stored file (see `protocol::transport`), not as its bytes: loaded mapped.
-                let mapped = kept && call.settings.mmap_mode.is_some() && crate::processes::is_worker();
+                let mapped = kept && call.settings.mmap_mode.is_some() && crate::protocol::role::is_worker();
                 mapped.then(|| call.lookup::<C::Stored>(entry)).flatten()
             },
         }),

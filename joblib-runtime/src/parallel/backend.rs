@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use super::failure::FirstFailure;
 use super::BatchSize;
 use crate::error::{Error, Result};
+use crate::slurm::Slurm;
 
 /// A unit of work a backend runs: a batch of consecutive tasks of a loop, which stores its own
 /// results. It may borrow from the loop's caller: a backend runs every job before `run`
@@ -35,17 +36,27 @@ pub enum Backend {
     /// Worker processes started from this executable, for loops of task calls
     /// ([`Parallel::map_calls`](super::Parallel::map_calls)).
     Processes,
+    /// A Slurm job array of this executable, for loops of task calls, with its settings
+    /// ([`Slurm`]): `"slurm"` takes every setting from `$JOBLIB_SLURM_*` or the cluster.
+    Slurm(Slurm),
     /// A backend registered with [`register_parallel_backend`] under this name.
     Custom(String),
 }
 
 impl Backend {
+    /// Whether it runs calls of task functions only, elsewhere than this process (worker
+    /// processes, a cluster), and never closures.
+    pub(crate) fn runs_calls_only(&self) -> bool {
+        matches!(self, Backend::Processes | Backend::Slurm(_))
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         match self {
             Backend::Threads => "threads",
             Backend::Sequential => "sequential",
             Backend::Processes => "processes",
+            Backend::Slurm(_) => "slurm",
             Backend::Custom(name) => name,
         }
     }
@@ -57,6 +68,7 @@ impl From<&str> for Backend {
             "threads" => Backend::Threads,
             "sequential" => Backend::Sequential,
             "processes" => Backend::Processes,
+            "slurm" => Backend::Slurm(Slurm::new()),
             custom => Backend::Custom(custom.to_string()),
         }
     }
@@ -71,6 +83,18 @@ impl From<String> for Backend {
 impl From<&String> for Backend {
     fn from(name: &String) -> Backend {
         Backend::from(name.as_str())
+    }
+}
+
+impl From<Slurm> for Backend {
+    fn from(slurm: Slurm) -> Backend {
+        Backend::Slurm(slurm)
+    }
+}
+
+impl From<&Slurm> for Backend {
+    fn from(slurm: &Slurm) -> Backend {
+        Backend::Slurm(slurm.clone())
     }
 }
 
@@ -148,7 +172,7 @@ fn registry() -> &'static RwLock<HashMap<String, Arc<dyn CustomBackend>>> {
 /// # Errors
 ///
 /// [`Error::Config`] for the name of a built-in backend (`"threads"`, `"sequential"`,
-/// `"processes"`), which cannot be replaced.
+/// `"processes"`, `"slurm"`), which cannot be replaced.
 pub fn register_parallel_backend(name: &str, backend: Arc<dyn CustomBackend>) -> Result<()> {
     if !matches!(Backend::from(name), Backend::Custom(_)) {
         return Err(Error::Config(format!("{name:?} is a built-in backend: register yours under another name")));

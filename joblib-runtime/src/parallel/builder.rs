@@ -277,7 +277,7 @@ impl Parallel {
             Backend::Sequential => return Ok(1),
             Backend::Threads => "worker threads than the threads backend starts",
             Backend::Processes => "worker processes than the processes backend starts",
-            Backend::Custom(_) => return Ok(workers),
+            Backend::Custom(_) | Backend::Slurm(_) => return Ok(workers),
         };
         if workers > MAX_THREADS {
             return Err(Error::Config(format!(

@@ -10,9 +10,11 @@ use super::progress::Progress;
 use super::stream::Stream;
 use super::{Backend, Parallel};
 use crate::error::{Error, Result};
-use crate::processes::{is_worker, run_alone, run_in_processes, WorkerSettings};
+use crate::processes::{run_alone, run_in_processes, WorkerSettings};
+use crate::protocol::role::is_worker;
 use crate::protocol::{Call, Exchange, WithExchange};
 use crate::size::ByteSize;
+use crate::slurm::{run_on_slurm, RunFolder, Slurm, SlurmLoop};
 
 impl Parallel {
     /// Runs every call (made with `f::call(args)` of a `#[joblib::task]` or `#[cached]`
@@ -54,8 +56,11 @@ impl Parallel {
         if let Some(from_env) = self.with_backend_from_env() {
             return from_env.map_calls(calls);
         }
-        if self.backend != Backend::Processes || is_worker() {
+        if !self.backend.runs_calls_only() || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
+        }
+        if let Backend::Slurm(slurm) = &self.backend {
+            return self.on_slurm(slurm, calls);
         }
         let (workers, memory_limit, exchange) = self.in_processes()?;
         let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
@@ -139,6 +144,13 @@ impl Parallel {
             return from_env.stream_calls(calls, ordered);
         }
         let run_here = |call: Call<R>| call.run_here().unwrap_or_else(|why| panic!("{why}"));
+        if let (Backend::Slurm(_), false) = (&self.backend, is_worker()) {
+            return Stream::refusing(Error::Config(
+                "a stream of calls (imap_calls) cannot run on the slurm backend, which submits every call at once: \
+                 use map_calls"
+                    .into(),
+            ));
+        }
         if self.backend != Backend::Processes || is_worker() {
             let on_threads = self.on_threads_if_processes();
             return if ordered { on_threads.imap(calls, run_here) } else { on_threads.imap_unordered(calls, run_here) };
@@ -171,11 +183,16 @@ impl Parallel {
     /// ends: its files are what the workers map).
     fn in_processes(&self) -> Result<(usize, Option<u64>, Arc<Mutex<Exchange>>)> {
         let workers = self.workers()?;
+        let (memory_limit, max_nbytes) = self.sizes()?;
+        Ok((workers, memory_limit, Arc::new(Mutex::new(Exchange::new(max_nbytes, self.temp_folder.clone())))))
+    }
+
+    /// The loop's `memory_limit` and `max_nbytes`, in bytes.
+    fn sizes(&self) -> Result<(Option<u64>, Option<u64>)> {
         let setting = |size: &Option<std::result::Result<ByteSize, String>>| {
             size.clone().transpose().map(|size| size.map(ByteSize::bytes)).map_err(Error::Config)
         };
-        let (memory_limit, max_nbytes) = (setting(&self.memory_limit)?, setting(&self.max_nbytes)?);
-        Ok((workers, memory_limit, Arc::new(Mutex::new(Exchange::new(max_nbytes, self.temp_folder.clone())))))
+        Ok((setting(&self.memory_limit)?, setting(&self.max_nbytes)?))
     }
 
     /// This loop with the backend `$JOBLIB_BACKEND` names, if no backend was chosen and the
@@ -188,12 +205,39 @@ impl Parallel {
         Some(self.clone().backend(name.trim()))
     }
 
-    /// This loop, on threads if it asked for processes (inside a worker).
+    /// This loop, on threads if it asked for processes or a cluster (inside a worker).
     pub(crate) fn on_threads_if_processes(&self) -> Parallel {
         let mut on_threads = self.clone();
-        if on_threads.backend == Backend::Processes {
+        if on_threads.backend.runs_calls_only() {
             on_threads.backend = Backend::Threads;
         }
         on_threads
+    }
+
+    /// Runs `calls` as a Slurm job array (see [`Slurm`]).
+    fn on_slurm<I, R>(&self, slurm: &Slurm, calls: I) -> Result<Vec<R>>
+    where
+        I: IntoIterator<Item = Call<R>>,
+        R: Serialize + DeserializeOwned + Send,
+    {
+        let slurm = slurm.with_env().map_err(Error::Config)?;
+        let (memory_limit, max_nbytes) = self.sizes()?;
+        let run = RunFolder::create(&slurm.folder_or_default())?;
+        // The calls' large arrays go to the run folder, which the elements see.
+        let exchange = Arc::new(Mutex::new(Exchange::new(max_nbytes, Some(run.path().to_owned()))));
+        let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
+        let progress = Progress::new(self.n_jobs, 1, self.verbose, self.progress, Some(calls.len()), 0);
+        let settings = SlurmLoop {
+            slurm,
+            n_jobs: self.n_jobs,
+            timeout: self.timeout,
+            memory_limit,
+            on_done: &|| progress.task_done(),
+            on_state: &|state| progress.note(state),
+        };
+        let results = run_on_slurm(calls, &run, &settings);
+        progress.finish(results.is_err());
+        drop(exchange);
+        results
     }
 }

@@ -16,7 +16,7 @@ use super::stream::Stream;
 use super::task::Tasks;
 use super::{Backend, Parallel};
 use crate::error::{Error, Result, TaskFailure};
-use crate::processes::is_worker;
+use crate::protocol::role::is_worker;
 
 impl Parallel {
     /// `f` applied to every item, results in input order.
@@ -85,8 +85,8 @@ impl Parallel {
         R: Send,
         E: Send,
     {
-        if self.backend == Backend::Processes && !is_worker() {
-            return Err(Stop::Failed(closures_in_processes()));
+        if self.backend.runs_calls_only() && !is_worker() {
+            return Err(Stop::Failed(closures_in_processes(&self.backend)));
         }
         let workers = self.workers().map_err(Stop::Failed)?;
         let progress =
@@ -201,8 +201,8 @@ impl Parallel {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         R: Send + 'static,
     {
-        if self.backend == Backend::Processes && !is_worker() {
-            return Stream::refusing(closures_in_processes());
+        if self.backend.runs_calls_only() && !is_worker() {
+            return Stream::refusing(closures_in_processes(&self.backend));
         }
         let (workers, look_ahead) = match self.workers().and_then(|w| Ok((w, self.look_ahead()?))) {
             Ok(sizes) => sizes,
@@ -236,11 +236,10 @@ impl Parallel {
 
 /// The error of a loop of closures asked to run in worker processes (outside a worker, where
 /// it runs on threads).
-fn closures_in_processes() -> Error {
-    Error::Config(
-        "the processes backend runs calls of task functions, not closures: run `f::call(args)` of a \
+fn closures_in_processes(backend: &Backend) -> Error {
+    Error::Config(format!(
+        "the {backend} backend runs calls of task functions, not closures: run `f::call(args)` of a \
          #[joblib::task] or #[cached] function with Parallel::map_calls, or write the loop's body as one \
-         such call under #[parallel(backend = \"processes\")]"
-            .into(),
-    )
+         such call under #[parallel(backend = \"{backend}\")]"
+    ))
 }

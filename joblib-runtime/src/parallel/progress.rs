@@ -65,7 +65,7 @@ impl Progress {
                 None => indicatif::ProgressBar::new_spinner(),
             };
             let style = indicatif::ProgressStyle::with_template(
-                "[Parallel(n_jobs={prefix})] {bar:40} {pos}/{len} tasks, {elapsed} elapsed, {eta} remaining",
+                "[Parallel(n_jobs={prefix})] {bar:40} {pos}/{len} tasks, {elapsed} elapsed, {eta} remaining {msg}",
             );
             if let Ok(style) = style {
                 bar.set_style(style);
@@ -99,6 +99,15 @@ impl Progress {
         if self.verbose > 0 {
             eprintln!("[{}]: {message}", self.label);
         }
+    }
+
+    /// A note on how the loop is doing besides its tasks (how a cluster's job array is doing):
+    /// a line at any verbosity, the bar's message.
+    pub(crate) fn note(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_string());
+        }
+        self.say(message);
     }
 
     /// Whether anyone hears about each task: stderr at some verbosity, or a `log` consumer.

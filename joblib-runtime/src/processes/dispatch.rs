@@ -11,9 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::pool::{tail_text, Event, Pool};
-use crate::error::panic_message;
 use crate::error::{Error, Result, TaskFailure};
-use crate::protocol::call::{result_of, Call};
+use crate::protocol::call::{known_results, settle, Call};
 use crate::protocol::frame::{FromWorker, Outcome};
 
 /// A batch of auto size lasts about this long: long against a round trip to a worker (tens of
@@ -54,7 +53,7 @@ where
     R: Serialize + DeserializeOwned,
 {
     let mut calls = calls;
-    let (mut results, pending) = prepare(&mut calls, 0, settings)?;
+    let (mut results, pending) = known_results(&mut calls, 0, settings.on_done)?;
     if !pending.is_empty() {
         let mut pool = Pool::start(settings.workers.min(pending.len()), settings.memory_limit)?;
         Dispatch::new(&calls, &mut results, pending, settings, 0).run(&mut pool)?;
@@ -75,7 +74,7 @@ where
     R: Serialize + DeserializeOwned,
 {
     let mut calls = [call];
-    let (mut results, pending) = prepare(&mut calls, index, settings)?;
+    let (mut results, pending) = known_results(&mut calls, index, settings.on_done)?;
     if !pending.is_empty() {
         OWN_WORKER.with(|own| {
             let mut own = own.borrow_mut();
@@ -92,35 +91,6 @@ where
         })?;
     }
     Ok(results.pop().flatten().expect("the call was answered"))
-}
-
-/// The results known before any call is sent (calls found in the cache), and the calls to
-/// send; the first call whose arguments did not serialize is an error. Calls are numbered
-/// from `first` in errors.
-#[allow(clippy::type_complexity)]
-fn prepare<R>(
-    calls: &mut [Call<R>],
-    first: usize,
-    settings: &WorkerSettings,
-) -> Result<(Vec<Option<R>>, VecDeque<usize>)> {
-    let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
-    let mut pending = VecDeque::new();
-    for (index, call) in calls.iter_mut().enumerate() {
-        match call.take_ready() {
-            Some(value) => {
-                (settings.on_done)();
-                results.push(Some(value));
-            }
-            None => {
-                if let Some(why) = call.unencodable() {
-                    return Err(task_error(first + index, None, TaskFailure::Error, why.to_string()));
-                }
-                pending.push_back(index);
-                results.push(None);
-            }
-        }
-    }
-    Ok((results, pending))
 }
 
 struct Dispatch<'a, R> {
@@ -226,7 +196,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
             if !matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset) {
                 let index = batch[0];
                 let why = format!("its arguments could not be sent to a worker process: {e}");
-                return Err(task_error(self.first + index, self.calls[index].describe(), TaskFailure::Error, why));
+                return Err(Error::task(self.first + index, self.calls[index].describe(), TaskFailure::Error, why));
             }
         }
         Ok(true)
@@ -259,23 +229,10 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
 
     /// Call `index` ended with `outcome`: its result kept, or the loop's failure.
     fn answered(&mut self, index: usize, outcome: Outcome) -> Result<()> {
-        let call = &self.calls[index];
-        let kind = match outcome {
-            Outcome::Panic(_) => TaskFailure::Panic,
-            _ => TaskFailure::Error,
-        };
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| result_of::<R>(call.task, outcome)));
-        let message = match caught {
-            Ok(Ok(value)) => {
-                self.results[index] = Some(value);
-                self.done += 1;
-                (self.settings.on_done)();
-                return Ok(());
-            }
-            Ok(Err(why)) => why,
-            Err(panic) => panic_message(&*panic),
-        };
-        Err(task_error(self.first + index, call.describe(), kind, message))
+        self.results[index] = Some(settle(&self.calls[index], self.first + index, outcome)?);
+        self.done += 1;
+        (self.settings.on_done)();
+        Ok(())
     }
 
     /// The earliest time a running call overruns the timeout.
@@ -297,7 +254,7 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
         let index = worker.calls[0];
         let message =
             format!("it ran longer than the timeout of {timeout:?}: its worker process {} was killed", pool.pid(n));
-        task_error(self.first + index, self.calls[index].describe(), TaskFailure::Timeout, message)
+        Error::task(self.first + index, self.calls[index].describe(), TaskFailure::Timeout, message)
     }
 
     /// Worker `n` ended: the call it was running crashed.
@@ -322,10 +279,6 @@ impl<'a, R: Serialize + DeserializeOwned> Dispatch<'a, R> {
             format!("its worker process {} {status}{limit}{garbled}{}", ending.pid, tail_text(&ending.stderr));
         let signal = ending.status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
         let code = ending.status.and_then(|s| s.code());
-        task_error(self.first + index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
+        Error::task(self.first + index, self.calls[index].describe(), TaskFailure::Crashed { signal, code }, message)
     }
-}
-
-fn task_error(index: usize, input: Option<String>, kind: TaskFailure, message: String) -> Error {
-    Error::Task { index, input, kind, message, source: None }
 }

@@ -6,7 +6,7 @@
 //!   connected by a local socket, their stderr passed on and its last lines kept;
 //! - [`dispatch`]: calls batched by their measured durations and spread over the workers,
 //!   results in input order, a worker's death turned into its call's error;
-//! - [`serve`]: the worker's side, entered before `main` (a hook) or by [`worker_entry`];
+//! - [`serve`]: the worker's side, entered before `main` (see [`entry`](crate::entry));
 //! - [`limits`]: a worker's memory limit, and sizes in joblib's words (`"4G"`).
 
 mod dispatch;
@@ -15,5 +15,4 @@ mod pool;
 mod serve;
 
 pub(crate) use dispatch::{run as run_in_processes, run_alone, WorkerSettings};
-pub(crate) use serve::is_worker;
-pub use serve::worker_entry;
+pub(crate) use serve::{serve_if_worker, NO_HOOK_VAR, WORKER_ARG};

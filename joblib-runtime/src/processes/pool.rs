@@ -161,10 +161,10 @@ impl Pool {
     /// message has the end of its stderr, and the fix when the worker hook did not run), or
     /// says nothing for 30 s. [`Error::Resources`] when a process or socket cannot be made.
     pub(crate) fn start(count: usize, memory_limit: Option<u64>) -> Result<Pool> {
-        if serve::started_as_worker() && !serve::is_worker() {
+        if serve::started_as_worker() && !crate::protocol::role::is_worker() {
             serve::refuse_nested();
         }
-        serve::hook_linked();
+        crate::entry::hook_linked();
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
         // The socket is in a folder only this user can enter.
         let socket_folder = socket_folder()?;

@@ -7,12 +7,11 @@
 
 use std::io::{BufReader, BufWriter};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use super::limits;
-use crate::protocol::frame::{self, FromWorker, Outcome, TaskCall, ToWorker, PROTOCOL};
-use crate::protocol::registry;
+use crate::protocol::frame::{self, FromWorker, TaskCall, ToWorker, PROTOCOL};
+use crate::protocol::{registry, role};
 
 /// Set in a worker's environment to its loop's secret (32 hex digits), a space and the path of
 /// the loop's socket. The worker's hello gives the secret back: only this user's processes can
@@ -32,42 +31,10 @@ const LOOP_GONE: i32 = 0;
 /// The exit status of a process started as a worker that is not one (see [`refuse_nested`]).
 pub(crate) const NOT_A_WORKER: i32 = 86;
 
-/// Whether this process is a worker running calls.
-static IS_WORKER: AtomicBool = AtomicBool::new(false);
-
-// SAFETY (an unsafe attribute, the only one outside the array code): a function pointer in
-// `.init_array` (`__mod_init_func` on Apple platforms) is called by the dynamic loader (or the
-// static startup code) before `main`, with the C calling convention, which `extern "C" fn()`
-// has; the arguments the loader passes (argc, argv, envp) are ignored, as the C ABI allows.
-// What runs before `main` here uses only the environment, sockets, threads and
-// `process::exit`, which need no initialization by the Rust runtime. Elsewhere the static is
-// only a static: `worker_entry()` does its work.
-#[used]
-#[cfg_attr(any(target_os = "linux", target_os = "android", target_os = "freebsd"), link_section = ".init_array")]
-#[cfg_attr(target_vendor = "apple", link_section = "__DATA,__mod_init_func")]
-static WORKER_HOOK: extern "C" fn() = worker_hook;
-
-extern "C" fn worker_hook() {
-    if std::env::var_os(NO_HOOK_VAR).is_none() {
-        worker_entry();
-    }
-}
-
 /// The loop that [`WORKER_VAR`] names, if it is set and not empty (an empty value is as
 /// good as unset).
 fn named_loop() -> Option<std::ffi::OsString> {
     std::env::var_os(WORKER_VAR).filter(|value| !value.is_empty())
-}
-
-/// Keeps the hook linked: the code that starts workers calls this, so the object file that
-/// holds the hook is part of any program that can start a worker.
-pub(crate) fn hook_linked() {
-    std::hint::black_box(&WORKER_HOOK);
-}
-
-/// Whether this process is a worker: a loop in it runs on threads (no process trees).
-pub(crate) fn is_worker() -> bool {
-    IS_WORKER.load(Ordering::Relaxed)
 }
 
 /// Whether this process was started as a worker of a loop (whether or not it became one).
@@ -77,7 +44,7 @@ pub(crate) fn started_as_worker() -> bool {
 
 /// Serves the loop that [`WORKER_VAR`] names (`loop_address`); the exit status.
 fn serve(loop_address: &[u8]) -> i32 {
-    IS_WORKER.store(true, Ordering::Relaxed);
+    role::become_worker();
     // Processes this worker's tasks start are not its loop's workers.
     std::env::remove_var(WORKER_VAR);
     if let Err(why) = limits::apply_memory_limit() {
@@ -130,7 +97,7 @@ fn serve(loop_address: &[u8]) -> i32 {
     }
     for calls in received {
         for call in calls {
-            let outcome = run(&call);
+            let outcome = registry::run_call(&call);
             if frame::write(&mut out, &FromWorker::Done { id: call.id, outcome }).is_err() {
                 return LOOP_GONE;
             }
@@ -149,24 +116,6 @@ fn end_own_group() {
     }
 }
 
-/// Runs one call: the task at its path, if it is the same build of it.
-fn run(call: &TaskCall) -> Outcome {
-    let task = match registry::find(&call.path) {
-        Ok(task) => task,
-        Err(why) => {
-            let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
-            return Outcome::Refused(format!("{why} ({exe}): mark it with #[joblib::task] or #[cached]"));
-        }
-    };
-    if (task.fingerprint)() != call.fingerprint {
-        return Outcome::Refused(format!(
-            "{} differs in this executable from the loop's (another build of the program)",
-            call.path
-        ));
-    }
-    (task.run)(&call.args)
-}
-
 /// Used where a loop would start workers in a process that was itself started as a worker
 /// but is running its program's `main`: the hook did not run. It says so on stderr (which
 /// the loop that started it reports) and exits, instead of starting workers of its own.
@@ -179,43 +128,9 @@ pub(crate) fn refuse_nested() -> ! {
     std::process::exit(NOT_A_WORKER)
 }
 
-/// Serves a loop if this process was started as one of its workers, and never returns then;
-/// otherwise returns at once. Workers start serving before `main` without it (a hook run by
-/// the loader on Linux); call it first thing in `main` where that hook cannot run.
-///
-/// ```
-/// joblib::worker_entry();
-/// // the program
-/// ```
-pub fn worker_entry() {
+/// Serves the loop that started this process as a worker, if one did, and exits then.
+pub(crate) fn serve_if_worker() {
     if let Some(loop_address) = named_loop() {
         std::process::exit(serve(loop_address.as_encoded_bytes()));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::protocol::registry::{TaskInfo, TASKS};
-
-    #[linkme::distributed_slice(TASKS)]
-    static ECHO: TaskInfo = TaskInfo {
-        path: || "serve::tests::echo",
-        fingerprint: || 7,
-        run: |args| Outcome::Value(args.to_vec()),
-        describe: |_| String::from("echo()"),
-    };
-
-    fn call(path: &str, fingerprint: u128) -> TaskCall {
-        TaskCall { id: 1, path: path.into(), fingerprint, args: vec![1, 2, 3] }
-    }
-
-    #[test]
-    fn a_call_runs_only_on_the_same_build_of_a_known_task() {
-        assert_eq!(run(&call("serve::tests::echo", 7)), Outcome::Value(vec![1, 2, 3]));
-        let Outcome::Refused(why) = run(&call("serve::tests::echo", 8)) else { panic!("ran") };
-        assert!(why.contains("another build"), "{why}");
-        let Outcome::Refused(why) = run(&call("serve::tests::gone", 7)) else { panic!("ran") };
-        assert!(why.contains("not a task function"), "{why}");
     }
 }

@@ -1,6 +1,7 @@
 //! [`Call`]: one call of a task function, made in the loop's process and run here or in a
 //! worker process.
 
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use super::frame::{Outcome, TaskCall};
 use super::registry::TaskInfo;
 use super::transport;
-use crate::error::panic_message;
+use crate::error::{panic_message, Error, TaskFailure};
 
 /// A call of a task function (`#[joblib::task]`, or a `#[cached]` free function), made with
 /// `f::call(args)`: its arguments are evaluated and serialized here, and the function runs
@@ -151,6 +152,55 @@ pub(crate) fn result_of<R: Serialize + DeserializeOwned>(task: &TaskInfo, outcom
         Outcome::Panic(message) => resume_unwind(Box::new(message)),
         Outcome::Refused(why) => Err(why),
     }
+}
+
+/// The results known before any call leaves the process (calls found in the cache), each
+/// counted by `on_done`, and the calls to send; the first call whose arguments did not
+/// serialize is an error. Calls are numbered from `first` in errors.
+#[allow(clippy::type_complexity)]
+pub(crate) fn known_results<R>(
+    calls: &mut [Call<R>],
+    first: usize,
+    on_done: &dyn Fn(),
+) -> crate::Result<(Vec<Option<R>>, VecDeque<usize>)> {
+    let mut results: Vec<Option<R>> = Vec::with_capacity(calls.len());
+    let mut pending = VecDeque::new();
+    for (index, call) in calls.iter_mut().enumerate() {
+        match call.take_ready() {
+            Some(value) => {
+                on_done();
+                results.push(Some(value));
+            }
+            None => {
+                if let Some(why) = call.unencodable() {
+                    return Err(Error::task(first + index, None, TaskFailure::Error, why));
+                }
+                pending.push_back(index);
+                results.push(None);
+            }
+        }
+    }
+    Ok((results, pending))
+}
+
+/// The value of `call`, numbered `index` in errors, which ended elsewhere with `outcome`; or
+/// the loop's error: its panic, its refusal, a result that does not decode (or whose
+/// `Deserialize` panics).
+pub(crate) fn settle<R: Serialize + DeserializeOwned>(
+    call: &Call<R>,
+    index: usize,
+    outcome: Outcome,
+) -> crate::Result<R> {
+    let kind = match outcome {
+        Outcome::Panic(_) => TaskFailure::Panic,
+        _ => TaskFailure::Error,
+    };
+    let message = match catch_unwind(AssertUnwindSafe(|| result_of::<R>(call.task, outcome))) {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(why)) => why,
+        Err(panic) => panic_message(&*panic),
+    };
+    Err(Error::task(index, call.describe(), kind, message))
 }
 
 /// The arguments of a call (a tuple of them, or of references to them), encoded for the code

@@ -10,7 +10,8 @@
 //! - [`frame`]: the messages (calls, outcomes, a worker's hello), length-prefixed postcard;
 //! - [`transport`]: the encoding of arguments and results, large arrays as files the other
 //!   side maps (the loop's [`Exchange`]);
-//! - [`folders`]: the folders a loop makes for its arrays and socket, private to its user.
+//! - [`folders`]: the folders a loop makes for its arrays and socket, private to its user;
+//! - [`role`]: whether this process serves a loop (a worker, an element of a job array).
 //!
 //! It depends on no backend; the processes backend ([`processes`](crate::processes)) sits on
 //! top of it.
@@ -19,6 +20,7 @@ pub(crate) mod call;
 pub(crate) mod folders;
 pub(crate) mod frame;
 pub(crate) mod registry;
+pub(crate) mod role;
 pub(crate) mod transport;
 
 pub use call::{Call, EncodeArgs, EncodeRefused, EncodeSerialize, RunDecoded, RunRefused, Runner};

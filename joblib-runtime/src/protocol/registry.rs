@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use super::frame::Outcome;
+use super::frame::{Outcome, TaskCall};
 
 /// What a worker knows of a task function.
 pub struct TaskInfo {
@@ -66,4 +66,49 @@ fn ambiguous(path: &str) -> String {
         "two task functions have the path `{path}` (declared in two blocks of one function \
          body?): rename one, so that a worker knows which to run"
     )
+}
+
+/// Runs one call in this process (a worker, an element): the task at its path, if it is the
+/// same build of it.
+pub(crate) fn run_call(call: &TaskCall) -> Outcome {
+    let task = match find(&call.path) {
+        Ok(task) => task,
+        Err(why) => {
+            let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+            return Outcome::Refused(format!("{why} ({exe}): mark it with #[joblib::task] or #[cached]"));
+        }
+    };
+    if (task.fingerprint)() != call.fingerprint {
+        return Outcome::Refused(format!(
+            "{} differs in this executable from the loop's (another build of the program)",
+            call.path
+        ));
+    }
+    (task.run)(&call.args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[linkme::distributed_slice(TASKS)]
+    static ECHO: TaskInfo = TaskInfo {
+        path: || "registry::tests::echo",
+        fingerprint: || 7,
+        run: |args| Outcome::Value(args.to_vec()),
+        describe: |_| String::from("echo()"),
+    };
+
+    fn call(path: &str, fingerprint: u128) -> TaskCall {
+        TaskCall { id: 1, path: path.into(), fingerprint, args: vec![1, 2, 3] }
+    }
+
+    #[test]
+    fn a_call_runs_only_on_the_same_build_of_a_known_task() {
+        assert_eq!(run_call(&call("registry::tests::echo", 7)), Outcome::Value(vec![1, 2, 3]));
+        let Outcome::Refused(why) = run_call(&call("registry::tests::echo", 8)) else { panic!("ran") };
+        assert!(why.contains("another build"), "{why}");
+        let Outcome::Refused(why) = run_call(&call("registry::tests::gone", 7)) else { panic!("ran") };
+        assert!(why.contains("not a task function"), "{why}");
+    }
 }
