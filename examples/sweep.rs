@@ -7,6 +7,8 @@
 //! cargo run --release --example sweep -- --fresh # forget the cache and start over
 //! cargo run --release --example sweep -- --fresh --backend processes
 //!                                                # the same in worker processes
+//! cargo run --release --example sweep -- --fresh --backend slurm
+//!                                                # the same as a Slurm job array
 //! ```
 //!
 //! Three `#[cached]` functions hold the work, each keyed by its arguments and its own source:
@@ -16,14 +18,15 @@
 //! the five Gram matrices come from the cache. Edit `fold_gram` and the fits that use it run
 //! again too (`deps(...)`). The loops are `#[parallel]` loops with a progress bar, written once
 //! and run on the backend chosen when the program runs: threads, or, with `--backend
-//! processes`, worker processes (each loop's body is one call of a cached function: the workers
-//! store what they compute, the loop takes what is cached); the
+//! processes`, worker processes, or with `--backend slurm`, the elements of a Slurm job array
+//! (each loop's body is one call of a cached function: the workers store what they compute,
+//! the loop takes what is cached); the
 //! results are dumped to `target/sweep-results.jbl` and read back mapped to print the table.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use joblib::{cached, parallel, Array, Backend};
+use joblib::{cached, parallel, Array, Backend, Slurm};
 use serde::{Deserialize, Serialize};
 
 /// Where the cached results go: `cargo clean` forgets them.
@@ -245,7 +248,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backend = match args.iter().position(|a| a == "--backend").map(|i| args.get(i + 1).map(String::as_str)) {
         None => Backend::Threads,
         Some(Some(name @ ("threads" | "processes"))) => Backend::from(name),
-        Some(other) => return Err(format!("--backend takes threads or processes, not {other:?}").into()),
+        // The job array's files next to the cache, which the cluster's nodes share.
+        Some(Some("slurm")) => Backend::from(Slurm::new().folder(CACHE)),
+        Some(other) => return Err(format!("--backend takes threads, processes or slurm, not {other:?}").into()),
     };
     if args.iter().any(|a| a == "--fresh") {
         make_data::clear();
@@ -263,7 +268,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.samples,
         spec.features,
         spec.samples * spec.features,
-        if backend == Backend::Processes { "worker processes" } else { "threads" }
+        match backend {
+            Backend::Processes => "worker processes",
+            Backend::Slurm(_) => "a Slurm job array",
+            _ => "threads",
+        }
     );
     println!("{:>10}  {:>12}  {:>10}", "alpha", "mean MSE", "std");
     for (alpha, row) in results.alphas.iter().zip(results.mse.chunks_exact(folds)) {

@@ -76,7 +76,6 @@ fn misbehaves(x: u64, how: Misbehaviour) -> u64 {
                 std::process::abort()
             }
             Misbehaviour::ExitQuietly => std::process::exit(0),
-            Misbehaviour::Sleep => std::thread::sleep(Duration::from_secs(120)),
         }
     }
     x
@@ -87,7 +86,14 @@ enum Misbehaviour {
     Panic,
     Abort,
     ExitQuietly,
-    Sleep,
+}
+
+#[joblib::task]
+fn sleeps_at_3(x: u64) -> u64 {
+    if x == 3 {
+        std::thread::sleep(Duration::from_secs(120));
+    }
+    x
 }
 
 fn failure_of(dir: &Path, how: Misbehaviour) -> (usize, TaskFailure, String, Option<String>) {
@@ -140,12 +146,12 @@ fn a_cancelled_element_fails_the_loop() {
     let dir = folder("cancelled");
     let canceller = std::thread::spawn(|| {
         // Cancels the element running the sleeping call as soon as it runs.
-        let job = running_job("joblib-misbehaves", Duration::from_secs(60));
+        let job = running_job("joblib-sleeps_at_3", Duration::from_secs(60));
         let element = job.expect("the array runs");
         // Call 3 is the second call of element 1 (calls are dealt round robin to 2 elements).
         assert!(Command::new("scancel").arg(format!("{element}_1")).status().unwrap().success());
     });
-    let err = on_slurm(&dir, 2).map_calls((0..6).map(|x| misbehaves::call(x, Misbehaviour::Sleep))).unwrap_err();
+    let err = on_slurm(&dir, 2).map_calls((0..6).map(sleeps_at_3::call)).unwrap_err();
     canceller.join().unwrap();
     let Error::Task { index, kind, message, .. } = err else { panic!("{err}") };
     assert_eq!(index, 3, "{message}");
@@ -157,7 +163,8 @@ fn a_cancelled_element_fails_the_loop() {
 fn running_job(name: &str, within: Duration) -> Option<String> {
     let start = Instant::now();
     while start.elapsed() < within {
-        let out = Command::new("squeue").args(["--noheader", "--states=RUNNING", "--format=%F", "--name", name]).output();
+        let out =
+            Command::new("squeue").args(["--noheader", "--states=RUNNING", "--format=%F", "--name", name]).output();
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
         if let Some(id) = text.split_whitespace().next() {
             return Some(id.to_string());
@@ -165,4 +172,179 @@ fn running_job(name: &str, within: Duration) -> Option<String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     None
+}
+
+/// The folder of the rerun test: its cache, its flag and its log of computations.
+fn rerun_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("slurm").join("rerun")
+}
+
+#[joblib::cached(dir = rerun_dir().join("cache"), verbose = 0)]
+fn fit(x: u64) -> u64 {
+    if x == 5 && rerun_dir().join("fail").exists() {
+        panic!("fit({x}) fails this time");
+    }
+    use std::io::Write;
+    let mut log = std::fs::OpenOptions::new().append(true).create(true).open(rerun_dir().join("computed")).unwrap();
+    writeln!(log, "{x}").unwrap();
+    10 * x
+}
+
+fn computed() -> usize {
+    std::fs::read_to_string(rerun_dir().join("computed")).unwrap_or_default().lines().count()
+}
+
+#[test]
+fn a_rerun_after_a_failure_submits_only_what_is_missing() {
+    if !cluster() {
+        return;
+    }
+    let dir = folder("rerun");
+    assert_eq!(dir, rerun_dir());
+    std::fs::write(dir.join("fail"), b"").unwrap();
+    let err = on_slurm(&dir, 3).map_calls((0..12).map(fit::call)).unwrap_err();
+    assert!(matches!(err, Error::Task { index: 5, kind: TaskFailure::Panic, .. }), "{err}");
+    let missing = (0..12).filter(|&x| !fit::is_cached(x)).count();
+    assert!(missing >= 1 && computed() == 12 - missing, "{missing} missing, {} computed", computed());
+
+    std::fs::remove_file(dir.join("fail")).unwrap();
+    let values = on_slurm(&dir, 3).map_calls((0..12).map(fit::call)).unwrap();
+    assert_eq!(values, (0..12).map(|x| 10 * x).collect::<Vec<_>>());
+    assert_eq!(computed(), 12, "the rerun computed only the {missing} missing calls");
+
+    // Everything cached: nothing is submitted (to a partition that does not exist, which
+    // sbatch would refuse).
+    let nowhere = Slurm::new().folder(&dir).partition("no_such_partition");
+    let again = Parallel::new().verbose(0).backend(nowhere.clone()).map_calls((0..12).map(fit::call)).unwrap();
+    assert_eq!(again, values);
+    let err = Parallel::new().verbose(0).backend(nowhere).map_calls((12..13).map(fit::call)).unwrap_err();
+    assert!(matches!(&err, Error::Slurm(m) if m.contains("sbatch refused") && m.contains("partition")), "{err}");
+}
+
+#[joblib::task]
+fn after_rebuild(x: u64) -> u64 {
+    x + 1
+}
+
+#[test]
+fn a_rebuild_while_the_array_waits_changes_nothing_it_runs() {
+    if role().as_deref() == Some("submit-held") {
+        let values = on_slurm(&test_dir(), 2).map_calls((0..4).map(after_rebuild::call)).unwrap();
+        assert_eq!(values, [1, 2, 3, 4]);
+        return;
+    }
+    if !cluster() {
+        return;
+    }
+    let dir = folder("rebuild");
+    let program = dir.join("program");
+    std::fs::copy(std::env::current_exe().unwrap(), &program).unwrap();
+    // This binary's copy submits, held until it is rebuilt.
+    let template = child("a_rebuild_while_the_array_waits_changes_nothing_it_runs", "submit-held", &dir);
+    let submitter = Command::new(&program)
+        .args(template.get_args())
+        .envs(envs_of(&template))
+        .env("JOBLIB_SLURM_ARGS", "--hold")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let job = queued_job("joblib-after_rebuild", "PENDING", Duration::from_secs(60)).expect("the array is held");
+    // The rebuild: another program renamed over the submitting one, as cargo does.
+    let rebuilt = dir.join("rebuilt");
+    std::fs::write(&rebuilt, b"#!/bin/sh\necho not the submitting build\nexit 3\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&rebuilt, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&rebuilt, &program).unwrap();
+    assert!(Command::new("scontrol").args(["release", &job]).status().unwrap().success());
+    children::finished(&submitter.wait_with_output().unwrap());
+}
+
+/// The variables a command sets.
+fn envs_of(command: &Command) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    command.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))).collect()
+}
+
+/// The id of the array named `name` once one of its elements is in `state`.
+fn queued_job(name: &str, state: &str, within: Duration) -> Option<String> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        let out =
+            Command::new("squeue").args(["--noheader", "--format=%F", "--states", state, "--name", name]).output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+        if let Some(id) = text.split_whitespace().next() {
+            return Some(id.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[joblib::task]
+fn sleeps(seconds: u64) -> u64 {
+    std::thread::sleep(Duration::from_secs(seconds));
+    seconds
+}
+
+#[test]
+fn ctrl_c_in_the_submitting_process_cancels_its_array() {
+    if role().as_deref() == Some("interrupted") {
+        let _ = on_slurm(&test_dir(), 2).map_calls((0..2).map(|_| sleeps::call(300)));
+        unreachable!("interrupted before the loop ends");
+    }
+    if !cluster() {
+        return;
+    }
+    let dir = folder("interrupted");
+    let submitter = child("ctrl_c_in_the_submitting_process_cancels_its_array", "interrupted", &dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let job = queued_job("joblib-sleeps", "RUNNING", Duration::from_secs(60)).expect("the array runs");
+    assert!(Command::new("kill").args(["-INT", &submitter.id().to_string()]).status().unwrap().success());
+    let ended = submitter.wait_with_output().unwrap().status;
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&ended), Some(2), "Ctrl-C ended it: {ended}");
+    let start = Instant::now();
+    let alive = || {
+        let out = Command::new("squeue").args(["--noheader", "--states=PENDING,RUNNING", "--jobs", &job]).output();
+        out.is_ok_and(|o| !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+    };
+    while alive() {
+        assert!(start.elapsed() < Duration::from_secs(30), "job {job} still runs after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn without_sbatch_the_error_says_where_to_run() {
+    if role().as_deref() == Some("no-sbatch") {
+        let err = on_slurm(&test_dir(), 2).map_calls((0..2).map(after_rebuild::call)).unwrap_err();
+        assert!(matches!(&err, Error::Slurm(m) if m.contains("`sbatch` was not found")), "{err}");
+        assert_eq!(runs_left(&test_dir()), 0);
+        return;
+    }
+    let dir = folder("no_sbatch");
+    let output = child("without_sbatch_the_error_says_where_to_run", "no-sbatch", &dir)
+        .env("PATH", dir.join("nothing here"))
+        .output()
+        .unwrap();
+    children::finished(&output);
+}
+
+#[joblib::task]
+fn weighted_sum(weights: &joblib::Array<f64>, scale: f64) -> (f64, bool) {
+    (weights.iter().sum::<f64>() * scale, weights.is_mapped())
+}
+
+#[test]
+fn large_arrays_are_written_once_and_mapped_by_the_elements() {
+    if !cluster() {
+        return;
+    }
+    let dir = folder("arrays");
+    let weights = joblib::Array::from(vec![0.5f64; 1 << 18]);
+    let results = on_slurm(&dir, 2).map_calls((0..8).map(|i| weighted_sum::call(&weights, i as f64))).unwrap();
+    for (i, (sum, mapped)) in results.into_iter().enumerate() {
+        assert_eq!(sum, (1 << 17) as f64 * i as f64);
+        assert!(mapped, "the 2 MiB array is mapped from the run folder, not sent in each call");
+    }
 }

@@ -7,6 +7,13 @@ set -euo pipefail
 dir=$(realpath -m "${1:-target/slurm}")
 mkdir -p "$dir"/{state,spool,log,munge}
 
+# Already running from this folder: nothing to start.
+if [ -f "$dir/slurm.conf" ] && command -v sinfo >/dev/null \
+    && SLURM_CONF="$dir/slurm.conf" timeout 5 sinfo -h -n localhost -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
+    echo "export SLURM_CONF=$dir/slurm.conf"
+    exit 0
+fi
+
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null \
     || ! command -v munged >/dev/null; then
     # The packages' own services must not start system-wide daemons: this script starts its own.
