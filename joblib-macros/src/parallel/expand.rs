@@ -156,7 +156,7 @@ pub(crate) fn task_call(ctxt: &Ctxt, for_loop: &ExprForLoop) -> Option<syn::Expr
     }
     ctxt.error(
         body.span(),
-        "with `backend = \"processes\"` or a backend chosen when the program runs, a loop's body is one \
+        "with `backend = \"processes\"`, `\"slurm\"` or a backend chosen when the program runs, a loop's body is one \
          call of a task function (`#[joblib::task]` or `#[cached]`), such as `fit(data, alpha)`: its \
          arguments are evaluated here, and the call runs where the backend says",
     );

@@ -36,8 +36,10 @@ where
     let mut calls = calls;
     let (mut results, pending) = known_results(&mut calls, 0, settings.on_done)?;
     if !pending.is_empty() {
+        let started = std::time::Instant::now();
         crate::entry::hook_linked();
-        let chunk = settings.slurm.chunk(pending.len(), settings.n_jobs);
+        let submitted = pending.len();
+        let chunk = settings.slurm.chunk(submitted, settings.n_jobs);
         let count = pending.len().div_ceil(chunk);
         let mut elements: Vec<Vec<usize>> = vec![Vec::with_capacity(chunk); count];
         for (n, index) in pending.into_iter().enumerate() {
@@ -63,6 +65,11 @@ where
         }
         options.extend(settings.slurm.sbatch_options(count, chunk, settings.timeout, settings.memory_limit));
         let job = commands::submit(&script, &options)?;
+        (settings.on_state)(&format!(
+            "Submitted Slurm job {}: {submitted} calls in {count} elements, prepared and submitted in {:.3} s",
+            job.0,
+            started.elapsed().as_secs_f64()
+        ));
         let watchdog = Watchdog::start(&job);
         let followed =
             watchdog.and_then(|_watching| Follow::new(&calls, &mut results, elements, run, &job, settings).wait());
