@@ -21,6 +21,8 @@ pub mod guide {
     pub mod parallel {}
     #[doc = include_str!("../docs/processes.md")]
     pub mod processes {}
+    #[doc = include_str!("../docs/cluster.md")]
+    pub mod cluster {}
     #[doc = include_str!("../docs/persistence.md")]
     pub mod persistence {}
     #[doc = include_str!("../docs/configuration.md")]
