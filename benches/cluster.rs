@@ -7,29 +7,16 @@
 //! ```
 
 mod common;
+#[path = "common/tasks.rs"]
+mod tasks;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{median, time};
 use joblib::{Parallel, Slurm};
-
-#[joblib::task]
-fn square(i: u64) -> u64 {
-    i * i
-}
-
-/// A fixed amount of arithmetic (calibrated to about 50 ms on this machine before the runs).
-#[joblib::task]
-fn spin(seed: u64, rounds: u64) -> u64 {
-    let mut x = seed;
-    for _ in 0..rounds {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        x ^= x >> 29;
-    }
-    x
-}
+use tasks::{rounds_for, spin, square};
 
 /// The loop's notes (target `joblib::parallel`), to read the submission's own timing.
 struct Notes(Mutex<Vec<String>>);
@@ -92,9 +79,7 @@ fn main() {
     println!("| 10^4 calls: CPU of the submitting process, whole loop | {:.3} s |", median(cpu).as_secs_f64());
     println!("| 10^4 tiny calls end to end, n_jobs = 2 | {:.2} s |", median(end_to_end).as_secs_f64());
 
-    let started = Instant::now();
-    std::hint::black_box(spin(1, 1_000_000));
-    let rounds = (1_000_000.0 * 0.050 / started.elapsed().as_secs_f64()) as u64;
+    let rounds = rounds_for(Duration::from_millis(50));
     let calls = || (0..200).map(move |s| spin::call(s, rounds));
     let mut processes = Vec::new();
     let mut on_slurm = Vec::new();

@@ -9,31 +9,18 @@
 //! ```
 
 mod common;
+#[path = "common/tasks.rs"]
+mod tasks;
 
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{median, time};
 use joblib::{Array, Parallel};
-
-#[joblib::task]
-fn square(i: u64) -> u64 {
-    i * i
-}
-
-/// About 5 ms of arithmetic on one core of this machine (a fixed amount of work, not a time).
-#[joblib::task]
-fn spin(seed: u64, rounds: u64) -> u64 {
-    let mut x = seed;
-    for _ in 0..rounds {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        x ^= x >> 29;
-    }
-    x
-}
+use tasks::{rounds_for, spin, square};
 
 #[joblib::task]
 fn element(data: &Array<f64>, i: usize) -> f64 {
@@ -112,9 +99,7 @@ fn main() {
     }
     if run("cpu") {
         // Calibrated to about 5 ms on one core here.
-        let started = Instant::now();
-        black_box(spin(1, 1_000_000));
-        let rounds = (1_000_000.0 * 0.005 / started.elapsed().as_secs_f64()) as u64;
+        let rounds = rounds_for(Duration::from_millis(5));
         let loop_of = |n_jobs| {
             median(
                 (0..3)

@@ -348,3 +348,64 @@ fn large_arrays_are_written_once_and_mapped_by_the_elements() {
         assert!(mapped, "the 2 MiB array is mapped from the run folder, not sent in each call");
     }
 }
+
+#[joblib::task]
+fn sleeps_past_its_time(x: u64) -> u64 {
+    if x == 1 {
+        std::thread::sleep(Duration::from_secs(600));
+    }
+    x
+}
+
+#[test]
+fn an_element_past_its_time_limit_is_a_timeout() {
+    if !cluster() {
+        return;
+    }
+    let dir = folder("timeout");
+    // A minute, Slurm's smallest limit: the test cluster kills at once past it.
+    let slurm = Slurm::new().folder(&dir).time("1");
+    let err = Parallel::new().n_jobs(2).verbose(0).backend(slurm).map_calls((0..4).map(sleeps_past_its_time::call));
+    let err = err.unwrap_err();
+    let Error::Task { index, kind, message, .. } = err else { panic!("{err}") };
+    assert_eq!((index, kind), (1, TaskFailure::Timeout), "{message}");
+    assert!(message.contains("TIMEOUT") && message.contains("time limit"), "{message}");
+}
+
+#[joblib::task]
+fn one(x: u64) -> u64 {
+    x
+}
+
+#[test]
+fn what_slurm_cannot_run_is_refused_before_anything_is_submitted() {
+    let dir = folder("refused");
+    let slurm = || Parallel::new().verbose(0).backend(Slurm::new().folder(&dir));
+    let mut stream = slurm().imap_calls((0..3).map(one::call));
+    let err = stream.next().unwrap().unwrap_err();
+    assert!(matches!(&err, Error::Config(m) if m.contains("map_calls")), "{err}");
+    let err = slurm().map(0..3, |x| x).unwrap_err();
+    assert!(matches!(&err, Error::Config(m) if m.contains("slurm backend runs calls of task functions")), "{err}");
+    let err = slurm().n_jobs(0).map_calls((0..3).map(one::call)).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    let err = Parallel::new().backend("slurm").memory_limit("lots").map_calls((0..3).map(one::call)).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    assert_eq!(runs_left(&dir), 0);
+}
+
+#[joblib::parallel]
+fn squares_on(dir: &Path) -> Vec<(u64, u32)> {
+    #[parallel(backend = Slurm::new().folder(dir), n_jobs = 2, verbose = 0)]
+    for x in 0..10u64 {
+        square_plus(x, 0)
+    }
+}
+
+#[test]
+fn a_parallel_loop_takes_its_slurm_settings_in_its_attribute() {
+    if !cluster() {
+        return;
+    }
+    let values: Vec<u64> = squares_on(&folder("attribute")).into_iter().map(|v| v.0).collect();
+    assert_eq!(values, (0..10).map(|x| x * x).collect::<Vec<_>>());
+}

@@ -27,7 +27,10 @@ fi
 # Ports of our own, so that a system Slurm (or a second copy of this one) does not answer.
 ctld_port=${JOBLIB_SLURMCTLD_PORT:-16817}
 slurmd_port=${JOBLIB_SLURMD_PORT:-16818}
+# At least 8 CPUs (oversubscribing a small machine, slurmd told to take the configuration as
+# it is): tests whose elements only sleep then run beside the others.
 cpus=$(nproc)
+[ "$cpus" -ge 8 ] || cpus=8
 memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 512 ))
 
 if [ ! -f "$dir/munge/munge.key" ]; then
@@ -60,6 +63,10 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 ReturnToService=2
+SlurmdParameters=config_overrides
+# An element past its time limit is killed at once (the tests' TIMEOUT).
+OverTimeLimit=0
+KillWait=2
 SchedulerType=sched/builtin
 SchedulerParameters=sched_interval=1,batch_sched_delay=0
 SelectType=select/cons_tres

@@ -220,6 +220,7 @@ impl Parallel {
         I: IntoIterator<Item = Call<R>>,
         R: Serialize + DeserializeOwned + Send,
     {
+        self.workers()?;
         let slurm = slurm.with_env().map_err(Error::Config)?;
         let (memory_limit, max_nbytes) = self.sizes()?;
         let run = RunFolder::create(&slurm.folder_or_default())?;
