@@ -23,8 +23,8 @@ extern "C" fn worker_hook() {
     }
 }
 
-/// Keeps the hook linked: the code that starts workers or elements calls this, so the object
-/// file that holds the hook is part of any program that can start one.
+/// Keeps the hook linked: loops of calls (which start workers and elements) call this, so the
+/// object file that holds the hook is part of any program that can start one.
 pub(crate) fn hook_linked() {
     std::hint::black_box(&WORKER_HOOK);
 }

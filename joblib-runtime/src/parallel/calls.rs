@@ -56,6 +56,7 @@ impl Parallel {
         if let Some(from_env) = self.with_backend_from_env() {
             return from_env.map_calls(calls);
         }
+        crate::entry::hook_linked();
         if !self.backend.runs_calls_only() || is_worker() {
             return self.on_threads_if_processes().try_map(calls, Call::run_here);
         }
@@ -64,7 +65,15 @@ impl Parallel {
         }
         let (workers, memory_limit, exchange) = self.in_processes()?;
         let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
-        let progress = Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(calls.len()), 2 * workers);
+        let progress = Progress::new(
+            &self.backend,
+            self.n_jobs,
+            workers,
+            self.verbose,
+            self.progress,
+            Some(calls.len()),
+            2 * workers,
+        );
         let settings = WorkerSettings {
             workers,
             look_ahead: self.look_ahead()?,
@@ -143,6 +152,7 @@ impl Parallel {
         if let Some(from_env) = self.with_backend_from_env() {
             return from_env.stream_calls(calls, ordered);
         }
+        crate::entry::hook_linked();
         let run_here = |call: Call<R>| call.run_here().unwrap_or_else(|why| panic!("{why}"));
         if let (Backend::Slurm(_), false) = (&self.backend, is_worker()) {
             return Stream::refusing(Error::Config(
@@ -162,7 +172,8 @@ impl Parallel {
             Ok(prepared) => prepared,
             Err(e) => return Stream::refusing(e),
         };
-        let progress = Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
+        let progress =
+            Arc::new(Progress::new(&self.backend, self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
         let (timeout, counted) = (self.timeout, progress.clone());
         let run = Arc::new(move |index, call| {
             let settings = WorkerSettings {
@@ -227,7 +238,7 @@ impl Parallel {
         // The calls' large arrays go to the run folder, which the elements see.
         let exchange = Arc::new(Mutex::new(Exchange::new(max_nbytes, Some(run.path().to_owned()))));
         let calls: Vec<Call<R>> = Exchange::around(&exchange, || calls.into_iter().collect());
-        let progress = Progress::new(self.n_jobs, 1, self.verbose, self.progress, Some(calls.len()), 0);
+        let progress = Progress::new(&self.backend, self.n_jobs, 1, self.verbose, self.progress, Some(calls.len()), 0);
         let settings = SlurmLoop {
             slurm,
             n_jobs: self.n_jobs,

@@ -89,8 +89,15 @@ impl Parallel {
             return Err(Stop::Failed(closures_in_processes(&self.backend)));
         }
         let workers = self.workers().map_err(Stop::Failed)?;
-        let progress =
-            Progress::new(self.n_jobs, workers, self.verbose, self.progress, Some(items.task_count()), 2 * workers);
+        let progress = Progress::new(
+            &self.backend,
+            self.n_jobs,
+            workers,
+            self.verbose,
+            self.progress,
+            Some(items.task_count()),
+            2 * workers,
+        );
         let tasks = Tasks { f, timeout: self.timeout, progress: progress.is_reported().then_some(&progress) };
         let failure = FirstFailure::new();
         let run = |(index, item): (usize, I::Item)| tasks.run(&failure, index, item);
@@ -208,7 +215,8 @@ impl Parallel {
             Ok(sizes) => sizes,
             Err(e) => return Stream::refusing(e),
         };
-        let progress = Arc::new(Progress::new(self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
+        let progress =
+            Arc::new(Progress::new(&self.backend, self.n_jobs, workers, self.verbose, self.progress, None, look_ahead));
         let tasks = Tasks {
             f: move |item| Ok::<R, Infallible>(f(item)),
             timeout: self.timeout,

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::Backend;
+
 /// joblib's `short_format_time`: ` 12.3s`, or `12.3min` past a minute.
 pub(crate) fn short_format_time(t: Duration) -> String {
     let t = t.as_secs_f64();
@@ -52,6 +54,7 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(crate) fn new(
+        backend: &Backend,
         n_jobs: i32,
         workers: usize,
         verbose: u32,
@@ -83,8 +86,11 @@ impl Progress {
             print: Mutex::new(()),
             bar,
         };
-        let backend = if workers == 1 { "sequential" } else { "threads" };
-        progress.say(&format!("Using backend {backend} with {workers} concurrent workers."));
+        progress.say(&match backend {
+            Backend::Slurm(_) => "Using backend slurm: a job array of this executable.".to_string(),
+            Backend::Threads if workers == 1 => "Using backend sequential with 1 concurrent workers.".to_string(),
+            backend => format!("Using backend {backend} with {workers} concurrent workers."),
+        });
         progress
     }
 

@@ -164,7 +164,6 @@ impl Pool {
         if serve::started_as_worker() && !crate::protocol::role::is_worker() {
             serve::refuse_nested();
         }
-        crate::entry::hook_linked();
         let resources = |what: &str, e: io::Error| Error::Resources(format!("{what}: {e}"));
         // The socket is in a folder only this user can enter.
         let socket_folder = socket_folder()?;

@@ -5,12 +5,9 @@
 
 use std::path::Path;
 
-use super::run_folder::{read_calls, ResultsWriter};
+use super::run_folder::{read_calls, ResultsWriter, RUN_VAR};
 use crate::protocol::frame::Outcome;
 use crate::protocol::registry;
-
-/// Set in an element's environment (by its script) to its run folder.
-pub(crate) const RUN_VAR: &str = "JOBLIB_SLURM_RUN";
 
 /// The exit status of an element that could not run its calls (its output says why).
 const CANNOT_RUN: i32 = 87;

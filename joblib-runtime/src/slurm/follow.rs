@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::commands::{self, JobArray};
 use super::run_folder::RunFolder;
-use super::submit::SlurmLoop;
+use super::settings::SlurmLoop;
 use crate::error::{Error, Result, TaskFailure};
 use crate::protocol::call::{settle, Call};
 
@@ -169,7 +169,8 @@ impl<'a, R: Serialize + DeserializeOwned> Follow<'a, R> {
                 None | Some("COMPLETED") => {
                     let said = state.as_deref().unwrap_or("gone from the queue").to_string();
                     let (since, said) = self.ended_since.entry(element).or_insert((now, said)).clone();
-                    if now.duration_since(since) >= self.settings.slurm.lost_after_or_default() {
+                    let waited = now.duration_since(since) >= self.settings.slurm.lost_after_or_default();
+                    if waited && self.run.finished(|e| e == element).is_empty() {
                         return Err(self.failed(element, &said, true));
                     }
                 }

@@ -3,7 +3,8 @@
 //! ([`protocol`](crate::protocol)), with a folder on the cluster's shared filesystem as the
 //! exchange. The files, one line each:
 //!
-//! - [`settings`]: [`Slurm`], the backend's settings, and the `sbatch` options they become;
+//! - [`settings`]: [`Slurm`], the backend's settings, the `sbatch` options they become, and
+//!   [`SlurmLoop`], what a loop on it needs;
 //! - [`run_folder`]: a run's folder: the calls, the elements' results and output;
 //! - [`executable`]: the copy of the executable the elements run, one per build;
 //! - [`commands`]: `sbatch`, `squeue`, `scontrol`, `scancel`, and the watchdog that cancels an
@@ -23,4 +24,5 @@ mod submit;
 pub(crate) use element::serve_if_element;
 pub(crate) use run_folder::RunFolder;
 pub use settings::Slurm;
-pub(crate) use submit::{run as run_on_slurm, SlurmLoop};
+pub(crate) use settings::SlurmLoop;
+pub(crate) use submit::run as run_on_slurm;

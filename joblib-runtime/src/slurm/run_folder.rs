@@ -31,6 +31,9 @@ const RESULTS: &str = "results";
 const OUTPUT: &str = "output";
 const SCRIPT: &str = "element.sh";
 
+/// Set in an element's environment (by its script) to its run folder.
+pub(crate) const RUN_VAR: &str = "JOBLIB_SLURM_RUN";
+
 /// The subfolder of the backend's folder that holds runs and executables.
 pub(crate) const SUBFOLDER: &str = "joblib-slurm";
 
@@ -83,7 +86,7 @@ impl RunFolder {
             "#!/bin/sh\n# An element of a joblib loop: runs its calls, listed in {calls}.\n\
              {var}={run}\nexport {var}\nexec {exe} {arg}\n",
             calls = self.path().join(CALLS).display(),
-            var = super::element::RUN_VAR,
+            var = RUN_VAR,
             run = quoted(self.path()),
             exe = quoted(executable),
             arg = crate::processes::WORKER_ARG,

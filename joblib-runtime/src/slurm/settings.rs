@@ -1,5 +1,6 @@
 //! [`Slurm`]: the settings of the `slurm` backend, from the builder, `$JOBLIB_SLURM_*` and the
-//! loop's own `timeout` and `memory_limit`, as the `sbatch` options they become.
+//! loop's own `timeout` and `memory_limit`, as the `sbatch` options they become; and
+//! [`SlurmLoop`], what a loop on it needs.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -256,6 +257,19 @@ impl Slurm {
         options.extend(self.sbatch_args.iter().cloned());
         options
     }
+}
+
+/// What a loop on Slurm needs from its configuration.
+pub(crate) struct SlurmLoop<'a> {
+    /// The settings, with `$JOBLIB_SLURM_*` applied.
+    pub(crate) slurm: Slurm,
+    pub(crate) n_jobs: i32,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) memory_limit: Option<u64>,
+    /// Called as each call ends well (the loop's progress).
+    pub(crate) on_done: &'a (dyn Fn() + Sync),
+    /// Told how the array's elements are doing (pending, running, done), when that changes.
+    pub(crate) on_state: &'a (dyn Fn(&str) + Sync),
 }
 
 #[cfg(test)]

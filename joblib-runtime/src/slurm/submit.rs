@@ -11,22 +11,9 @@ use super::commands::{self, Watchdog};
 use super::executable::copy_of_this_executable;
 use super::follow::Follow;
 use super::run_folder::RunFolder;
-use super::settings::Slurm;
+use super::settings::SlurmLoop;
 use crate::error::{Error, Result};
 use crate::protocol::call::{known_results, Call};
-
-/// What a loop on Slurm needs from its configuration.
-pub(crate) struct SlurmLoop<'a> {
-    /// The settings, with `$JOBLIB_SLURM_*` applied.
-    pub(crate) slurm: Slurm,
-    pub(crate) n_jobs: i32,
-    pub(crate) timeout: Option<std::time::Duration>,
-    pub(crate) memory_limit: Option<u64>,
-    /// Called as each call ends well (the loop's progress).
-    pub(crate) on_done: &'a (dyn Fn() + Sync),
-    /// Told how the array's elements are doing (pending, running, done), when that changes.
-    pub(crate) on_state: &'a (dyn Fn(&str) + Sync),
-}
 
 /// Runs `calls` as a job array whose files are in `run`: their results in input order.
 pub(crate) fn run<R>(calls: Vec<Call<R>>, run: &RunFolder, settings: &SlurmLoop) -> Result<Vec<R>>
@@ -37,7 +24,6 @@ where
     let (mut results, pending) = known_results(&mut calls, 0, settings.on_done)?;
     if !pending.is_empty() {
         let started = std::time::Instant::now();
-        crate::entry::hook_linked();
         let submitted = pending.len();
         let chunk = settings.slurm.chunk(submitted, settings.n_jobs);
         let count = pending.len().div_ceil(chunk);
