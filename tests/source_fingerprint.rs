@@ -128,3 +128,225 @@ fn editing_the_body_recomputes_and_editing_docs_or_formatting_does_not() {
     let new_scale = Program { scale: "3", ..BASE };
     assert_eq!(workspace.run(&new_scale), (true, 9), "deps(SCALE): a new constant value recomputes");
 }
+
+/// A crate of several modules whose cached functions reach helpers in every way the
+/// fingerprint follows; the test edits one item at a time.
+const FOLLOW_MAIN: &str = r#"
+macro_rules! twice {
+    ($x:expr) => {
+        $x * TWICE_VALUE
+    };
+}
+
+mod data;
+mod model;
+
+use joblib::cached;
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn same_module(x: u64) -> u64 {
+    println!("computed same_module");
+    helper(x)
+}
+
+fn helper(x: u64) -> u64 {
+    x + HELPER_VALUE // HELPER_COMMENT
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0, follow = false)]
+fn not_following(x: u64) -> u64 {
+    println!("computed not_following");
+    helper(x)
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn other_module(x: u64) -> u64 {
+    println!("computed other_module");
+    data::preprocess(x)
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_method(x: u64) -> u64 {
+    println!("computed through_method");
+    model::Model { weight: x }.solve()
+}
+
+const SCALE: u64 = SCALE_VALUE;
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_constant(x: u64) -> u64 {
+    println!("computed through_constant");
+    x * SCALE
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_macro(x: u64) -> u64 {
+    println!("computed through_macro");
+    twice!(x)
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_operator(x: u64) -> u64 {
+    println!("computed through_operator");
+    (model::Meters(x) + model::Meters(1)).0
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_dependency(x: u64) -> u64 {
+    println!("computed through_dependency");
+    xxhash_rust::xxh3::xxh3_64(&x.to_le_bytes()) % 100
+}
+
+#[joblib::fingerprint(skip)]
+fn log_line(x: u64) {
+    let _ = x; // LOG_BODY
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn with_a_skipped_logger(x: u64) -> u64 {
+    println!("computed with_a_skipped_logger");
+    log_line(x);
+    x
+}
+
+fn main() {
+    let results = [
+        same_module(1),
+        not_following(1),
+        other_module(1),
+        through_method(1),
+        through_constant(1),
+        through_macro(1),
+        through_operator(1),
+        through_dependency(1),
+        with_a_skipped_logger(1),
+    ];
+    println!("results {results:?}");
+    for (what, _) in through_method::fingerprint_sources().iter().chain(through_dependency::fingerprint_sources()) {
+        println!("source {what}");
+    }
+}
+"#;
+
+const FOLLOW_DATA: &str = r#"
+pub fn preprocess(x: u64) -> u64 {
+    clean(x) + 1
+}
+
+fn clean(x: u64) -> u64 {
+    x * CLEAN_VALUE
+}
+
+#[allow(dead_code)]
+pub fn unrelated() -> u64 {
+    UNRELATED_VALUE
+}
+"#;
+
+const FOLLOW_MODEL: &str = r#"
+pub struct Model {
+    pub weight: u64,
+}
+
+impl Model {
+    pub fn solve(&self) -> u64 {
+        self.weight * SOLVE_VALUE
+    }
+}
+
+pub struct Meters(pub u64);
+
+impl std::ops::Add for Meters {
+    type Output = Meters;
+    fn add(self, other: Meters) -> Meters {
+        Meters(self.0 + other.0 * ADD_VALUE)
+    }
+}
+"#;
+
+/// The values the test edits in the following crate, by placeholder.
+const FOLLOW_BASE: [(&str, &str); 9] = [
+    ("TWICE_VALUE", "2"),
+    ("HELPER_VALUE", "1"),
+    ("HELPER_COMMENT", "one"),
+    ("SCALE_VALUE", "3"),
+    ("CLEAN_VALUE", "1"),
+    ("UNRELATED_VALUE", "1"),
+    ("SOLVE_VALUE", "1"),
+    ("ADD_VALUE", "1"),
+    ("LOG_BODY", "nothing"),
+];
+
+/// Builds the following crate with `edits` over the base values, runs it, and returns the
+/// functions that computed, and what it printed.
+fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>, String) {
+    let crate_dir = root.join("follow-crate");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = format!(
+        "[package]\nname = \"follow-crate\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [dependencies]\njoblib = {{ path = {:?} }}\nxxhash-rust = {{ version = \"0.8\", features = [\"xxh3\"] }}\n\n[workspace]\n",
+        repo.display().to_string()
+    );
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(repo.join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    let fill = |text: &str| {
+        FOLLOW_BASE.iter().fold(text.to_string(), |text, (key, base)| {
+            let value = edits.iter().find(|(k, _)| k == key).map_or(*base, |(_, v)| *v);
+            text.replace(key, value)
+        })
+    };
+    // Only files whose text changes are written, as an editor would.
+    for (name, text) in [("main.rs", FOLLOW_MAIN), ("data.rs", FOLLOW_DATA), ("model.rs", FOLLOW_MODEL)] {
+        let path = crate_dir.join("src").join(name);
+        let text = fill(text);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&path, text).unwrap();
+        }
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = Command::new(&cargo)
+        .args(["build", "--quiet", "--offline"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    let run = Command::new(root.join("target/debug/follow-crate")).env("CACHE", cache).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    let computed = stdout.lines().filter_map(|l| l.strip_prefix("computed ")).map(String::from).collect();
+    (computed, stdout)
+}
+
+#[test]
+fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("source-fingerprint");
+    let cache = root.join("follow-cache");
+    let _ = std::fs::remove_dir_all(&cache);
+    let run = |edits: &[(&str, &str)]| follow_run(&root, &cache, edits).0;
+    let (first, printed) = follow_run(&root, &cache, &[]);
+    assert_eq!(first.len(), 9, "the first run computes everything: {first:?}");
+    assert!(printed.contains("source fn Model::solve (src/model.rs)"), "{printed}");
+    assert!(
+        printed.contains("source impl Model (src/model.rs)") && printed.contains("source struct Model"),
+        "{printed}"
+    );
+    assert!(printed.contains("source crate xxhash_rust 0.8."), "a dependency's version: {printed}");
+    assert!(run(&[]).is_empty(), "the second run loads everything");
+
+    let expect = |edit: (&str, &str), computed: &[&str], why: &str| {
+        assert_eq!(run(&[edit]), computed, "{why}");
+        assert!(run(&[edit]).is_empty(), "{why}: then loads");
+        let _ = run(&[]);
+    };
+    expect(("HELPER_VALUE", "2"), &["same_module"], "a helper in the same module (not_following does not follow)");
+    expect(("CLEAN_VALUE", "2"), &["other_module"], "a helper of a helper, in another module");
+    expect(("SOLVE_VALUE", "2"), &["through_method"], "a method");
+    expect(("SCALE_VALUE", "4"), &["through_constant"], "a constant");
+    expect(("TWICE_VALUE", "3"), &["through_macro"], "a macro_rules!");
+    expect(("ADD_VALUE", "2"), &["through_operator"], "an operator implemented for a type it names");
+    expect(("HELPER_COMMENT", "the unit"), &[], "a comment in a helper");
+    expect(("UNRELATED_VALUE", "2"), &[], "a function nothing reaches");
+    expect(("LOG_BODY", "something"), &[], "a helper marked #[fingerprint(skip)]");
+}

@@ -43,6 +43,27 @@ fn spell(tokens: TokenStream, out: &mut String) {
     }
 }
 
+/// A function's fingerprint: its own tokens and what it reaches.
+#[derive(Default)]
+pub(crate) struct Fingerprint {
+    /// The hash of its own tokens ([`source_fingerprint`]).
+    pub(crate) own: u128,
+    pub(crate) reach: crate::reach::Reach,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `func`, written in `file`: with what it reaches if `follow`.
+    pub(crate) fn of(func: &syn::ItemFn, file: Option<&std::path::Path>, follow: bool) -> Fingerprint {
+        let reach = if follow { crate::reach::Reach::of(func, file) } else { Default::default() };
+        Fingerprint { own: source_fingerprint(func), reach }
+    }
+
+    /// Its own tokens' hash and what it reaches, folded.
+    pub(crate) fn folded(&self) -> u128 {
+        self.reach.folded(self.own)
+    }
+}
+
 /// The source fingerprint of `func`: its tokens without its doc comments.
 pub(crate) fn source_fingerprint(func: &syn::ItemFn) -> u128 {
     let mut undocumented = func.clone();
@@ -63,18 +84,27 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
             return ctxt.beside(&item);
         }
     };
-    let options_error = args
-        .into_iter()
-        .next()
-        .map(|extra| syn::Error::new(extra.span(), "`#[fingerprint]` takes no options").into_compile_error());
-    let source = source_fingerprint(&func);
+    // `skip`: the function is left out of what cached functions follow (a logging helper).
+    let mut args = args.into_iter().peekable();
+    if matches!(args.peek(), Some(proc_macro2::TokenTree::Ident(skip)) if skip == "skip") {
+        args.next();
+    }
+    let options_error = args.next().map(|extra| {
+        syn::Error::new(
+            extra.span(),
+            "`#[fingerprint]` takes one option, `skip`: leave the function out of what cached functions follow",
+        )
+        .into_compile_error()
+    });
+    let fingerprint = Fingerprint { own: source_fingerprint(&func), reach: Default::default() };
+    let source = fingerprint.own;
     let (vis, name) = (&func.vis, &func.sig.ident);
     let doc = format!("The fingerprint of [`{name}`](fn@{name}), for `#[cached(deps({name}))]`.");
     let controls = crate::controls::controls_type(
         vis,
         name,
         &doc,
-        source,
+        &fingerprint,
         quote::quote! {
             /// The hash of the function's tokens: signature and body, not doc comments or
             /// formatting.

@@ -224,7 +224,8 @@ fn unnameable(ty: &Type) -> Option<Span> {
 
 /// Expands `#[joblib::task] fn`: the function, and a type named after it with `call`,
 /// `fingerprint` and the registration.
-pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+/// `file`: the file it is written in, where the compiler knows it.
+pub(crate) fn attribute(args: TokenStream, item: TokenStream, file: Option<&std::path::Path>) -> TokenStream {
     let func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(e) => {
@@ -237,7 +238,8 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(extra) = args.into_iter().next() {
         why.error(extra.span(), "`#[joblib::task]` takes no options");
     }
-    let source = crate::fingerprint::source_fingerprint(&func);
+    let fingerprint = crate::fingerprint::Fingerprint::of(&func, file, true);
+    let (source, tracking) = (fingerprint.folded(), fingerprint.reach.tracking());
     let (vis, name) = (&func.vis, &func.sig.ident);
     let Some(Task { call, registration }) = task(&func, quote!(#name::fingerprint), quote!(), true, &why) else {
         return why.beside(&func);
@@ -248,11 +250,12 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         vis,
         name,
         &doc,
-        source,
+        &fingerprint,
         quote! {
-            /// The function's fingerprint: a worker runs a call only if its build of the
-            /// function has the same.
+            /// The function's fingerprint (its tokens and what it reaches): a worker runs a
+            /// call only if its build of the function has the same.
             pub fn fingerprint() -> u128 {
+                #tracking
                 #source
             }
 

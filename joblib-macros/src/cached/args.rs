@@ -26,9 +26,12 @@ pub(crate) struct Args {
     /// Whether a method gets `name_is_cached` & co. beside it (`controls = false` on a method
     /// of a trait impl, where no other item may be).
     pub(crate) controls: bool,
+    /// Whether the fingerprint follows what the function reaches (`follow = false`: its own
+    /// tokens, `version` and `deps` only).
+    pub(crate) follow: bool,
 }
 
-const OPTIONS: &str = "dir, memory, ignore, mmap_mode, compress, verbose, deps, version, controls";
+const OPTIONS: &str = "dir, memory, ignore, mmap_mode, compress, verbose, deps, version, controls, follow";
 
 impl Args {
     pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> Args {
@@ -41,6 +44,7 @@ impl Args {
             deps: Vec::new(),
             version: None,
             controls: true,
+            follow: true,
         };
         for option in options {
             args.apply(ctxt, option);
@@ -86,6 +90,7 @@ impl Args {
                 self.version = option.assigned(ctxt, "version = \"2\"").and_then(|e| string(ctxt, e, "`version`"));
             }
             "controls" => self.controls = flag(ctxt, option).unwrap_or(true),
+            "follow" => self.follow = flag(ctxt, option).unwrap_or(true),
             _ => ctxt.error(option.name.span(), format!("unknown option `{name}`; the options are {OPTIONS}")),
         }
     }

@@ -19,7 +19,7 @@ pub(crate) struct Controlled<'a> {
     pub(crate) output: &'a Output,
     pub(crate) site: &'a Site,
     pub(crate) args: &'a Args,
-    pub(crate) source: u128,
+    pub(crate) fingerprint: &'a crate::fingerprint::Fingerprint,
     /// Only the signatures, with bodies that cannot run (the program does not compile: they
     /// are emitted beside the compile errors of a function that cannot be cached, so that its
     /// callers see no second error).
@@ -82,7 +82,7 @@ impl Parts {
             turbofish: turbofish(c.func, c.arguments),
             shelve_type,
             docs: docs(&c.func.sig.ident),
-            registration: body(registration(c.func, c.args, c.source, c.site.method)),
+            registration: body(registration(c.func, c.args, c.fingerprint, c.site.method)),
             is_cached: body(quote!(#cached.is_cached(#key))),
             clear: body(quote!(#cached.clear())),
             fingerprint: body(quote!(Self::__cached().fingerprint())),
@@ -162,7 +162,7 @@ fn method_controls(c: &Controlled, p: &Parts) -> TokenStream {
 fn type_controls(c: &Controlled, p: &Parts) -> TokenStream {
     let sig = &c.func.sig;
     let (name, vis, generics, where_clause) = (&sig.ident, &c.func.vis, &sig.generics, &sig.generics.where_clause);
-    let (names, turbofish, source) = (&p.names, &p.turbofish, c.source);
+    let (names, turbofish) = (&p.names, &p.turbofish);
     let shelve_body = p.shelve_body(quote!(#name #turbofish(#(#names),*)));
     let ([doc_is_cached, doc_shelve, doc_clear], inputs) = (&p.docs, &p.inputs);
     let (registration, is_cached_body, clear_body) = (&p.registration, &p.is_cached, &p.clear);
@@ -200,7 +200,7 @@ fn type_controls(c: &Controlled, p: &Parts) -> TokenStream {
 
         #task
     };
-    crate::controls::controls_type(vis, name, &type_doc, source, items)
+    crate::controls::controls_type(vis, name, &type_doc, c.fingerprint, items)
 }
 
 /// `call` and the task registration, for a function that can be a task (free, not generic,

@@ -9,6 +9,7 @@ use syn::{GenericParam, ItemFn, Type};
 
 use super::args::{Args, StoreArg};
 use super::ast::{is_constant, Argument, Output};
+use crate::fingerprint::Fingerprint;
 
 /// Where the generated code finds the function's `CachedFn`.
 pub(crate) struct Site {
@@ -22,11 +23,11 @@ pub(crate) struct Site {
 impl Site {
     /// The accessor beside the function (free functions: in their controls type; methods: in
     /// the impl), or, without controls, inside the function's body.
-    pub(crate) fn new(func: &ItemFn, args: &Args, method: bool, source: u128) -> Site {
+    pub(crate) fn new(func: &ItemFn, args: &Args, method: bool, fingerprint: &Fingerprint) -> Site {
         let name = &func.sig.ident;
         let of_type = method.then(|| quote!(.of_type(::joblib::__private::type_name::<Self>())));
         if !args.controls {
-            let registration = registration(func, args, source, method);
+            let registration = registration(func, args, fingerprint, method);
             let in_body = quote! {
                 fn __joblib_registration() -> &'static ::joblib::__private::CachedFn {
                     #registration
@@ -151,7 +152,7 @@ pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, s
 }
 
 /// The body of the function's accessor: its `CachedFn`, a static built on first use.
-pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: bool) -> TokenStream {
+pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint, method: bool) -> TokenStream {
     let name = func.sig.ident.to_string();
     let identity = if method {
         quote!(::joblib::__private::Identity::Method(#name))
@@ -168,6 +169,7 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: boo
         }
     });
     let (store_fn, store) = store(args);
+    let (source, tracking) = (fingerprint.folded(), fingerprint.reach.tracking());
     let mmap_mode = match args.mmap_mode.as_ref().map(|m| m.value()) {
         None => quote!(::core::option::Option::None),
         Some(mode) => {
@@ -187,6 +189,7 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, source: u128, method: boo
     quote! {
         #path
         fn __joblib_fingerprint() -> u128 {
+            #tracking
             ::joblib::__private::fold(#source, #version, &[#(#deps),*])
         }
         #store_fn

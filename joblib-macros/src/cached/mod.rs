@@ -17,13 +17,15 @@ use syn::parse::Parser;
 use syn::{Item, ItemFn};
 
 use crate::ctxt::Ctxt;
+use crate::fingerprint::Fingerprint;
 use crate::options::{parse_options, unique};
 use args::Args;
 use controls::Controlled;
 use expand::Site;
 
 /// Expands `#[cached(args)] item`, with every error found.
-pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
+/// `file`: the file it is written in, where the compiler knows it.
+pub(crate) fn cached(args: TokenStream, item: TokenStream, file: Option<&std::path::Path>) -> TokenStream {
     let ctxt = Ctxt::default();
     let options = parse_options.parse2(args).unwrap_or_else(|e| {
         ctxt.syn_error(e);
@@ -45,19 +47,19 @@ pub(crate) fn cached(args: TokenStream, item: TokenStream) -> TokenStream {
     let checks = Ctxt::default();
     ast::check_signature(&checks, &func);
     let cannot_cache = checks.has_errors();
-    let expansion = expand(&ctxt, &args, &func, cannot_cache);
+    let fingerprint = crate::fingerprint::Fingerprint::of(&func, file, args.follow && !cannot_cache);
+    let expansion = expand(&ctxt, &args, &func, &fingerprint, cannot_cache);
     [ctxt.into_compile_errors(), checks.into_compile_errors(), expansion].into_iter().collect()
 }
 
 /// The function and its controls; with `stub`, the function unchanged and the controls'
 /// signatures only.
-fn expand(ctxt: &Ctxt, args: &Args, func: &ItemFn, stub: bool) -> TokenStream {
+fn expand(ctxt: &Ctxt, args: &Args, func: &ItemFn, fingerprint: &Fingerprint, stub: bool) -> TokenStream {
     let arguments = ast::arguments(ctxt, func, args);
     let output = ast::output(&func.sig.output);
     let method = ast::is_method(func);
-    let source = crate::fingerprint::source_fingerprint(func);
-    let site = Site::new(func, args, method, source);
-    let controlled = Controlled { func, arguments: &arguments, output: &output, site: &site, args, source, stub };
+    let site = Site::new(func, args, method, fingerprint);
+    let controlled = Controlled { func, arguments: &arguments, output: &output, site: &site, args, fingerprint, stub };
     let controls = controls::controls(&controlled);
     let function = if stub { func.to_token_stream() } else { expand::function(func, &arguments, &output, &site) };
     quote!(#function #controls)
