@@ -18,7 +18,7 @@ fn sum_of_primes(n: usize) -> u64 {
     let mut primes: Vec<u64> = Vec::with_capacity(n);
     let mut candidate = 2u64;
     while primes.len() < n {
-        if primes.iter().take_while(|p| *p * *p <= candidate).all(|p| candidate % p != 0) {
+        if primes.iter().take_while(|p| *p * *p <= candidate).all(|p| !candidate.is_multiple_of(*p)) {
             primes.push(candidate);
         }
         candidate += 1;

@@ -196,7 +196,7 @@ fn lying_and_damaged_headers_are_errors_not_panics() {
 fn npy_file(dir: &Path, header: &str, data: &[u8]) -> PathBuf {
     let path = dir.join("hand.npy");
     let mut text = header.to_string();
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(' ');
     }
     text.push('\n');

@@ -279,7 +279,7 @@ pub(crate) fn decode_index(
         };
         let record =
             ArrayRecord { offset: u64_at(record, 0), len: u64_at(record, 8), dtype, check: u64_at(record, 24) };
-        if record.offset % ALIGN != 0 {
+        if !record.offset.is_multiple_of(ALIGN) {
             return corrupt(format!("array {i} starts at byte {}, which is not {ALIGN}-byte aligned", record.offset));
         }
         if record.offset < previous_end || record.offset - previous_end >= ALIGN {
@@ -288,7 +288,7 @@ pub(crate) fn decode_index(
         if record.offset.checked_add(record.len).is_none_or(|end| end > body_end) {
             return corrupt(format!("array {i} ({} bytes at byte {}) runs past the body", record.len, record.offset));
         }
-        if record.len % dtype.size() as u64 != 0 {
+        if !record.len.is_multiple_of(dtype.size() as u64) {
             return corrupt(format!("array {i} is not a whole number of {dtype:?} elements"));
         }
         previous_end = record.end();
