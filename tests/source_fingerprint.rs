@@ -143,7 +143,7 @@ mod model;
 
 use joblib::cached;
 
-#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 1)]
 fn same_module(x: u64) -> u64 {
     println!("computed same_module");
     helper(x)
@@ -278,7 +278,7 @@ const FOLLOW_BASE: [(&str, &str); 9] = [
 ];
 
 /// Builds the following crate with `edits` over the base values, runs it, and returns the
-/// functions that computed, and what it printed.
+/// functions that computed, and what it printed (stdout, then stderr).
 fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>, String) {
     let crate_dir = root.join("follow-crate");
     std::fs::create_dir_all(crate_dir.join("src")).unwrap();
@@ -316,7 +316,7 @@ fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let stdout = String::from_utf8_lossy(&run.stdout).to_string();
     let computed = stdout.lines().filter_map(|l| l.strip_prefix("computed ")).map(String::from).collect();
-    (computed, stdout)
+    (computed, stdout + &String::from_utf8_lossy(&run.stderr))
 }
 
 #[test]
@@ -340,7 +340,11 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
         assert!(run(&[edit]).is_empty(), "{why}: then loads");
         let _ = run(&[]);
     };
-    expect(("HELPER_VALUE", "2"), &["same_module"], "a helper in the same module (not_following does not follow)");
+    let (computed, printed) = follow_run(&root, &cache, &[("HELPER_VALUE", "2")]);
+    assert_eq!(computed, ["same_module"], "a helper in the same module (not_following does not follow)");
+    let why = "[Memory] follow_crate::same_module: entries computed by other code are not used (fn helper (src/main.rs) changed)";
+    assert!(printed.contains(why), "the first miss says what changed: {printed}");
+    let _ = run(&[]);
     expect(("CLEAN_VALUE", "2"), &["other_module"], "a helper of a helper, in another module");
     expect(("SOLVE_VALUE", "2"), &["through_method"], "a method");
     expect(("SCALE_VALUE", "4"), &["through_constant"], "a constant");

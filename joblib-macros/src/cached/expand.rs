@@ -170,6 +170,7 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
     });
     let (store_fn, store) = store(args);
     let (source, tracking) = (fingerprint.folded(), fingerprint.reach.tracking());
+    let (own, listing) = (fingerprint.own, fingerprint.reach.listing());
     let mmap_mode = match args.mmap_mode.as_ref().map(|m| m.value()) {
         None => quote!(::core::option::Option::None),
         Some(mode) => {
@@ -192,12 +193,16 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
             #tracking
             ::joblib::__private::fold(#source, #version, &[#(#deps),*])
         }
+        fn __joblib_sources() -> &'static [(&'static str, u128)] {
+            #listing
+        }
         #store_fn
         static CACHED: ::joblib::__private::CachedFn = ::joblib::__private::CachedFn::new(
             #identity,
             #store,
             ::joblib::__private::Options { mmap_mode: #mmap_mode, compress: #compress, verbose: #verbose },
             __joblib_fingerprint,
+            ::joblib::__private::Sources { own: #own, reached: __joblib_sources },
         );
         &CACHED
     }

@@ -24,6 +24,7 @@ mod func;
 mod layout;
 mod metadata;
 mod pack;
+mod provenance;
 mod recent;
 mod report;
 mod site;
@@ -35,7 +36,8 @@ pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
 pub(crate) use layout::{function_dir, Entry};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
-pub(crate) use report::warning;
+pub(crate) use provenance::Provenance;
+pub(crate) use report::{other_code, warning};
 pub(crate) use site::{lookup, shelve, Site};
 pub use site::{Cacheable, Miss, OkOnly, Whole};
 

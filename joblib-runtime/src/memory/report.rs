@@ -46,6 +46,15 @@ pub(crate) fn loaded(verbose: u32, name: &str, entry: &super::Entry, elapsed: Du
     }
 }
 
+/// On the first miss of a function whose entries were computed by other code (verbose ≥ 1):
+/// `[Memory] fit: entries computed by other code are not used (fn preprocess (src/data.rs) changed)`.
+pub(crate) fn other_code(verbose: u32, function: &str, changes: &str) {
+    log::info!(target: "joblib::memory", "{function}: entries computed by other code are not used ({changes})");
+    if verbose >= 1 {
+        eprintln!("[Memory] {function}: entries computed by other code are not used ({changes})");
+    }
+}
+
 /// Something went wrong with the cache and the call goes on without it: always said.
 pub(crate) fn warning(message: &str) {
     log::warn!(target: "joblib::memory", "{message}");

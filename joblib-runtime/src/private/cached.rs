@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::hashing::digest;
-use crate::memory::{lookup, shelve, Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Site, Whole};
+use crate::memory::{
+    lookup, shelve, Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Provenance, Site, Whole,
+};
 
 /// Where a cached function's results go.
 pub enum CacheLocation {
@@ -42,25 +44,45 @@ pub enum Identity {
     Method(&'static str),
 }
 
+/// What a `#[cached]` function's fingerprint covers: its own tokens' hash, and what it reaches.
+pub struct Sources {
+    /// The hash of the function's own tokens.
+    pub own: u128,
+    /// Each item and crate it reaches, with its fingerprint.
+    pub reached: fn() -> &'static [(&'static str, u128)],
+}
+
 /// A `#[cached]` function: its identity, cache location and fingerprint, resolved on first use.
 pub struct CachedFn {
     identity: Identity,
     location: CacheLocation,
     options: Options,
     fingerprint: fn() -> u128,
+    sources: Sources,
+    /// Whether this process missed once already (and said why, and recorded its sources).
+    missed: OnceLock<()>,
     self_type: OnceLock<&'static str>,
     function: OnceLock<String>,
     resolved: OnceLock<(Memory, u128)>,
 }
 
 impl CachedFn {
-    /// `fingerprint` folds the source fingerprint with `version` and `deps`.
-    pub const fn new(identity: Identity, location: CacheLocation, options: Options, fingerprint: fn() -> u128) -> Self {
+    /// `fingerprint` folds the source fingerprint (and what it reaches) with `version` and
+    /// `deps`.
+    pub const fn new(
+        identity: Identity,
+        location: CacheLocation,
+        options: Options,
+        fingerprint: fn() -> u128,
+        sources: Sources,
+    ) -> Self {
         CachedFn {
             identity,
             location,
             options,
             fingerprint,
+            sources,
+            missed: OnceLock::new(),
             self_type: OnceLock::new(),
             function: OnceLock::new(),
             resolved: OnceLock::new(),
@@ -122,7 +144,25 @@ impl CachedFn {
         C: Cacheable,
         C::Stored: CacheValue,
     {
-        lookup(self.site(), key)
+        let found = lookup(self.site(), key);
+        if found.is_err() {
+            self.missed.get_or_init(|| self.first_miss());
+        }
+        found
+    }
+
+    /// The first miss in this process: says what changed if entries of other fingerprints are
+    /// there, and records what this fingerprint covers, for the next change.
+    fn first_miss(&self) {
+        let site = self.site();
+        let Some(location) = site.location else { return };
+        let function_dir = crate::memory::function_dir(location, site.function);
+        let provenance =
+            Provenance { fingerprint: self.fingerprint(), own: self.sources.own, reached: (self.sources.reached)() };
+        if let Some(changes) = provenance.changes(&function_dir) {
+            crate::memory::other_code(site.settings.verbose, site.function, &changes);
+        }
+        provenance.record(&function_dir);
     }
 
     /// Whether the call with `key` is cached.
