@@ -11,12 +11,13 @@
 //!                                                # the same as a Slurm job array
 //! ```
 //!
-//! Three `#[cached]` functions hold the work, each keyed by its arguments and its own source:
+//! Three `#[cached]` functions hold the work, each keyed by its arguments and its source (its
+//! own, and that of every function, method, constant and type of this crate it reaches):
 //! `make_data` (the data set, loaded back memory-mapped), `fold_gram` (the expensive part: the
 //! normal equations of one fold's training rows) and `fit_and_score` (one penalty on one fold).
 //! Edit the body of `fit_and_score` and run again: only the 50 fits run again, the data set and
-//! the five Gram matrices come from the cache. Edit `fold_gram` and the fits that use it run
-//! again too (`deps(...)`). The loops are `#[parallel]` loops with a progress bar, written once
+//! the five Gram matrices come from the cache. Edit `fold_gram` (or `in_fold`, which it calls)
+//! and the fits that call it run again too: nothing needs to be declared. The loops are `#[parallel]` loops with a progress bar, written once
 //! and run on the backend chosen when the program runs: threads, or, with `--backend
 //! processes`, worker processes, or with `--backend slurm`, the elements of a Slurm job array
 //! (each loop's body is one call of a cached function: the workers store what they compute,
@@ -119,7 +120,7 @@ fn in_fold(row: usize, fold: usize, folds: usize) -> bool {
 }
 
 /// `X'X` and `X'y` over the training rows of `fold`.
-#[cached(dir = CACHE, deps(make_data), verbose = 0)]
+#[cached(dir = CACHE, verbose = 0)]
 fn fold_gram(spec: &DataSpec, fold: usize, folds: usize) -> Gram {
     let data = make_data(spec);
     let p = spec.features;
@@ -163,7 +164,7 @@ fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, p: usize) -> Vec<f64> {
 }
 
 /// Ridge with penalty `alpha` on the training rows of `fold`, scored on its validation rows.
-#[cached(dir = CACHE, deps(make_data, fold_gram), verbose = 0)]
+#[cached(dir = CACHE, verbose = 0)]
 fn fit_and_score(spec: &DataSpec, alpha: f64, fold: usize, folds: usize) -> FoldScore {
     let (data, gram) = (make_data(spec), fold_gram(spec, fold, folds));
     let p = spec.features;

@@ -4,8 +4,9 @@
 //!
 //! The files, one line each:
 //!
-//! - [`tree`]: the crate's source files, parsed once per compilation;
-//! - [`index`]: the crate's items by name, with the names in each;
+//! - [`tree`]: the crate's source files, read once per compilation;
+//! - [`scan`]: the items of a file, from its tokens;
+//! - [`index`]: the crate's items by name, and the facts of each item reached;
 //! - [`lock`]: the versions of the packages in `Cargo.lock`.
 //!
 //! Reading other files than the one being expanded is sound: rustc expands every macro of a
@@ -14,6 +15,7 @@
 
 mod index;
 mod lock;
+mod scan;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -39,58 +41,70 @@ impl Reach {
     /// fingerprint.
     pub(crate) fn of(func: &syn::ItemFn, file: Option<&Path>) -> Reach {
         let Some(file) = file else { return Reach::default() };
+        // The function's own names, from the compiler's tokens (reading them creates none).
+        let (mut names, mut roots) = (BTreeSet::new(), BTreeSet::new());
+        index::names_in(func.block.to_token_stream(), &mut names, &mut roots);
+        index::names_in(func.sig.to_token_stream(), &mut names, &mut roots);
+        let own = (std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned()), format!("fn {}", func.sig.ident));
+        tree::in_fallback(|| Some(Reach::from_names(file, &own, names, roots))).unwrap_or_default()
+    }
+
+    /// What the names `names` (and path roots `roots`) of the function `own` (its file and
+    /// description) reach in the crate of `file`.
+    fn from_names(
+        file: &Path,
+        own: &(PathBuf, String),
+        mut names: BTreeSet<String>,
+        mut roots: BTreeSet<String>,
+    ) -> Reach {
         let files = tree::crate_files(file);
         if files.is_empty() {
             return Reach::default();
         }
         let index = index::Index::of(&files);
-        let own_file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-        let own_name = func.sig.ident.to_string();
-        let (mut names, mut roots) = (BTreeSet::new(), BTreeSet::new());
-        index::names_in(index::without_docs(func.block.to_token_stream()), &mut names, &mut roots);
-        index::names_in(func.sig.to_token_stream(), &mut names, &mut roots);
-        let mut reached: BTreeSet<usize> = BTreeSet::new();
+        let mut reached: BTreeSet<(usize, usize)> = BTreeSet::new();
         let mut queue: Vec<String> = names.iter().cloned().collect();
         while let Some(name) = queue.pop() {
             for &id in index.by_name.get(name.as_str()).into_iter().flatten() {
-                let item = &index.items[id];
+                let item = &files[id.0].scanned.items[id.1];
                 // The function's own definition (with its attribute) is its own fingerprint.
-                let own = item.file == own_file && item.what == format!("fn {own_name}");
-                if own || !reached.insert(id) {
+                let is_own = files[id.0].path == own.0 && item.what == own.1;
+                if is_own || reached.contains(&id) {
                     continue;
                 }
-                for next in &item.names {
+                let facts = index.facts(id);
+                if facts.skipped {
+                    continue;
+                }
+                reached.insert(id);
+                for next in &facts.names {
                     if names.insert(next.clone()) {
                         queue.push(next.clone());
                     }
                 }
-                roots.extend(item.roots.iter().cloned());
+                roots.extend(facts.roots.iter().cloned());
             }
         }
-        let base = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let base = std::env::var_os("CARGO_MANIFEST_DIR").and_then(|b| std::fs::canonicalize(b).ok());
         let shown = |path: &Path| -> String {
-            let relative = base.as_deref().and_then(|b| path.strip_prefix(std::fs::canonicalize(b).ok()?).ok());
-            relative.unwrap_or(path).display().to_string()
+            base.as_deref().and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path).display().to_string()
         };
         let mut sources: Vec<(String, u128)> = reached
             .iter()
             .map(|&id| {
-                let item = &index.items[id];
-                (format!("{} ({})", item.what, shown(&item.file)), item.fingerprint)
+                let item = &files[id.0].scanned.items[id.1];
+                (format!("{} ({})", item.what, shown(&files[id.0].path)), index.facts(id).fingerprint)
             })
             .collect();
         let mut read: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
         // Other crates: named as the first segment of a path, or imported by a `use` of a
         // file holding something reached, under a name the reached code uses.
-        let files_reached: HashSet<&Path> =
-            reached.iter().map(|&id| index.items[id].file.as_path()).chain([own_file.as_path()]).collect();
-        for (file, imports) in &index.imports {
-            if files_reached.contains(file) {
-                for import in imports.iter() {
-                    let used = import.names.as_ref().is_none_or(|bound| bound.iter().any(|n| names.contains(n)));
-                    if used {
-                        roots.insert(import.root.clone());
-                    }
+        let files_reached: BTreeSet<usize> =
+            reached.iter().map(|id| id.0).chain(files.iter().position(|f| f.path == own.0)).collect();
+        for &f in &files_reached {
+            for import in &files[f].scanned.imports {
+                if import.names.as_ref().is_none_or(|bound| bound.iter().any(|n| names.contains(n))) {
+                    roots.insert(import.root.clone());
                 }
             }
         }
@@ -102,7 +116,7 @@ impl Reach {
                 }
                 for version in versions.get(root).into_iter().flatten() {
                     let text = format!("crate {root} {version}");
-                    let fingerprint = crate::fingerprint::fingerprint(text.parse().unwrap_or_default());
+                    let fingerprint = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
                     sources.push((text, fingerprint));
                 }
             }
@@ -163,7 +177,11 @@ mod tests {
 
     #[test]
     fn without_a_readable_file_nothing_is_followed() {
-        let func: syn::ItemFn = syn::parse_quote!(fn f(x: u64) -> u64 { helper(x) });
+        let func: syn::ItemFn = syn::parse_quote!(
+            fn f(x: u64) -> u64 {
+                helper(x)
+            }
+        );
         assert!(Reach::of(&func, None).sources.is_empty(), "code generated by a macro, rust-analyzer");
         assert!(Reach::of(&func, Some(Path::new("/nonexistent/src/lib.rs"))).sources.is_empty());
         assert_eq!(Reach::default().folded(7), 7, "a function that reaches nothing keeps its own fingerprint");
@@ -182,7 +200,11 @@ mod tests {
                    fn b() -> u64 { let _m: Matrix = todo!(); 1 }\n\
                    fn c() -> u64 { 2 }\n";
         std::fs::write(dir.join("src/lib.rs"), lib).unwrap();
-        let func: syn::ItemFn = syn::parse_quote!(fn f(x: u64) -> u64 { a(x) });
+        let func: syn::ItemFn = syn::parse_quote!(
+            fn f(x: u64) -> u64 {
+                a(x)
+            }
+        );
         let reach = Reach::of(&func, Some(&dir.join("src/lib.rs")));
         let what: Vec<&str> = reach.sources.iter().map(|(w, _)| w.as_str()).collect();
         assert_eq!(what.len(), 2, "{what:?}");

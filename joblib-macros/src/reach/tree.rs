@@ -1,64 +1,97 @@
 //! The source files of the crate being compiled, each read once per compilation (and again
 //! when it changes): the module tree from the crate's root files (`src/lib.rs`, `src/main.rs`
 //! and `src/bin/*` for a file under `src/`; otherwise the file the function is in), following
-//! `mod` declarations and `#[path]`. What is kept of a file is plain data (its items, imports
-//! and modules' files), never tokens: tokens belong to one macro expansion.
+//! `mod` declarations and `#[path]`. A file's tokens are proc-macro2's own (see
+//! [`in_fallback`]), kept on the expanding thread.
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::rc::Rc;
 use std::time::SystemTime;
 
-use super::index::{Import, Item};
+use super::index::Facts;
+use super::scan::{scan, Scanned};
 
 /// What is known of one file.
 pub(crate) struct SourceFile {
     pub(crate) path: PathBuf,
-    pub(crate) items: Vec<Item>,
-    pub(crate) imports: Vec<Import>,
+    pub(crate) scanned: Scanned,
+    /// Each item's facts, computed when it is first reached.
+    pub(crate) facts: Vec<OnceCell<Facts>>,
     /// The files of the modules it declares.
     children: Vec<PathBuf>,
 }
 
-/// Files read in this process (a compiler process), by path and modification time.
-type Parsed = HashMap<PathBuf, (Option<SystemTime>, Option<Arc<SourceFile>>)>;
-static PARSED: Mutex<Option<Parsed>> = Mutex::new(None);
+type Parsed = HashMap<PathBuf, (Option<SystemTime>, Option<Rc<SourceFile>>)>;
 
-/// What is known of the file at `path` (`None` if it cannot be read or parsed); `owns_dir`: its
+thread_local! {
+    /// Files read in this compilation, by path and modification time.
+    static PARSED: RefCell<Parsed> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` on proc-macro2's own token types rather than the compiler's: the tokens of another
+/// file never reach the compiler, and each operation on the compiler's tokens crosses into it.
+/// Only plain data leaves `f`; the tokens it keeps are proc-macro2's, used again only here.
+pub(crate) fn in_fallback<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    proc_macro2::fallback::force();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    proc_macro2::fallback::unforce();
+    result.ok().flatten()
+}
+
+/// What is known of the file at `path` (`None` if it cannot be read or lexed); `owns_dir`: its
 /// modules' files are in its own folder.
-fn parsed(path: &Path, owns_dir: bool) -> Option<Arc<SourceFile>> {
+fn parsed(path: &Path, owns_dir: bool) -> Option<Rc<SourceFile>> {
     let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut parsed = PARSED.lock().unwrap_or_else(|p| p.into_inner());
-    let parsed = parsed.get_or_insert_with(HashMap::new);
-    if let Some((when, file)) = parsed.get(path) {
-        if *when == modified {
-            return file.clone();
+    if let Some((when, file)) = PARSED.with(|p| p.borrow().get(path).cloned()) {
+        if when == modified {
+            return file;
         }
     }
-    let file = std::fs::read_to_string(path).ok().and_then(|text| syn::parse_file(&text).ok()).map(|ast| {
+    let file = std::fs::read_to_string(path).ok().and_then(|text| {
+        let scanned = scan(text.parse().ok()?);
         let parent = path.parent().unwrap_or(Path::new("."));
         let dir = if owns_dir || path.file_name().is_some_and(|n| n == "mod.rs") {
             parent.to_owned()
         } else {
             parent.join(path.file_stem().unwrap_or_default())
         };
-        let mut children = Vec::new();
-        declared_modules(&ast.items, &dir, &mut children);
-        let (items, imports) = super::index::items_of(path, &ast);
-        Arc::new(SourceFile { path: path.to_owned(), items, imports, children })
+        let children = scanned
+            .mods
+            .iter()
+            .map(|module| {
+                let dir = module.inline_parents.iter().fold(dir.clone(), |dir, parent| dir.join(parent));
+                let found = match &module.path {
+                    Some(path) => dir.join(path),
+                    None => {
+                        let flat = dir.join(format!("{}.rs", module.name));
+                        if flat.exists() {
+                            flat
+                        } else {
+                            dir.join(&module.name).join("mod.rs")
+                        }
+                    }
+                };
+                std::fs::canonicalize(&found).unwrap_or(found)
+            })
+            .collect();
+        let facts = scanned.items.iter().map(|_| OnceCell::new()).collect();
+        Some(Rc::new(SourceFile { path: path.to_owned(), scanned, facts, children }))
     });
-    parsed.insert(path.to_owned(), (modified, file.clone()));
+    PARSED.with(|p| p.borrow_mut().insert(path.to_owned(), (modified, file.clone())));
     file
 }
 
-/// The files of the crate that `file` (the file a function is in) belongs to.
-pub(crate) fn crate_files(file: &Path) -> Vec<Arc<SourceFile>> {
+/// The files of the crate that `file` (the file a function is in) belongs to. Call it in
+/// [`in_fallback`].
+pub(crate) fn crate_files(file: &Path) -> Vec<Rc<SourceFile>> {
     let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
     let mut files = Vec::new();
     for root in roots(&file) {
         module_tree(&root, true, &mut files);
     }
-    if !files.iter().any(|f: &Arc<SourceFile>| f.path == file) {
+    if !files.iter().any(|f: &Rc<SourceFile>| f.path == file) {
         module_tree(&file, true, &mut files);
     }
     files
@@ -89,7 +122,7 @@ fn roots(file: &Path) -> Vec<PathBuf> {
 /// Adds `path` and the files of the modules it declares to `files` (each once). `owns_dir`:
 /// its modules' files are in its own folder (a crate root or a `mod.rs`), not in a folder
 /// named after it.
-fn module_tree(path: &Path, owns_dir: bool, files: &mut Vec<Arc<SourceFile>>) {
+fn module_tree(path: &Path, owns_dir: bool, files: &mut Vec<Rc<SourceFile>>) {
     if files.iter().any(|f| f.path == path) {
         return;
     }
@@ -100,36 +133,16 @@ fn module_tree(path: &Path, owns_dir: bool, files: &mut Vec<Arc<SourceFile>>) {
     }
 }
 
-/// The files of the modules declared among `items`, whose files are in `dir`.
-fn declared_modules(items: &[syn::Item], dir: &Path, files: &mut Vec<PathBuf>) {
-    for item in items {
-        let syn::Item::Mod(module) = item else { continue };
-        let name = module.ident.to_string();
-        let path_attr = module.attrs.iter().find(|a| a.path().is_ident("path")).and_then(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
-                _ => None,
-            },
-            _ => None,
-        });
-        match (&module.content, path_attr) {
-            (Some((_, inner)), _) => declared_modules(inner, &dir.join(&name), files),
-            (None, Some(path)) => {
-                let path = dir.join(path);
-                files.push(std::fs::canonicalize(&path).unwrap_or(path));
-            }
-            (None, None) => {
-                let (flat, nested) = (dir.join(format!("{name}.rs")), dir.join(&name).join("mod.rs"));
-                let found = if flat.exists() { flat } else { nested };
-                files.push(std::fs::canonicalize(&found).unwrap_or(found));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(files: &[Rc<SourceFile>], dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            files.iter().map(|f| f.path.strip_prefix(dir).unwrap().display().to_string()).collect();
+        names.sort();
+        names
+    }
 
     #[test]
     fn the_module_tree_is_followed_from_the_crate_root() {
@@ -144,11 +157,11 @@ mod tests {
         std::fs::write(dir.join("src/inline/deep.rs"), "fn deep() {}").unwrap();
         std::fs::write(dir.join("src/odd.rs"), "fn o() {}").unwrap();
         std::fs::write(dir.join("src/unused.rs"), "fn u() {}").unwrap();
-        let files = crate_files(&dir.join("src/data.rs"));
-        let mut names: Vec<String> =
-            files.iter().map(|f| f.path.strip_prefix(&dir).unwrap().display().to_string()).collect();
-        names.sort();
-        assert_eq!(names, ["src/data.rs", "src/data/more/mod.rs", "src/inline/deep.rs", "src/lib.rs", "src/odd.rs"]);
+        let files = in_fallback(|| Some(crate_files(&dir.join("src/data.rs")))).unwrap();
+        assert_eq!(
+            names(&files, &dir),
+            ["src/data.rs", "src/data/more/mod.rs", "src/inline/deep.rs", "src/lib.rs", "src/odd.rs"]
+        );
     }
 
     #[test]
@@ -156,11 +169,14 @@ mod tests {
         let dir = tempfile_dir("outside");
         std::fs::create_dir_all(dir.join("tests")).unwrap();
         std::fs::write(dir.join("tests/t.rs"), "mod missing; fn t() {}").unwrap();
-        let files = crate_files(&dir.join("tests/t.rs"));
-        assert_eq!(files.len(), 1);
-        assert!(crate_files(&dir.join("tests/nothing.rs")).is_empty());
-        std::fs::write(dir.join("tests/broken.rs"), "fn (").unwrap();
-        assert!(crate_files(&dir.join("tests/broken.rs")).is_empty(), "an unparsable file is left out");
+        let files = in_fallback(|| Some(crate_files(&dir.join("tests/t.rs")))).unwrap();
+        assert_eq!(names(&files, &dir), ["tests/t.rs"]);
+        assert!(in_fallback(|| Some(crate_files(&dir.join("tests/nothing.rs")))).unwrap().is_empty());
+        std::fs::write(dir.join("tests/broken.rs"), "fn ( \"unclosed").unwrap();
+        assert!(
+            in_fallback(|| Some(crate_files(&dir.join("tests/broken.rs")))).unwrap().is_empty(),
+            "a file that does not lex"
+        );
     }
 
     fn tempfile_dir(name: &str) -> PathBuf {

@@ -121,7 +121,8 @@ mod tests {
         assert_eq!(old.changes(dir.path()), None, "nothing recorded");
         old.record(dir.path());
         assert_eq!(old.changes(dir.path()), None, "only itself");
-        let helper_fixed = Provenance { fingerprint: 2, own: 10, reached: &[("fn a (src/a.rs)", 5), ("fn c (src/c.rs)", 3)] };
+        let helper_fixed =
+            Provenance { fingerprint: 2, own: 10, reached: &[("fn a (src/a.rs)", 5), ("fn c (src/c.rs)", 3)] };
         assert_eq!(
             helper_fixed.changes(dir.path()).unwrap(),
             "fn a (src/a.rs) changed, fn c (src/c.rs) is new, fn b (src/b.rs) is gone"
@@ -132,6 +133,9 @@ mod tests {
         assert_eq!(version.changes(dir.path()).unwrap(), "its version or deps changed");
         std::fs::write(dir.path().join(SOURCES_DIR).join(format!("{:032x}", 9u128)), "garbage\nown zz\n").unwrap();
         let after_garbage = version.changes(dir.path()).unwrap();
-        assert!(after_garbage.contains("its own source changed"), "a damaged record reads as another source: {after_garbage}");
+        assert!(
+            after_garbage.contains("its own source changed"),
+            "a damaged record reads as another source: {after_garbage}"
+        );
     }
 }
