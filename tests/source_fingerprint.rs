@@ -327,7 +327,7 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
     let run = |edits: &[(&str, &str)]| follow_run(&root, &cache, edits).0;
     let (first, printed) = follow_run(&root, &cache, &[]);
     assert_eq!(first.len(), 9, "the first run computes everything: {first:?}");
-    assert!(printed.contains("source fn Model::solve (src/model.rs)"), "{printed}");
+    assert!(printed.contains("source fn solve (src/model.rs)"), "{printed}");
     assert!(
         printed.contains("source impl Model (src/model.rs)") && printed.contains("source struct Model"),
         "{printed}"

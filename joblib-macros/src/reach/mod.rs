@@ -5,8 +5,8 @@
 //! The files, one line each:
 //!
 //! - [`tree`]: the crate's source files, read once per compilation;
-//! - [`scan`]: the items of a file, from its tokens;
-//! - [`index`]: the crate's items by name, and the facts of each item reached;
+//! - [`text`]: the definitions of a name in a file's text, found without lexing the file;
+//! - [`index`]: the crate's items by name, and the facts of each item reached (its text lexed);
 //! - [`lock`]: the versions of the packages in `Cargo.lock`.
 //!
 //! Reading other files than the one being expanded is sound: rustc expands every macro of a
@@ -15,11 +15,13 @@
 
 mod index;
 mod lock;
-mod scan;
+mod text;
 mod tree;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use proc_macro2::TokenStream;
@@ -45,44 +47,42 @@ impl Reach {
         let (mut names, mut roots) = (BTreeSet::new(), BTreeSet::new());
         index::names_in(func.block.to_token_stream(), &mut names, &mut roots);
         index::names_in(func.sig.to_token_stream(), &mut names, &mut roots);
-        let own = (std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned()), format!("fn {}", func.sig.ident));
-        tree::in_fallback(|| Some(Reach::from_names(file, &own, names, roots))).unwrap_or_default()
+        let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+        let own = (file.clone(), func.sig.ident.to_string());
+        in_fallback(|| Some(Reach::from_names(&file, &own, names, roots))).unwrap_or_default()
     }
 
     /// What the names `names` (and path roots `roots`) of the function `own` (its file and
-    /// description) reach in the crate of `file`.
+    /// name) reach in the crate of `file`.
     fn from_names(
         file: &Path,
         own: &(PathBuf, String),
         mut names: BTreeSet<String>,
         mut roots: BTreeSet<String>,
     ) -> Reach {
-        let files = tree::crate_files(file);
-        if files.is_empty() {
-            return Reach::default();
-        }
-        let index = index::Index::of(&files);
-        let mut reached: BTreeSet<(usize, usize)> = BTreeSet::new();
+        let Some(index) = crate_index(file) else { return Reach::default() };
+        let files = &index.files;
+        let mut reached: BTreeMap<(usize, usize), std::rc::Rc<index::Facts>> = BTreeMap::new();
         let mut queue: Vec<String> = names.iter().cloned().collect();
         while let Some(name) = queue.pop() {
-            for &id in index.by_name.get(name.as_str()).into_iter().flatten() {
-                let item = &files[id.0].scanned.items[id.1];
+            for &key in index.definitions(&name) {
                 // The function's own definition (with its attribute) is its own fingerprint.
-                let is_own = files[id.0].path == own.0 && item.what == own.1;
-                if is_own || reached.contains(&id) {
+                let is_own =
+                    files[key.0].path == own.0 && name == own.1 && index.definition(key).kind == text::Kind::Fn;
+                if is_own || reached.contains_key(&key) {
                     continue;
                 }
-                let facts = index.facts(id);
+                let facts = index.facts(key);
                 if facts.skipped {
                     continue;
                 }
-                reached.insert(id);
                 for next in &facts.names {
                     if names.insert(next.clone()) {
                         queue.push(next.clone());
                     }
                 }
                 roots.extend(facts.roots.iter().cloned());
+                reached.insert(key, facts);
             }
         }
         let base = std::env::var_os("CARGO_MANIFEST_DIR").and_then(|b| std::fs::canonicalize(b).ok());
@@ -91,24 +91,21 @@ impl Reach {
         };
         let mut sources: Vec<(String, u128)> = reached
             .iter()
-            .map(|&id| {
-                let item = &files[id.0].scanned.items[id.1];
-                (format!("{} ({})", item.what, shown(&files[id.0].path)), index.facts(id).fingerprint)
-            })
+            .map(|(&(f, _), facts)| (format!("{} ({})", facts.what, shown(&files[f].path)), facts.fingerprint))
             .collect();
         let mut read: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
         // Other crates: named as the first segment of a path, or imported by a `use` of a
         // file holding something reached, under a name the reached code uses.
         let files_reached: BTreeSet<usize> =
-            reached.iter().map(|id| id.0).chain(files.iter().position(|f| f.path == own.0)).collect();
+            reached.keys().map(|key| key.0).chain(files.iter().position(|f| f.path == own.0)).collect();
         for &f in &files_reached {
-            for import in &files[f].scanned.imports {
-                if import.names.as_ref().is_none_or(|bound| bound.iter().any(|n| names.contains(n))) {
-                    roots.insert(import.root.clone());
+            for (root, bound) in index.imports(f) {
+                if bound.as_ref().is_none_or(|bound| bound.iter().any(|n| names.contains(n))) {
+                    roots.insert(root);
                 }
             }
         }
-        if let Some((lock_path, versions)) = base.as_deref().and_then(lock_versions) {
+        if let Some((lock_path, versions)) = base.as_deref().and_then(lock_versions).as_deref() {
             let this_crate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
             for root in &roots {
                 if *root == this_crate || ["crate", "self", "super", "std", "core", "alloc"].contains(&root.as_str()) {
@@ -120,7 +117,7 @@ impl Reach {
                     sources.push((text, fingerprint));
                 }
             }
-            read.push(lock_path);
+            read.push(lock_path.clone());
         }
         sources.sort();
         sources.dedup();
@@ -164,11 +161,60 @@ impl Reach {
     }
 }
 
-/// The lock file above `manifest_dir` and its packages' versions.
-fn lock_versions(manifest_dir: &Path) -> Option<(PathBuf, BTreeMap<String, Vec<String>>)> {
-    let path = lock::lock_file(manifest_dir)?;
-    let text = std::fs::read_to_string(&path).ok()?;
-    Some((path, lock::versions(&text)))
+/// Runs `f` on proc-macro2's own token types rather than the compiler's: the tokens of another
+/// file never reach the compiler, and each operation on the compiler's tokens crosses into it.
+/// Only plain data leaves `f`; the tokens kept are proc-macro2's, used again only here.
+fn in_fallback<T>(f: impl FnOnce() -> Option<T>) -> Option<T> {
+    proc_macro2::fallback::force();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    proc_macro2::fallback::unforce();
+    result.ok().flatten()
+}
+
+type Versions = (PathBuf, BTreeMap<String, Vec<String>>);
+
+thread_local! {
+    /// The crates of this compilation (by their roots), each read once.
+    static CRATES: RefCell<HashMap<Vec<PathBuf>, Option<Rc<index::Index>>>> = RefCell::new(HashMap::new());
+    /// The lock file's versions, read once per compilation.
+    static LOCK: RefCell<HashMap<PathBuf, Option<Rc<Versions>>>> = RefCell::new(HashMap::new());
+}
+
+/// The index of the crate that `file` (canonical) belongs to, made once per compilation (the
+/// files of a crate do not change while it compiles): the module trees of its roots, and of
+/// the file itself if they do not hold it.
+fn crate_index(file: &Path) -> Option<Rc<index::Index>> {
+    let mut roots = tree::roots(file);
+    let of_roots = index_of(roots.clone());
+    if of_roots.as_ref().is_some_and(|index| index.files.iter().any(|f| f.path == file)) {
+        return of_roots;
+    }
+    roots.push(file.to_owned());
+    index_of(roots)
+}
+
+/// The index of the module trees of `roots`, made once per compilation.
+fn index_of(roots: Vec<PathBuf>) -> Option<Rc<index::Index>> {
+    if let Some(known) = CRATES.with(|c| c.borrow().get(&roots).cloned()) {
+        return known;
+    }
+    let files = tree::crate_files(&roots);
+    let index = (!files.is_empty()).then(|| Rc::new(index::Index::of(files)));
+    CRATES.with(|c| c.borrow_mut().insert(roots, index.clone()));
+    index
+}
+
+/// The lock file above `manifest_dir` and its packages' versions, read once per compilation.
+fn lock_versions(manifest_dir: &Path) -> Option<Rc<Versions>> {
+    if let Some(known) = LOCK.with(|l| l.borrow().get(manifest_dir).cloned()) {
+        return known;
+    }
+    let read = lock::lock_file(manifest_dir).and_then(|path| {
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some(Rc::new((path, lock::versions(&text))))
+    });
+    LOCK.with(|l| l.borrow_mut().insert(manifest_dir.to_owned(), read.clone()));
+    read
 }
 
 #[cfg(test)]
