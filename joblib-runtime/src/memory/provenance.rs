@@ -44,7 +44,7 @@ impl Provenance<'_> {
         }
         if let Ok(file) = crate::persist::AtomicFile::create(&path) {
             use std::io::Write;
-            if (&*file.file()).write_all(self.text().as_bytes()).is_ok() {
+            if file.file().write_all(self.text().as_bytes()).is_ok() {
                 let _ = file.commit();
             }
         }
