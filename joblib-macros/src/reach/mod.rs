@@ -144,8 +144,9 @@ impl Reach {
         static TRACKED: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
         let mut tracked = TRACKED.lock().unwrap_or_else(|p| p.into_inner());
         let tracked = tracked.get_or_insert_with(HashSet::new);
-        let new: Vec<String> =
-            self.files.iter().filter(|f| tracked.insert((*f).clone())).map(|f| f.display().to_string()).collect();
+        // A path that is not UTF-8 cannot be spelled in `include_bytes!`: left untracked.
+        let new: Vec<&str> =
+            self.files.iter().filter(|f| tracked.insert((*f).clone())).filter_map(|f| f.to_str()).collect();
         if new.is_empty() {
             return quote!();
         }
