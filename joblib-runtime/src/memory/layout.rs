@@ -323,6 +323,17 @@ pub(crate) fn scan(root: &Path) -> Scan {
             scan_entry(dir, &name, &children, now, &mut scan);
         } else if dir != root && name == pack::PACKS_DIR {
             scan.packs.push(dir);
+        } else if dir != root && name == super::provenance::SOURCES_DIR {
+            // Records of what computed entries: only a killed writer's temporary file is left.
+            for child in &children {
+                let file_name = child.file_name().to_string_lossy().into_owned();
+                let Ok(meta) = child.metadata() else { continue };
+                if crate::persist::is_temp_name(&file_name) {
+                    let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                    let abandoned = crate::persist::is_abandoned(&file_name, modified, now);
+                    scan.leftovers.push(Leftover { path: child.path(), bytes: meta.len(), abandoned });
+                }
+            }
         } else {
             pending.extend(children.iter().filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()));
         }

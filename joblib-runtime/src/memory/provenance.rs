@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// The subfolder of a function's folder. Its name cannot be a function's folder (a `-` in
 /// those is followed by 16 hex digits).
-const SOURCES_DIR: &str = "fingerprint-sources";
+pub(crate) const SOURCES_DIR: &str = "fingerprint-sources";
 
 /// What a fingerprint covers: the function's own tokens' hash, and each item and crate reached.
 pub(crate) struct Provenance<'a> {
@@ -137,5 +137,20 @@ mod tests {
             after_garbage.contains("its own source changed"),
             "a damaged record reads as another source: {after_garbage}"
         );
+    }
+
+    #[test]
+    fn a_killed_writers_temporary_record_is_reclaimed_by_eviction() {
+        let dir = tempfile::tempdir().unwrap();
+        let sources = dir.path().join("joblib/f").join(SOURCES_DIR);
+        std::fs::create_dir_all(&sources).unwrap();
+        let host = crate::persist::writer_tag().split_once('@').unwrap().1.to_string();
+        let killed = sources.join(format!(".{:032x}~1.1@{host}~x.tmp", 5u128));
+        let live = sources.join(format!(".{:032x}~{}~y.tmp", 6u128, crate::persist::writer_tag()));
+        for temp in [&killed, &live] {
+            std::fs::write(temp, b"own").unwrap();
+        }
+        crate::memory::evict::reduce(&dir.path().join("joblib"), None, None, None);
+        assert!(!killed.exists() && live.exists());
     }
 }
