@@ -235,7 +235,10 @@ fn wait_for_temporary_file(function_dir: &Path, writer: &mut std::process::Child
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         assert!(Instant::now() < deadline, "the writer never started writing");
-        let entries = std::fs::read_dir(function_dir).into_iter().flatten().flatten();
+        // The temporary output of an entry (its folder is its key: 32 hex digits), not a record
+        // written beside the entries (`fingerprint-sources/`).
+        let is_entry = |e: &std::fs::DirEntry| e.file_name().len() == 32;
+        let entries = std::fs::read_dir(function_dir).into_iter().flatten().flatten().filter(is_entry);
         let files = entries.flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten());
         if let Some(temp) = files.map(|f| f.path()).find(|p| p.to_string_lossy().ends_with(".tmp")) {
             return temp;

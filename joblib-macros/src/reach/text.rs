@@ -297,8 +297,9 @@ fn skip_literal_or_comment(bytes: &[u8], i: usize) -> Option<usize> {
         (b'\'', Some(next)) => {
             // A character literal ('x', '\n', '\u{..}', '{'), not a lifetime ('a).
             if next == b'\\' {
-                let close = bytes[i + 2..].iter().position(|&b| b == b'\'')?;
-                Some(i + 2 + close + 1)
+                // An escape: the escaped character itself may be a quote ('\'').
+                let close = bytes.get(i + 3..)?.iter().position(|&b| b == b'\'')?;
+                Some(i + 3 + close + 1)
             } else {
                 let len = std::str::from_utf8(&bytes[i + 1..(i + 5).min(bytes.len())])
                     .ok()
@@ -365,6 +366,14 @@ mod tests {
         assert_eq!(texts(text, "twice"), [(Kind::Macro, "macro_rules! twice { ($x:expr) => { $x * 2 }; }")]);
         assert!(texts(text, "str").is_empty(), "'static is a lifetime, not an item");
         assert!(texts(text, "fn").is_empty(), "const fn is a qualifier");
+    }
+
+    #[test]
+    fn escaped_quotes_and_braces_in_character_literals_do_not_cut_an_item() {
+        let text = "fn f() -> char { let q = '\\''; let b = '{'; let u = '\\u{7b}'; q }\nfn g() {}\n";
+        let f = texts(text, "f");
+        assert_eq!(f.len(), 1);
+        assert!(f[0].1.ends_with("q }"), "{:?}", f[0].1);
     }
 
     #[test]
