@@ -88,9 +88,11 @@ enum Misbehaviour {
     ExitQuietly,
 }
 
+/// Call 3 says that it runs (a file `marker`), then sleeps.
 #[joblib::task]
-fn sleeps_at_3(x: u64) -> u64 {
+fn sleeps_at_3(x: u64, marker: PathBuf) -> u64 {
     if x == 3 {
+        std::fs::write(&marker, b"").unwrap();
         std::thread::sleep(Duration::from_secs(120));
     }
     x
@@ -144,14 +146,22 @@ fn a_cancelled_element_fails_the_loop() {
         return;
     }
     let dir = folder("cancelled");
-    let canceller = std::thread::spawn(|| {
-        // Cancels the element running the sleeping call as soon as it runs.
+    let marker = dir.join("call-3-runs");
+    let waited_for = marker.clone();
+    let canceller = std::thread::spawn(move || {
+        // Cancels the element running the sleeping call once that call runs (not before: its
+        // element's earlier call would be the one that failed).
         let job = running_job("joblib-sleeps_at_3", Duration::from_secs(60));
         let element = job.expect("the array runs");
+        let start = Instant::now();
+        while !waited_for.exists() {
+            assert!(start.elapsed() < Duration::from_secs(60), "call 3 never started");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         // Call 3 is the second call of element 1 (calls are dealt round robin to 2 elements).
         assert!(Command::new("scancel").arg(format!("{element}_1")).status().unwrap().success());
     });
-    let err = on_slurm(&dir, 2).map_calls((0..6).map(sleeps_at_3::call)).unwrap_err();
+    let err = on_slurm(&dir, 2).map_calls((0..6).map(|x| sleeps_at_3::call(x, marker.clone()))).unwrap_err();
     canceller.join().unwrap();
     let Error::Task { index, kind, message, .. } = err else { panic!("{err}") };
     assert_eq!(index, 3, "{message}");
