@@ -141,7 +141,36 @@ macro_rules! twice {
 mod data;
 mod model;
 
+use data::preprocess as prep;
 use joblib::cached;
+
+macro_rules! make_scaler {
+    ($name:ident, $factor:expr) => {
+        fn $name(x: u64) -> u64 {
+            x * $factor
+        }
+    };
+}
+
+make_scaler!(generated_scaler, GENERATED_VALUE);
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_alias(x: u64) -> u64 {
+    println!("computed through_alias");
+    prep(x)
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_generated(x: u64) -> u64 {
+    println!("computed through_generated");
+    generated_scaler(x)
+}
+
+#[cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn through_path_dependency(x: u64) -> u64 {
+    println!("computed through_path_dependency");
+    follow_lib::rescale(x)
+}
 
 #[cached(dir = std::env::var("CACHE").unwrap(), verbose = 1)]
 fn same_module(x: u64) -> u64 {
@@ -220,6 +249,9 @@ fn main() {
         through_operator(1),
         through_dependency(1),
         with_a_skipped_logger(1),
+        through_alias(1),
+        through_generated(1),
+        through_path_dependency(1),
     ];
     println!("results {results:?}");
     for (what, _) in through_method::fingerprint_sources().iter().chain(through_dependency::fingerprint_sources()) {
@@ -264,8 +296,19 @@ impl std::ops::Add for Meters {
 }
 "#;
 
+/// A crate the following crate depends on by path: its code changes without its version.
+const FOLLOW_LIB: &str = r#"
+pub fn rescale(x: u64) -> u64 {
+    inner(x) + 1
+}
+
+fn inner(x: u64) -> u64 {
+    x * LIB_VALUE
+}
+"#;
+
 /// The values the test edits in the following crate, by placeholder.
-const FOLLOW_BASE: [(&str, &str); 9] = [
+const FOLLOW_BASE: [(&str, &str); 11] = [
     ("TWICE_VALUE", "2"),
     ("HELPER_VALUE", "1"),
     ("HELPER_COMMENT", "one"),
@@ -275,6 +318,8 @@ const FOLLOW_BASE: [(&str, &str); 9] = [
     ("SOLVE_VALUE", "1"),
     ("ADD_VALUE", "1"),
     ("LOG_BODY", "nothing"),
+    ("GENERATED_VALUE", "1"),
+    ("LIB_VALUE", "1"),
 ];
 
 /// Builds the following crate with `edits` over the base values, runs it, and returns the
@@ -285,7 +330,8 @@ fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let manifest = format!(
         "[package]\nname = \"follow-crate\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [dependencies]\njoblib = {{ path = {:?} }}\nxxhash-rust = {{ version = \"0.8\", features = [\"xxh3\"] }}\n\n[workspace]\n",
+         [dependencies]\njoblib = {{ path = {:?} }}\nxxhash-rust = {{ version = \"0.8\", features = [\"xxh3\"] }}\n\
+         follow-lib = {{ path = \"../follow-lib\" }}\n\n[workspace]\n",
         repo.display().to_string()
     );
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
@@ -296,9 +342,18 @@ fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>
             text.replace(key, value)
         })
     };
+    let lib_dir = root.join("follow-lib");
+    std::fs::create_dir_all(lib_dir.join("src")).unwrap();
+    let lib_manifest = "[package]\nname = \"follow-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n";
+    std::fs::write(lib_dir.join("Cargo.toml"), lib_manifest).unwrap();
     // Only files whose text changes are written, as an editor would.
-    for (name, text) in [("main.rs", FOLLOW_MAIN), ("data.rs", FOLLOW_DATA), ("model.rs", FOLLOW_MODEL)] {
-        let path = crate_dir.join("src").join(name);
+    let sources = [
+        (crate_dir.join("src/main.rs"), FOLLOW_MAIN),
+        (crate_dir.join("src/data.rs"), FOLLOW_DATA),
+        (crate_dir.join("src/model.rs"), FOLLOW_MODEL),
+        (lib_dir.join("src/lib.rs"), FOLLOW_LIB),
+    ];
+    for (path, text) in sources {
         let text = fill(text);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             std::fs::write(&path, text).unwrap();
@@ -326,7 +381,7 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
     let _ = std::fs::remove_dir_all(&cache);
     let run = |edits: &[(&str, &str)]| follow_run(&root, &cache, edits).0;
     let (first, printed) = follow_run(&root, &cache, &[]);
-    assert_eq!(first.len(), 9, "the first run computes everything: {first:?}");
+    assert_eq!(first.len(), 12, "the first run computes everything: {first:?}");
     assert!(printed.contains("source fn solve (src/model.rs)"), "{printed}");
     assert!(
         printed.contains("source impl Model (src/model.rs)") && printed.contains("source struct Model"),
@@ -345,7 +400,13 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
     let why = "[Memory] follow_crate::same_module: entries computed by other code are not used (fn helper (src/main.rs) changed)";
     assert!(printed.contains(why), "the first miss says what changed: {printed}");
     let _ = run(&[]);
-    expect(("CLEAN_VALUE", "2"), &["other_module"], "a helper of a helper, in another module");
+    expect(
+        ("CLEAN_VALUE", "2"),
+        &["other_module", "through_alias"],
+        "a helper of a helper, in another module (also under an alias)",
+    );
+    expect(("GENERATED_VALUE", "2"), &["through_generated"], "a function made by a macro_rules! invocation");
+    expect(("LIB_VALUE", "2"), &["through_path_dependency"], "a helper in a crate depended on by path");
     expect(("SOLVE_VALUE", "2"), &["through_method"], "a method");
     expect(("SCALE_VALUE", "4"), &["through_constant"], "a constant");
     expect(("TWICE_VALUE", "3"), &["through_macro"], "a macro_rules!");

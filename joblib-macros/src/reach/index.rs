@@ -34,7 +34,11 @@ pub(crate) type ItemRef = (usize, usize);
 /// A crate's files and their definitions by name.
 pub(crate) struct Index {
     pub(crate) files: Vec<SourceFile>,
+    /// Each file's definitions and invocations of the crate's macros, by their index in it.
+    items: Vec<Vec<Definition>>,
     by_name: HashMap<String, Vec<ItemRef>>,
+    /// The names that `use .. as` declarations give to others: `prep` -> `preprocess`.
+    aliases: HashMap<String, Vec<String>>,
 }
 
 thread_local! {
@@ -44,13 +48,42 @@ thread_local! {
 
 impl Index {
     pub(crate) fn of(files: Vec<SourceFile>) -> Index {
+        let macros: BTreeSet<&str> = files
+            .iter()
+            .flat_map(|file| file.definitions.iter().filter(|d| d.kind == Kind::Macro).map(|d| d.name.as_str()))
+            .collect();
+        let macros: Vec<&str> = macros.into_iter().collect();
+        let items: Vec<Vec<Definition>> = files
+            .iter()
+            .map(|file| {
+                let mut items = file.definitions.as_ref().clone();
+                if !macros.is_empty() {
+                    items.extend(text::invocations(&file.text, &macros, &file.definitions));
+                }
+                items
+            })
+            .collect();
         let mut by_name: HashMap<String, Vec<ItemRef>> = HashMap::new();
-        for (f, file) in files.iter().enumerate() {
-            for (d, definition) in file.definitions.iter().enumerate() {
+        for (f, file_items) in items.iter().enumerate() {
+            for (d, definition) in file_items.iter().enumerate() {
                 by_name.entry(definition.name.clone()).or_default().push((f, d));
             }
         }
-        Index { files, by_name }
+        let mut aliases: HashMap<String, Vec<String>> = HashMap::new();
+        for file in &files {
+            for body in text::use_declarations(&file.text) {
+                let words: Vec<&str> = words(body).collect();
+                for pair in words.windows(3).filter(|w| w[1] == "as") {
+                    aliases.entry(pair[2].to_string()).or_default().push(pair[0].to_string());
+                }
+            }
+        }
+        Index { files, items, by_name, aliases }
+    }
+
+    /// The names that `name` is an alias of (`use data::preprocess as prep;`: `prep`).
+    pub(crate) fn aliased(&self, name: &str) -> &[String] {
+        self.aliases.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Every definition of `name` in the crate.
@@ -60,15 +93,18 @@ impl Index {
 
     /// The definition `item` refers to.
     pub(crate) fn definition(&self, (f, d): ItemRef) -> &Definition {
-        &self.files[f].definitions[d]
+        &self.items[f][d]
     }
 
     /// The facts of `item`, lexed the first time they are asked for in this compilation (and
     /// again when its text changed). Call it in [`in_fallback`](super::in_fallback).
     pub(crate) fn facts(&self, (f, d): ItemRef) -> Rc<Facts> {
         let file = &self.files[f];
-        let definition = &file.definitions[d];
-        let (start, end) = text::extent(&file.text, definition.keyword_at);
+        let definition = &self.items[f][d];
+        let (start, end) = match definition.kind {
+            Kind::Invocation => text::invocation_extent(&file.text, definition.keyword_at),
+            _ => text::extent(&file.text, definition.keyword_at),
+        };
         let item_text = &file.text[start..end];
         let key = (file.path.clone(), start, end);
         if let Some(facts) = FACTS.with(|c| c.borrow().get(&key).cloned()) {
@@ -87,8 +123,7 @@ impl Index {
         text::use_declarations(&self.files[f].text)
             .into_iter()
             .map(|body| {
-                let words: Vec<&str> =
-                    body.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+                let words: Vec<&str> = words(body).collect();
                 let root = words.first().map_or(String::new(), |w| w.to_string());
                 let names = (!body.contains('*')).then(|| {
                     words.iter().skip(1).filter(|w| **w != "as" && **w != "self").map(|w| w.to_string()).collect()
@@ -97,6 +132,11 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// The words of a text: its runs of letters, digits and `_`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| !w.is_empty())
 }
 
 /// The facts of an item of `kind` whose text is `text` (lexed here; text that does not lex,
@@ -126,6 +166,12 @@ fn facts_of(text: &str, kind: Kind) -> Facts {
 /// `impl` block: its trait and type).
 fn describe(tokens: &TokenStream, kind: Kind) -> String {
     let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    if kind == Kind::Invocation {
+        return match tokens.first() {
+            Some(TokenTree::Ident(name)) => format!("{name}! call"),
+            _ => kind.word().to_string(),
+        };
+    }
     let keyword = if kind == Kind::Macro { "macro_rules" } else { kind.word() };
     let Some(at) = tokens.iter().position(|t| matches!(t, TokenTree::Ident(i) if i == keyword)) else {
         return kind.word().to_string();
@@ -275,6 +321,12 @@ mod tests {
         assert_eq!(facts_of("impl<T> std::ops::Add<T> for &Meters<T> {}", Kind::Impl).what, "impl Add for Meters");
         assert_eq!(facts_of("static mut N: u8 = 1;", Kind::Static).what, "static N");
         assert_eq!(facts_of("macro_rules! twice { () => {} }", Kind::Macro).what, "macro twice!");
+        let call = facts_of("make!(fast, 3)", Kind::Invocation);
+        assert_eq!(call.what, "make! call");
+        assert!(
+            call.names.contains("make") && call.names.contains("fast"),
+            "the macro itself is reached from its call"
+        );
         let unlexable = facts_of("fn f() { \"unclosed", Kind::Fn);
         assert_ne!(unlexable.fingerprint, facts_of("fn f() { \"other", Kind::Fn).fingerprint, "hashed as text");
     }

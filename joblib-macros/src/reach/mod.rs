@@ -7,6 +7,7 @@
 //! - [`tree`]: the crate's source files, read once per compilation;
 //! - [`text`]: the definitions of a name in a file's text, found without lexing the file;
 //! - [`index`]: the crate's items by name, and the facts of each item reached (its text lexed);
+//! - [`local`]: the crates on disk a package depends on by path (their code is followed too);
 //! - [`lock`]: the versions of the packages in `Cargo.lock`.
 //!
 //! Reading other files than the one being expanded is sound: rustc expands every macro of a
@@ -14,6 +15,7 @@
 //! an `include_bytes!`, so that cargo compiles the crate again when one of them changes.
 
 mod index;
+mod local;
 mod lock;
 mod text;
 mod tree;
@@ -53,58 +55,27 @@ impl Reach {
     }
 
     /// What the names `names` (and path roots `roots`) of the function `own` (its file and
-    /// name) reach in the crate of `file`.
-    fn from_names(
-        file: &Path,
-        own: &(PathBuf, String),
-        mut names: BTreeSet<String>,
-        mut roots: BTreeSet<String>,
-    ) -> Reach {
+    /// name) reach in the crate of `file`, and in the crates on disk it depends on by path.
+    fn from_names(file: &Path, own: &(PathBuf, String), names: BTreeSet<String>, roots: BTreeSet<String>) -> Reach {
         let Some(index) = crate_index(file) else { return Reach::default() };
-        let files = &index.files;
-        let mut reached: BTreeMap<(usize, usize), std::rc::Rc<index::Facts>> = BTreeMap::new();
-        let mut queue: Vec<String> = names.iter().cloned().collect();
-        while let Some(name) = queue.pop() {
-            for &key in index.definitions(&name) {
-                // The function's own definition (with its attribute) is its own fingerprint.
-                let is_own =
-                    files[key.0].path == own.0 && name == own.1 && index.definition(key).kind == text::Kind::Fn;
-                if is_own || reached.contains_key(&key) {
-                    continue;
-                }
-                let facts = index.facts(key);
-                if facts.skipped {
-                    continue;
-                }
-                for next in &facts.names {
-                    if names.insert(next.clone()) {
-                        queue.push(next.clone());
-                    }
-                }
-                roots.extend(facts.roots.iter().cloned());
-                reached.insert(key, facts);
-            }
-        }
         let base = std::env::var_os("CARGO_MANIFEST_DIR").and_then(|b| std::fs::canonicalize(b).ok());
-        let shown = |path: &Path| -> String {
-            base.as_deref().and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path).display().to_string()
-        };
-        let mut sources: Vec<(String, u128)> = reached
-            .iter()
-            .map(|(&(f, _), facts)| (format!("{} ({})", facts.what, shown(&files[f].path)), facts.fingerprint))
-            .collect();
-        let mut read: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-        // Other crates: named as the first segment of a path, or imported by a `use` of a
-        // file holding something reached, under a name the reached code uses.
-        let files_reached: BTreeSet<usize> =
-            reached.keys().map(|key| key.0).chain(files.iter().position(|f| f.path == own.0)).collect();
-        for &f in &files_reached {
-            for (root, bound) in index.imports(f) {
-                if bound.as_ref().is_none_or(|bound| bound.iter().any(|n| names.contains(n))) {
-                    roots.insert(root);
-                }
+        let mut walk = Walk { queue: names.iter().cloned().collect(), names, roots, ..Walk::default() };
+        walk.through(&index, Some(own), base.as_deref());
+        // Crates of the workspace or of a path: their code changes without their version.
+        let mut local = base.as_deref().map(local::path_dependencies).unwrap_or_default();
+        let mut visited = BTreeSet::new();
+        while let Some(dep) = walk.roots.iter().find_map(|r| local.get(r).filter(|dep| !visited.contains(&dep.root))) {
+            let dep = dep.clone();
+            visited.insert(dep.root.clone());
+            if let Some(dep_index) = index_of(vec![dep.root.clone()]) {
+                walk.queue = walk.names.iter().cloned().collect();
+                walk.through(&dep_index, None, dep.dir.parent());
+            }
+            for (name, next) in local::path_dependencies(&dep.dir) {
+                local.entry(name).or_insert(next);
             }
         }
+        let Walk { mut sources, mut read, roots, .. } = walk;
         if let Some((lock_path, versions)) = base.as_deref().and_then(lock_versions).as_deref() {
             let this_crate = std::env::var("CARGO_CRATE_NAME").unwrap_or_default();
             for root in &roots {
@@ -159,6 +130,75 @@ impl Reach {
     pub(crate) fn listing(&self) -> TokenStream {
         let entries = self.sources.iter().map(|(what, fingerprint)| quote!((#what, #fingerprint)));
         quote!(&[#(#entries),*])
+    }
+}
+
+/// The state of following names through one crate after another.
+#[derive(Default)]
+struct Walk {
+    /// Every name met so far.
+    names: BTreeSet<String>,
+    /// Names still to look up in the crate being walked.
+    queue: Vec<String>,
+    /// The first segments of paths met so far, and the crates imported under names met.
+    roots: BTreeSet<String>,
+    sources: Vec<(String, u128)>,
+    read: Vec<PathBuf>,
+}
+
+impl Walk {
+    /// Follows the queued names through the crate of `index`: each item of that name (but the
+    /// function `own` itself), and the names in it, transitively. Items are shown by their path
+    /// under `shown_from`.
+    fn through(&mut self, index: &index::Index, own: Option<&(PathBuf, String)>, shown_from: Option<&Path>) {
+        let files = &index.files;
+        let mut reached: BTreeMap<index::ItemRef, Rc<index::Facts>> = BTreeMap::new();
+        while let Some(name) = self.queue.pop() {
+            for original in index.aliased(&name) {
+                if self.names.insert(original.clone()) {
+                    self.queue.push(original.clone());
+                }
+            }
+            for &key in index.definitions(&name) {
+                // The function's own definition (with its attribute) is its own fingerprint.
+                let is_own = own.is_some_and(|(file, own_name)| {
+                    files[key.0].path == *file && name == *own_name && index.definition(key).kind == text::Kind::Fn
+                });
+                if is_own || reached.contains_key(&key) {
+                    continue;
+                }
+                let facts = index.facts(key);
+                if facts.skipped {
+                    continue;
+                }
+                for next in &facts.names {
+                    if self.names.insert(next.clone()) {
+                        self.queue.push(next.clone());
+                    }
+                }
+                self.roots.extend(facts.roots.iter().cloned());
+                reached.insert(key, facts);
+            }
+        }
+        let shown =
+            |path: &Path| shown_from.and_then(|b| path.strip_prefix(b).ok()).unwrap_or(path).display().to_string();
+        self.sources.extend(
+            reached
+                .iter()
+                .map(|(&(f, _), facts)| (format!("{} ({})", facts.what, shown(&files[f].path)), facts.fingerprint)),
+        );
+        self.read.extend(files.iter().map(|f| f.path.clone()));
+        // Other crates: named as the first segment of a path, or imported by a `use` of a
+        // file holding something reached, under a name the reached code uses.
+        let own_file = own.and_then(|(file, _)| files.iter().position(|f| f.path == *file));
+        let files_reached: BTreeSet<usize> = reached.keys().map(|key| key.0).chain(own_file).collect();
+        for &f in &files_reached {
+            for (root, bound) in index.imports(f) {
+                if bound.as_ref().is_none_or(|bound| bound.iter().any(|n| self.names.contains(n))) {
+                    self.roots.insert(root);
+                }
+            }
+        }
     }
 }
 

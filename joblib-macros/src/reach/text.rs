@@ -19,6 +19,9 @@ pub(crate) enum Kind {
     Static,
     Macro,
     Impl,
+    /// An invocation of one of the crate's `macro_rules!`, found by each identifier in it:
+    /// where the items a macro generates (`make_solver!(fast, 3);`) come from.
+    Invocation,
 }
 
 impl Kind {
@@ -34,6 +37,7 @@ impl Kind {
             Kind::Static => "static",
             Kind::Macro => "macro",
             Kind::Impl => "impl",
+            Kind::Invocation => "macro call",
         }
     }
 }
@@ -127,6 +131,88 @@ pub(crate) fn definitions(text: &str) -> Vec<Definition> {
 /// comments before it included.
 pub(crate) fn extent(text: &str, keyword_at: usize) -> (usize, usize) {
     (item_start(text, keyword_at), item_end(text, keyword_at))
+}
+
+/// Every invocation of the macros `macros` among the items of `text` (`name!(..);`, `name! {..}`;
+/// not in the body of one of its functions `definitions`, where what it makes is local), found
+/// once per identifier in its arguments. The invocation's extent is its name and its delimited
+/// arguments ([`invocation_extent`]).
+pub(crate) fn invocations(text: &str, macros: &[&str], definitions: &[Definition]) -> Vec<Definition> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut bodies: Option<Vec<(usize, usize)>> = None;
+    for name in macros {
+        for at in occurrences(text, name) {
+            let Some((open, close)) = arguments(bytes, at + name.len()) else { continue };
+            // Function bodies are measured once, and only in a file that invokes a macro.
+            let bodies = bodies.get_or_insert_with(|| {
+                let functions = definitions.iter().filter(|d| d.kind == Kind::Fn);
+                functions.map(|d| (d.keyword_at, item_end(text, d.keyword_at))).collect()
+            });
+            if bodies.iter().any(|&(start, end)| start < at && at < end) {
+                continue;
+            }
+            // Unclosed arguments run to the end of the text.
+            let inside = text.get(open + 1..close - 1).or_else(|| text.get(open + 1..)).unwrap_or_default();
+            let mut words: Vec<&str> = inside
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with(|c: char| c.is_alphabetic() || c == '_'))
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            found.extend(words.into_iter().map(|word| Definition {
+                name: word.to_string(),
+                kind: Kind::Invocation,
+                keyword_at: at,
+            }));
+        }
+    }
+    found
+}
+
+/// The byte range of the invocation of a macro whose name is at `at`.
+pub(crate) fn invocation_extent(text: &str, at: usize) -> (usize, usize) {
+    let name_len = text[at..].bytes().take_while(|&b| is_ident_byte(b)).count();
+    let end = arguments(text.as_bytes(), at + name_len).map_or(text.len(), |(_, close)| close);
+    (at, end)
+}
+
+/// The delimited arguments of a macro invocation whose name ends at `from` (`!` then a
+/// delimiter, with spaces between): the indices of the opening delimiter and just past its
+/// closing one.
+fn arguments(bytes: &[u8], from: usize) -> Option<(usize, usize)> {
+    let skip_space = |i: usize| i + bytes[i.min(bytes.len())..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let bang = skip_space(from);
+    if bytes.get(bang) != Some(&b'!') {
+        return None;
+    }
+    let open = skip_space(bang + 1);
+    matches!(bytes.get(open), Some(b'(' | b'[' | b'{')).then(|| (open, matching_close(bytes, open)))
+}
+
+/// The index just past the delimiter that closes the one at `open` (any kind of bracket
+/// counts for the depth; comments, strings and character literals are skipped).
+fn matching_close(bytes: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        if let Some(next) = skip_literal_or_comment(bytes, i) {
+            i = next;
+            continue;
+        }
+        match bytes[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// The files a text declares as modules: `mod name;`, with the `#[path = ".."]` before it.
@@ -226,33 +312,9 @@ pub(crate) fn item_end(text: &str, keyword_at: usize) -> usize {
             b')' | b']' => depth = depth.saturating_sub(1),
             b';' if depth == 0 => return i + 1,
             b'{' if depth == 0 => {
-                let close = matching_brace(bytes, i);
+                let close = matching_close(bytes, i);
                 let after = text[close..].trim_start();
                 return if after.starts_with(';') { close + (text[close..].len() - after.len()) + 1 } else { close };
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-/// The index just past the `}` that closes the `{` at `open`.
-fn matching_brace(bytes: &[u8], open: usize) -> usize {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < bytes.len() {
-        if let Some(next) = skip_literal_or_comment(bytes, i) {
-            i = next;
-            continue;
-        }
-        match bytes[i] {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i + 1;
-                }
             }
             _ => {}
         }
@@ -384,6 +446,30 @@ mod tests {
             [("data".to_string(), None), ("odd".to_string(), Some("odd.rs".to_string()))]
         );
         assert_eq!(use_declarations(text), [" nalgebra::{Matrix, linalg::Qr}", " rand::*"]);
+    }
+
+    #[test]
+    fn invocations_of_the_crates_macros_are_found_by_the_identifiers_in_them() {
+        let text = "macro_rules! make { ($n:ident) => { fn $n() {} }; }\n\
+                    make!(fast_solver);\nmake! { slow /* } */ }\nfn f() { make![inner(\")\")] }\nother!(unrelated);\n";
+        let found = invocations(text, &["make"], &definitions(text));
+        let mut names: Vec<&str> = found.iter().map(|d| d.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["fast_solver", "slow"], "the definition itself is no invocation, nor one in a function");
+        let everywhere = invocations(text, &["make"], &[]);
+        let extent_of = |name: &str| {
+            let d = everywhere.iter().find(|d| d.name == name).unwrap();
+            let (start, end) = invocation_extent(text, d.keyword_at);
+            &text[start..end]
+        };
+        assert_eq!(extent_of("fast_solver"), "make!(fast_solver)");
+        assert_eq!(extent_of("slow"), "make! { slow /* } */ }");
+        assert_eq!(extent_of("inner"), "make![inner(\")\")]");
+        for cut in ["make!", "make! (", "make!(", "make!(a", "make ! [ b", "make!(é"] {
+            for d in invocations(cut, &["make"], &definitions(cut)) {
+                let _ = invocation_extent(cut, d.keyword_at);
+            }
+        }
     }
 
     #[test]
