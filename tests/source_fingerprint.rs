@@ -307,6 +307,19 @@ fn inner(x: u64) -> u64 {
 }
 "#;
 
+/// An example of that crate: it calls into its own package's library.
+const FOLLOW_LIB_EXAMPLE: &str = r#"
+#[joblib::cached(dir = std::env::var("CACHE").unwrap(), verbose = 0)]
+fn in_an_example(x: u64) -> u64 {
+    println!("computed in_an_example");
+    follow_lib::rescale(x)
+}
+
+fn main() {
+    println!("result {}", in_an_example(1));
+}
+"#;
+
 /// The values the test edits in the following crate, by placeholder.
 const FOLLOW_BASE: [(&str, &str); 11] = [
     ("TWICE_VALUE", "2"),
@@ -344,14 +357,23 @@ fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>
     };
     let lib_dir = root.join("follow-lib");
     std::fs::create_dir_all(lib_dir.join("src")).unwrap();
-    let lib_manifest = "[package]\nname = \"follow-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n";
+    std::fs::create_dir_all(lib_dir.join("examples")).unwrap();
+    let lib_manifest = format!(
+        "[package]\nname = \"follow-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [dev-dependencies]\njoblib = {{ path = {:?} }}\n\n[workspace]\n",
+        repo.display().to_string()
+    );
     std::fs::write(lib_dir.join("Cargo.toml"), lib_manifest).unwrap();
+    if !lib_dir.join("Cargo.lock").exists() {
+        std::fs::copy(repo.join("Cargo.lock"), lib_dir.join("Cargo.lock")).unwrap();
+    }
     // Only files whose text changes are written, as an editor would.
     let sources = [
         (crate_dir.join("src/main.rs"), FOLLOW_MAIN),
         (crate_dir.join("src/data.rs"), FOLLOW_DATA),
         (crate_dir.join("src/model.rs"), FOLLOW_MODEL),
         (lib_dir.join("src/lib.rs"), FOLLOW_LIB),
+        (lib_dir.join("examples/lib_example.rs"), FOLLOW_LIB_EXAMPLE),
     ];
     for (path, text) in sources {
         let text = fill(text);
@@ -369,7 +391,16 @@ fn follow_run(root: &Path, cache: &Path, edits: &[(&str, &str)]) -> (Vec<String>
     assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
     let run = Command::new(root.join("target/debug/follow-crate")).env("CACHE", cache).output().unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    // The library's example: a crate of its own, calling into its package's library.
+    let example = Command::new(&cargo)
+        .args(["run", "--quiet", "--offline", "--example", "lib_example"])
+        .current_dir(&lib_dir)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("CACHE", cache)
+        .output()
+        .unwrap();
+    assert!(example.status.success(), "{}", String::from_utf8_lossy(&example.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string() + &String::from_utf8_lossy(&example.stdout);
     let computed = stdout.lines().filter_map(|l| l.strip_prefix("computed ")).map(String::from).collect();
     (computed, stdout + &String::from_utf8_lossy(&run.stderr))
 }
@@ -381,7 +412,7 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
     let _ = std::fs::remove_dir_all(&cache);
     let run = |edits: &[(&str, &str)]| follow_run(&root, &cache, edits).0;
     let (first, printed) = follow_run(&root, &cache, &[]);
-    assert_eq!(first.len(), 12, "the first run computes everything: {first:?}");
+    assert_eq!(first.len(), 13, "the first run computes everything: {first:?}");
     assert!(printed.contains("source fn solve (src/model.rs)"), "{printed}");
     assert!(
         printed.contains("source impl Model (src/model.rs)") && printed.contains("source struct Model"),
@@ -406,7 +437,11 @@ fn a_helpers_change_recomputes_exactly_the_functions_that_reach_it() {
         "a helper of a helper, in another module (also under an alias)",
     );
     expect(("GENERATED_VALUE", "2"), &["through_generated"], "a function made by a macro_rules! invocation");
-    expect(("LIB_VALUE", "2"), &["through_path_dependency"], "a helper in a crate depended on by path");
+    expect(
+        ("LIB_VALUE", "2"),
+        &["through_path_dependency", "in_an_example"],
+        "a helper in a crate depended on by path, and in an example's own package",
+    );
     expect(("SOLVE_VALUE", "2"), &["through_method"], "a method");
     expect(("SCALE_VALUE", "4"), &["through_constant"], "a constant");
     expect(("TWICE_VALUE", "3"), &["through_macro"], "a macro_rules!");

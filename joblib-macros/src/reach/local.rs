@@ -40,6 +40,14 @@ pub(crate) fn path_dependencies(manifest_dir: &Path) -> BTreeMap<String, LocalCr
         .collect()
 }
 
+/// The library of the package in `manifest_dir` itself, by the name code calls it: what its
+/// tests, examples and benchmarks (crates of their own) call into.
+pub(crate) fn own_library(manifest_dir: &Path) -> Option<(String, LocalCrate)> {
+    let name = std::env::var("CARGO_PKG_NAME").ok()?.replace('-', "_");
+    let dir = std::fs::canonicalize(manifest_dir).ok()?;
+    Some((name, LocalCrate { root: library_root(&dir)?, dir }))
+}
+
 /// The root file of the library of the package in `dir`: `[lib] path`, else `src/lib.rs`.
 fn library_root(dir: &Path) -> Option<PathBuf> {
     let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;

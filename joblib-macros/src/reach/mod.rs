@@ -63,9 +63,18 @@ impl Reach {
         walk.through(&index, Some(own), base.as_deref());
         // Crates of the workspace or of a path: their code changes without their version.
         let mut local = base.as_deref().map(local::path_dependencies).unwrap_or_default();
-        let mut visited = BTreeSet::new();
-        while let Some(dep) = walk.roots.iter().find_map(|r| local.get(r).filter(|dep| !visited.contains(&dep.root))) {
-            let dep = dep.clone();
+        // A test, an example or a benchmark calls into its package's library.
+        local.extend(base.as_deref().and_then(local::own_library));
+        // joblib's own code decides no result: followed it would recompute everything when
+        // joblib changes (its version is still folded in, as any dependency's).
+        let followed = |name: &&String| !["joblib", "joblib_runtime", "joblib_macros"].contains(&name.as_str());
+        let mut visited: BTreeSet<PathBuf> = index.files.iter().map(|f| f.path.clone()).collect();
+        let unvisited = |local: &BTreeMap<String, local::LocalCrate>,
+                         visited: &BTreeSet<PathBuf>,
+                         roots: &BTreeSet<String>| {
+            roots.iter().filter(followed).find_map(|r| local.get(r).filter(|dep| !visited.contains(&dep.root)).cloned())
+        };
+        while let Some(dep) = unvisited(&local, &visited, &walk.roots) {
             visited.insert(dep.root.clone());
             if let Some(dep_index) = index_of(vec![dep.root.clone()]) {
                 walk.queue = walk.names.iter().cloned().collect();
