@@ -3,7 +3,8 @@
 //! their sources can change without their version changing, so what a function reaches in
 //! them is followed as in its own crate.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A package on disk that another depends on by path.
@@ -15,9 +16,23 @@ pub(crate) struct LocalCrate {
     pub(crate) root: PathBuf,
 }
 
+thread_local! {
+    /// Each package's path dependencies, read once per compilation.
+    static READ: RefCell<HashMap<PathBuf, BTreeMap<String, LocalCrate>>> = RefCell::new(HashMap::new());
+}
+
 /// The path dependencies of the package in `manifest_dir`, by the name code calls them (`-`
-/// read as `_`).
+/// read as `_`), read once per compilation.
 pub(crate) fn path_dependencies(manifest_dir: &Path) -> BTreeMap<String, LocalCrate> {
+    if let Some(known) = READ.with(|r| r.borrow().get(manifest_dir).cloned()) {
+        return known;
+    }
+    let found = read_path_dependencies(manifest_dir);
+    READ.with(|r| r.borrow_mut().insert(manifest_dir.to_owned(), found.clone()));
+    found
+}
+
+fn read_path_dependencies(manifest_dir: &Path) -> BTreeMap<String, LocalCrate> {
     let Ok(manifest) = std::fs::read_to_string(manifest_dir.join("Cargo.toml")) else { return BTreeMap::new() };
     let own = dependency_paths(&manifest);
     // `name = { workspace = true }`: the path is in the workspace's manifest.
