@@ -230,9 +230,9 @@ fn messages_say_what_is_wrong_in_words() {
 fn a_future_version_asks_for_an_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = write_sample(dir.path(), Compress::None);
-    forge_header(&path, 8, &3u32.to_le_bytes());
+    forge_header(&path, 8, &4u32.to_le_bytes());
     let err = load::<Sample>(&path).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedVersion { found: 3, supported: 2, .. }), "{err}");
+    assert!(matches!(err, Error::UnsupportedVersion { found: 4, supported: 3, .. }), "{err}");
     assert!(err.to_string().contains("upgrade"));
     assert!(matches!(load_mmap::<Sample>(&path), Err(Error::UnsupportedVersion { .. })));
     forge_header(&path, 8, &0u32.to_le_bytes());
@@ -334,4 +334,42 @@ fn a_value_that_compresses_beyond_what_readers_accept_is_stored_uncompressed() {
     dump_with(&modest, &path, Compress::Zstd(3)).unwrap();
     assert_eq!(load::<Vec<String>>(&path).unwrap(), modest);
     assert_eq!(u64_at(&std::fs::read(&path).unwrap(), 12) & 1, 1, "compressed");
+}
+
+#[test]
+fn forged_out_of_line_vectors_are_errors() {
+    // A `Vec<u8>` of 2 MiB: one array record, and a payload of the tag VECTOR (0x1d), the
+    // element tag (u8: 0x0b), the count (varint 2^21: 80 80 80 01) and the record (0).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vector.jbl");
+    let value = vec![5u8; 2 << 20];
+    let payload_at = RECORDS + 32;
+    type Edit = Box<dyn Fn(&mut Vec<u8>)>;
+    let edits: [(&str, Edit); 5] = [
+        ("another element type", Box::new(move |i| i[payload_at + 1] = 0x0c)),
+        ("not a number", Box::new(move |i| i[payload_at + 1] = 0x13)),
+        ("a shorter count", Box::new(move |i| i[payload_at + 4] = 0)),
+        ("a missing record", Box::new(move |i| i[payload_at + 6] = 1)),
+        ("no count", Box::new(move |i| i.truncate(payload_at + 2))),
+    ];
+    for (what, edit) in edits {
+        dump(&value, &path).unwrap();
+        let index = std::fs::read(&path).unwrap();
+        let index = &index[u64_at(&index, 24) as usize..];
+        assert_eq!(index[payload_at..], [0x1d, 0x0b, 0x80, 0x80, 0x80, 0x01, 0x00], "the layout this test forges");
+        forge(&path, edit);
+        assert!(load::<Vec<u8>>(&path).is_err(), "{what}");
+        assert!(load_mmap::<Vec<u8>>(&path).is_err(), "{what}");
+        assert!(load::<serde_json::Value>(&path).is_err(), "{what}");
+    }
+    // A damaged byte of the vector itself: its checksum says so, also to a mapped load (a
+    // file other than the one this process wrote and verified: a mapped load trusts a file
+    // whose inode, size and modification time it verified, as for arrays).
+    dump(&value, &path).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[64 + 12_345] ^= 1;
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(load::<Vec<u8>>(&path), Err(Error::Corrupt { .. })));
+    assert!(matches!(load_mmap::<Vec<u8>>(&path), Err(Error::Corrupt { .. })));
 }

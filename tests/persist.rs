@@ -388,3 +388,55 @@ fn byte_buffers_round_trip_as_vectors_slices_and_serde_bytes() {
     assert!(joblib::load::<Vec<u8>>(&path).is_ok());
     assert_eq!(joblib::hash(&vec![1u8, 2, 3]), joblib::hash(&[1u8, 2, 3][..]));
 }
+
+/// The format version in a file's header.
+fn version_of(path: &std::path::Path) -> u32 {
+    u32::from_le_bytes(std::fs::read(path).unwrap()[8..12].try_into().unwrap())
+}
+
+#[test]
+fn large_vectors_of_numbers_go_out_of_line_and_read_back_as_any_sequence() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+    struct Recording {
+        samples: Vec<u8>,
+        trace: Vec<f64>,
+        small: Vec<f64>,
+        label: String,
+        again: Vec<u8>,
+        nested: Vec<Vec<i16>>,
+    }
+    let samples: Vec<u8> = (0..3usize << 20).map(|i| (i * 7 % 251) as u8).collect();
+    let trace: Vec<f64> = (0..300_000).map(|i| f64::from(i) * 0.25 - 1e4).collect();
+    let value = Recording {
+        samples: samples.clone(),
+        trace: trace.clone(),
+        small: vec![1.5, f64::NAN.copysign(-1.0)],
+        label: "run 7".into(),
+        again: samples.clone(),
+        nested: vec![vec![-3; 600_000], vec![]],
+    };
+    let same = |a: &Recording, b: &Recording| {
+        (&a.samples, a.trace == b.trace, a.small[0], a.small[1].to_bits(), &a.label, &a.again, &a.nested)
+            == (&b.samples, true, b.small[0], b.small[1].to_bits(), &b.label, &b.again, &b.nested)
+    };
+    let (_dir, path) = temp_path("recording.jbl");
+    for compress in [Compress::None, Compress::Zstd(3)] {
+        dump_with(&value, &path, compress).unwrap();
+        assert_eq!(version_of(&path), 3, "out-of-line vectors need version 3");
+        assert!(same(&load::<Recording>(&path).unwrap(), &value));
+        assert!(same(&load_mmap::<Recording>(&path).unwrap(), &value));
+    }
+    // Other sequence types of the same structure read the same elements.
+    dump(&samples, &path).unwrap();
+    assert_eq!(load::<std::collections::VecDeque<u8>>(&path).unwrap(), samples);
+    assert_eq!(&*load::<Box<[u8]>>(&path).unwrap(), samples.as_slice());
+    dump(&trace.as_slice(), &path).unwrap();
+    assert_eq!(load::<Vec<f64>>(&path).unwrap(), trace);
+    assert_eq!(load_mmap::<std::collections::VecDeque<f64>>(&path).unwrap(), trace);
+    assert!(load::<[f64; 2]>(&path).is_err(), "more elements than the type reads");
+    assert!(load::<Vec<f32>>(&path).is_err(), "another element type is another structure");
+    // Small vectors stay in the payload, and such a file stays version 2.
+    dump(&vec![1u8; 1000], &path).unwrap();
+    assert_eq!(version_of(&path), 2);
+    assert_eq!(load::<Vec<u8>>(&path).unwrap(), vec![1u8; 1000]);
+}

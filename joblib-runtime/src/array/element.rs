@@ -102,7 +102,7 @@ impl DType {
     }
 }
 
-mod sealed {
+pub(super) mod sealed {
     /// What the crate needs of an element type and users never call: sealed, so that only
     /// the types the file formats know are elements.
     pub trait Sealed: Sized {

@@ -6,20 +6,23 @@
 //! - `element.rs`: [`Element`] and [`DType`], the plain-number types an array holds;
 //! - `backing.rs`: the bytes behind arrays: aligned buffers and mappings, and the file a mapping came from;
 //! - `serde.rs`: arrays inside serde values, stored out of line through a sink and a source;
+//! - `plain_seq.rs`: `Vec`s and slices of plain numbers recognised in serde's generic code, as bytes;
 //! - `ndarray.rs`: conversions to and from ndarray (feature `ndarray`).
 
 mod backing;
 mod element;
 #[cfg(feature = "ndarray")]
 mod ndarray;
+mod plain_seq;
 mod serde;
 
 use std::fmt;
 use std::ops::Deref;
 
-pub(crate) use backing::{AlignedBuf, Backing, FileOrigin, SharedBytes};
+pub(crate) use backing::{reserve_with_huge_pages, AlignedBuf, Backing, FileOrigin, SharedBytes};
 pub use element::{DType, Element};
-pub(crate) use serde::{with_sink, with_source, ArrayOut, ArraySink, ArraySource};
+pub(crate) use plain_seq::{bytes_of as plain_bytes_of, vec_of as plain_vec_of};
+pub(crate) use serde::{vector_from_source, vector_to_sink, with_sink, with_source, ArrayOut, ArraySink, ArraySource};
 
 use crate::error::{Error, Result};
 

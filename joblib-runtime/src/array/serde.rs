@@ -25,6 +25,13 @@ use super::{Array, DType, Element, SharedBytes};
 pub(crate) trait ArraySink {
     /// Stores the array out of line and returns its index in the array table.
     fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String>;
+
+    /// Stores the elements of a large `Vec` of numbers out of line as an array of their
+    /// own, where this sink wants them (a file does; a message to a worker keeps them inline,
+    /// where they are not written to a file per call): their index in the array table.
+    fn write_vector(&mut self, _dtype: DType, _bytes: &[u8]) -> Option<Result<u64, String>> {
+        None
+    }
 }
 
 /// An array being serialized, as a sink sees it.
@@ -40,6 +47,13 @@ pub(crate) struct ArrayOut<'a> {
 pub(crate) trait ArraySource {
     /// The bytes of the array at `index` of the table, which must hold `dtype` elements.
     fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String>;
+
+    /// The bytes of the `Vec` of `dtype` numbers stored out of line at `index`, which are
+    /// copied whole: a source whose arrays are not checked (a mapped file) checks them, as
+    /// the index they would otherwise be part of is.
+    fn take_vector(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        self.take(index, dtype)
+    }
 }
 
 type Slot<T> = RefCell<Option<Rc<RefCell<T>>>>;
@@ -80,6 +94,19 @@ fn scoped<T: ?Sized + 'static, R>(key: &'static LocalKey<Slot<T>>, value: Rc<Ref
     let previous = key.with(|slot| slot.replace(Some(value)));
     let _restore = Restore { key, previous };
     f()
+}
+
+/// Stores a large `Vec` of numbers out of line in the active sink, if there is one that
+/// wants it (see [`ArraySink::write_vector`]).
+pub(crate) fn vector_to_sink(dtype: DType, bytes: &[u8]) -> Option<Result<u64, String>> {
+    active(&SINK).and_then(|sink| sink.borrow_mut().write_vector(dtype, bytes))
+}
+
+/// The bytes of the vector stored out of line at `index` of the active source's table.
+pub(crate) fn vector_from_source(index: u64, dtype: DType) -> Result<SharedBytes, String> {
+    let source = active(&SOURCE).ok_or("a sequence stored out of line, outside a file")?;
+    let bytes = source.borrow_mut().take_vector(index, dtype);
+    bytes
 }
 
 /// The active occupant of `key`, if any.

@@ -1,7 +1,9 @@
-//! Sequences of bytes (`Vec<u8>`, `&[u8]`, `[u8; N]`) as serde hands them to a serializer: one
-//! `serialize_element` per byte, which made a 100 MiB `Vec<u8>` cost as much as 25 times an
-//! `Array<u8>` of the same bytes. The hash's encoder and the file format's take them through
-//! `collect_seq` instead, here, in bulk: a loop the compiler turns into a copy.
+//! Sequences of bytes as serde hands them to a serializer: one `serialize_element` per byte,
+//! which made a 100 MiB `Vec<u8>` cost as much as 25 times an `Array<u8>` of the same bytes.
+//! The hash's encoder takes every one (`Vec<u8>`, `&[u8]`, `VecDeque<u8>`) through
+//! `collect_seq` instead, here, in bulk: a loop the compiler turns into a copy. The file
+//! format's encoder does so for those that are not a `Vec` or a slice, which it copies whole
+//! (`array::plain_seq`).
 
 use serde::Serialize;
 
@@ -83,18 +85,18 @@ mod tests {
 }
 
 #[cfg(test)]
-mod same_encoding {
+pub(crate) mod same_encoding {
     use serde::ser::{SerializeSeq, Serializer};
     use serde::Serialize;
 
-    /// Bytes serialized one by one, as serde does without `collect_seq`.
-    struct OneByOne<'a>(&'a [u8]);
+    /// Elements serialized one by one, as serde does without `collect_seq`.
+    pub(crate) struct OneByOne<'a, T>(pub(crate) &'a [T]);
 
-    impl Serialize for OneByOne<'_> {
+    impl<T: Serialize> Serialize for OneByOne<'_, T> {
         fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
             let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-            for byte in self.0 {
-                seq.serialize_element(byte)?;
+            for element in self.0 {
+                seq.serialize_element(element)?;
             }
             seq.end()
         }

@@ -41,6 +41,8 @@ pub(crate) struct CheckedFile {
     id: Option<verified::FileId>,
     /// Arrays are copied out of it when decoded.
     copy_arrays: bool,
+    /// Its arrays' checksums were checked (now or earlier in this process).
+    arrays_checked: bool,
 }
 
 impl CheckedFile {
@@ -96,7 +98,8 @@ impl CheckedFile {
             OpenAs::Map(_) => false,
         };
         let copy_arrays = matches!(hold, OpenAs::MapRead);
-        let whole = CheckedFile { backing: Arc::new(backing), id: verified::FileId::of(&metadata), copy_arrays };
+        let id = verified::FileId::of(&metadata);
+        let whole = CheckedFile { backing: Arc::new(backing), id, copy_arrays, arrays_checked: false };
         whole.checked(path, check_arrays, matches!(hold, OpenAs::Map(_)))
     }
 
@@ -108,13 +111,19 @@ impl CheckedFile {
             Error::Resources(format!("{}: {} bytes do not fit in memory", path.display(), bytes.len()))
         })?;
         buf.as_bytes_mut().copy_from_slice(bytes);
-        let whole = CheckedFile { backing: Arc::new(Backing::Buffer(buf)), id, copy_arrays: false };
+        let whole =
+            CheckedFile { backing: Arc::new(Backing::Buffer(buf)), id, copy_arrays: false, arrays_checked: false };
         whole.checked(path, || true, false)?.ok_or_else(|| Error::corrupt(path, "a packed file is compressed"))
     }
 
     /// Checks header and index, and array checksums if `check_arrays()` says so (asked unless
     /// the file is `mapped` and this process verified it); `None` for a compressed file.
-    fn checked(self, path: &Path, check_arrays: impl FnOnce() -> bool, mapped: bool) -> Result<Option<CheckedFile>> {
+    fn checked(
+        mut self,
+        path: &Path,
+        check_arrays: impl FnOnce() -> bool,
+        mapped: bool,
+    ) -> Result<Option<CheckedFile>> {
         let bytes = self.backing.bytes();
         if bytes.len() < HEADER_LEN {
             return Err(Error::corrupt(path, "shorter than a header"));
@@ -129,7 +138,8 @@ impl CheckedFile {
         }
         let index = decode_index(stored, header.body_len, None).map_err(|e| format_error(path, e))?;
         let known_good = mapped && verified::is_verified(self.id);
-        if !index.arrays.is_empty() && !known_good && check_arrays() {
+        self.arrays_checked = index.arrays.is_empty() || known_good;
+        if !self.arrays_checked && check_arrays() {
             for (i, record) in index.arrays.iter().enumerate() {
                 let array = &bytes[record.offset as usize..record.end() as usize];
                 if !checksum_ok(xxh3_64(array), record.check) {
@@ -139,6 +149,7 @@ impl CheckedFile {
             if mapped {
                 verified::mark_verified(self.id);
             }
+            self.arrays_checked = true;
         }
         Ok(Some(self))
     }
@@ -173,14 +184,14 @@ impl CheckedFile {
             .collect::<Result<_>>()?;
         let stored = &bytes[header.index_offset as usize..];
         if !self.checks_index_beside_decoding(stored) {
-            return decode_value(path, header.version, &index, arrays);
+            return decode_value(path, header.version, &index, arrays, self.arrays_checked);
         }
         // The value is decoded while another thread checks what it is decoded from; it is
         // returned only if the check holds (decoding unchecked bytes is safe: every length is
         // bounded by the input).
         std::thread::scope(|scope| {
             let check = scope.spawn(|| check_index(path, &header, stored));
-            let value = decode_value(path, header.version, &index, arrays);
+            let value = decode_value(path, header.version, &index, arrays, self.arrays_checked);
             check.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             value
         })

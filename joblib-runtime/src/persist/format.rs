@@ -1,9 +1,9 @@
-//! The joblib file format (version 2): the fixed header, the index and their validation.
+//! The joblib file format (version 3): the fixed header, the index and their validation.
 //!
 //! ```text
 //! offset 0   header, 64 bytes, little-endian:
 //!            0  magic          8 bytes  89 4A 4F 42 4C 49 42 0A  ("\x89JOBLIB\n")
-//!            8  version        u32      2 (1 is still read)
+//!            8  version        u32      3, or 2 when no vector is out of line (1 is still read)
 //!           12  flags          u32      bit 0: body and index are zstd frames
 //!           16  body_len       u64      decoded length of the body
 //!           24  index_offset   u64      where the index starts in the file
@@ -19,9 +19,10 @@
 //!            structure digest (u128), array count (u64), one 32-byte record per array
 //!            (offset u64, length u64, dtype u8, 7 zero bytes, xxh3-64 of the bytes u64),
 //!            compressed only: chunk size (u64), then the stored length of every frame (u64),
-//!            then the payload: the encoding of the value (version 2: the self-describing
-//!            encoding of `persist::value`; version 1: postcard), in which each array is its
-//!            shape and its record number
+//!            then the payload: the encoding of the value (versions 2 and 3: the
+//!            self-describing encoding of `persist::value`; version 1: postcard), in which each
+//!            array is its shape and its record number, and so is each large `Vec` of numbers
+//!            in version 3 (its element type and length, then its record number)
 //! ```
 //!
 //! Offsets of arrays count from the start of the file as if the body were stored as is, so an
@@ -35,8 +36,12 @@ use crate::array::DType;
 /// The first bytes of every joblib file. The high first byte and the newline catch files
 /// mangled by text-mode transfers, as PNG's signature does.
 pub(crate) const MAGIC: [u8; 8] = *b"\x89JOBLIB\n";
-/// The format version this build writes and the newest it reads.
-pub(crate) const VERSION: u32 = 2;
+/// The format version this build writes and the newest it reads: 3 when the payload stores a
+/// large `Vec` of numbers out of line, in the body as an array.
+pub(crate) const VERSION: u32 = 3;
+/// The version of a file whose vectors are all in its payload, which this build writes for
+/// every file without out-of-line vectors (builds that read up to version 2 read them).
+pub(crate) const VERSION_INLINE_VECTORS: u32 = 2;
 /// The first format version, whose payload is postcard (not self-describing); still read.
 pub(crate) const VERSION_POSTCARD: u32 = 1;
 /// Length of the fixed header, which is also where the body starts.

@@ -33,7 +33,12 @@ pub(super) fn format_error(path: &Path, err: FormatError) -> Error {
 
 /// Checks the stored index against the header's checksum.
 pub(super) fn check_index(path: &Path, header: &Header, stored: &[u8]) -> Result<()> {
-    if !checksum_ok(xxh3_64(stored), header.index_check) {
+    index_check_ok(path, header, xxh3_64(stored))
+}
+
+/// Checks the checksum of the stored index, `computed`, against the header's.
+fn index_check_ok(path: &Path, header: &Header, computed: u64) -> Result<()> {
+    if !checksum_ok(computed, header.index_check) {
         return Err(Error::corrupt(path, "index checksum mismatch"));
     }
     Ok(())
@@ -56,9 +61,10 @@ impl IndexBytes {
     }
 }
 
-/// Checks the stored index against its checksum and decodes it when compressed.
-fn index_bytes(path: &Path, header: &Header, stored: AlignedBuf) -> Result<IndexBytes> {
-    check_index(path, header, stored.as_bytes())?;
+/// Checks the stored index against its checksum, computed as it was read, and decodes it when
+/// compressed.
+fn index_bytes(path: &Path, header: &Header, stored: AlignedBuf, computed: u64) -> Result<IndexBytes> {
+    index_check_ok(path, header, computed)?;
     if !header.compressed() {
         return Ok(IndexBytes::Stored(stored));
     }
@@ -211,8 +217,9 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
         Error::Resources(format!("{}: an index of {} bytes does not fit in memory", path.display(), header.index_len))
     })?;
     file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
-    file.read_exact(stored.as_bytes_mut()).map_err(io_err)?;
-    let raw = index_bytes(path, &header, stored)?;
+    // A large payload (a `Vec` of 100 MiB) is checksummed as it is read, as arrays are.
+    let computed = read_checksummed(&mut file, stored.as_bytes_mut()).map_err(io_err)?;
+    let raw = index_bytes(path, &header, stored, computed)?;
     let stored_body_len = header.compressed().then(|| header.index_offset - HEADER_LEN as u64);
     let index = decode_index(raw.bytes(), header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
 
@@ -220,7 +227,7 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
         Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,
         None => read_plain_arrays(path, &mut file, &header, &index.arrays)?,
     };
-    decode_value(path, header.version, &index, arrays)
+    decode_value(path, header.version, &index, arrays, true)
 }
 
 /// Whether a mapped load checks the arrays' checksums.
@@ -237,8 +244,13 @@ pub(crate) enum ArrayChecks<'a> {
 /// The arrays of one file.
 struct TableSource {
     arrays: Vec<(DType, SharedBytes)>,
+    /// The checksums of the arrays when they were not checked (a mapped file): vectors taken
+    /// out of line are checked against them.
+    unchecked: Option<Vec<u64>>,
     /// Why the last request failed (postcard keeps only a generic message).
     failure: Option<String>,
+    /// A vector whose bytes do not match their checksum.
+    damaged: Option<String>,
 }
 
 impl TableSource {
@@ -259,6 +271,17 @@ impl TableSource {
 impl ArraySource for TableSource {
     fn take(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
         self.lookup(index, dtype).inspect_err(|e| self.failure = Some(e.clone()))
+    }
+
+    fn take_vector(&mut self, index: u64, dtype: DType) -> Result<SharedBytes, String> {
+        let bytes = self.take(index, dtype)?;
+        let check = self.unchecked.as_ref().and_then(|checks| checks.get(index as usize));
+        if check.is_some_and(|&check| !checksum_ok(xxh3_64(bytes.bytes()), check)) {
+            let damaged = format!("array {index} checksum mismatch");
+            self.damaged = Some(damaged.clone());
+            return Err(damaged);
+        }
+        Ok(bytes)
     }
 }
 
@@ -285,13 +308,18 @@ pub(super) fn decode_value<T: Serialize + DeserializeOwned>(
     version: u32,
     index: &Index<'_>,
     arrays: Vec<(DType, SharedBytes)>,
+    arrays_checked: bool,
 ) -> Result<T> {
     let mismatch = |what: String| Error::TypeMismatch { path: path.to_owned(), requested: type_name::<T>(), what };
-    let source = Rc::new(RefCell::new(TableSource { arrays, failure: None }));
+    let unchecked = (!arrays_checked).then(|| index.arrays.iter().map(|record| record.check).collect());
+    let source = Rc::new(RefCell::new(TableSource { arrays, unchecked, failure: None, damaged: None }));
     let decoded = with_source(source.clone(), || match version {
         VERSION_POSTCARD => decode_postcard(index.payload),
         _ => value::from_bytes::<T>(index.payload).map_err(|e| e.0),
     });
+    if let Some(damaged) = source.borrow_mut().damaged.take() {
+        return Err(Error::corrupt(path, damaged));
+    }
     let value = decoded.map_err(|e| {
         let reason = source.borrow_mut().failure.take().unwrap_or(e);
         mismatch(format!("the stored value does not decode as this type: {reason}"))

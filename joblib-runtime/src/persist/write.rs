@@ -9,7 +9,10 @@ use serde::Serialize;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
-use super::format::{encode_index, index_ratio_ok, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION};
+use super::format::{
+    encode_index, index_ratio_ok, ArrayRecord, Frames, Header, ALIGN, FLAG_ZSTD, HEADER_LEN, VERSION,
+    VERSION_INLINE_VECTORS,
+};
 use super::spill::{Beyond, Spill, Spilled};
 use super::{value, Compress};
 use crate::array::{with_sink, ArrayOut, ArraySink, DType};
@@ -37,6 +40,8 @@ struct BodySink {
     records: Vec<ArrayRecord>,
     /// The first write error, kept whole (serde's errors are only text).
     failure: Option<io::Error>,
+    /// Whether a vector went to the body (which readers of version 2 do not know).
+    vectors: bool,
 }
 
 impl BodySink {
@@ -61,13 +66,25 @@ impl BodySink {
     }
 }
 
-impl ArraySink for BodySink {
-    fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
-        self.append(array.dtype, array.bytes).map_err(|e| {
+impl BodySink {
+    /// Appends an array or a vector, keeping the first write error whole.
+    fn stored(&mut self, dtype: DType, bytes: &[u8]) -> Result<u64, String> {
+        self.append(dtype, bytes).map_err(|e| {
             let message = e.to_string();
             self.failure.get_or_insert(e);
             message
         })
+    }
+}
+
+impl ArraySink for BodySink {
+    fn write_array(&mut self, array: ArrayOut<'_>) -> Result<u64, String> {
+        self.stored(array.dtype, array.bytes)
+    }
+
+    fn write_vector(&mut self, dtype: DType, bytes: &[u8]) -> Option<Result<u64, String>> {
+        self.vectors = true;
+        Some(self.stored(dtype, bytes))
     }
 }
 
@@ -139,11 +156,11 @@ fn encode<T: Serialize + ?Sized>(value: &T, out: Spill, compress: Compress) -> R
         Some(level) => Storage::Zstd { level, frames: Vec::new() },
         None => Storage::Plain,
     };
-    let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None };
+    let sink = BodySink { out, storage, pos: HEADER_LEN as u64, records: Vec::new(), failure: None, vectors: false };
     let sink = Rc::new(RefCell::new(sink));
     let payload = with_sink(sink.clone(), || value::to_bytes(value));
     let Ok(sink) = Rc::try_unwrap(sink) else { unreachable!("the sink is shared only while the value is serialized") };
-    let BodySink { mut out, storage, pos, records, failure } = sink.into_inner();
+    let BodySink { mut out, storage, pos, records, failure, vectors } = sink.into_inner();
     if out.refused() {
         return Ok(None);
     }
@@ -173,21 +190,32 @@ fn encode<T: Serialize + ?Sized>(value: &T, out: Spill, compress: Compress) -> R
         }
     };
     let index_offset = out.position();
-    let mut check = xxhash_rust::xxh3::Xxh3Default::new();
-    for part in &parts {
-        if let Err(e) = out.write_all(part) {
-            return if out.refused() { Ok(None) } else { Err(io_err(e)) };
-        }
-        check.update(part);
-    }
+    let index_check = || {
+        let mut check = xxhash_rust::xxh3::Xxh3Default::new();
+        parts.iter().for_each(|part| check.update(part));
+        check.digest()
+    };
+    let index_len: usize = parts.iter().map(Vec::len).sum();
+    let write = |out: &mut Spill| parts.iter().try_for_each(|part| out.write_all(part));
+    // A large payload (a `Vec` of 100 MiB) is checksummed beside its write, as arrays are.
+    let written = if index_len < PARALLEL_CHECKSUM_MIN {
+        write(&mut out).map(|()| index_check())
+    } else {
+        beside(index_check, || write(&mut out))
+    };
+    let index_check = match written {
+        Ok(check) => check,
+        Err(e) => return if out.refused() { Ok(None) } else { Err(io_err(e)) },
+    };
     let header = Header {
-        version: VERSION,
+        // Files without out-of-line vectors stay readable by builds that read version 2.
+        version: if vectors { VERSION } else { VERSION_INLINE_VECTORS },
         flags: if level.is_some() { FLAG_ZSTD } else { 0 },
         body_len: pos - HEADER_LEN as u64,
         index_offset,
-        index_len: parts.iter().map(|p| p.len() as u64).sum(),
+        index_len: index_len as u64,
         index_raw_len: index_raw_len as u64,
-        index_check: check.digest(),
+        index_check,
     };
     out.finish(&header.encode()).map(Some)
 }

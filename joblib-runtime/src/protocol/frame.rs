@@ -38,6 +38,7 @@ pub(crate) struct TaskCall {
     pub(crate) id: u64,
     pub(crate) path: String,
     pub(crate) fingerprint: u128,
+    #[serde(with = "serde_bytes")]
     pub(crate) args: Vec<u8>,
 }
 
@@ -46,7 +47,7 @@ pub(crate) struct TaskCall {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub enum Outcome {
     /// Its result, encoded as arguments are.
-    Value(Vec<u8>),
+    Value(#[serde(with = "serde_bytes")] Vec<u8>),
     /// It panicked with this message.
     Panic(String),
     /// It could not run: no such task in this executable, another fingerprint, arguments that
@@ -57,13 +58,22 @@ pub enum Outcome {
 /// Writes `message` as one frame and flushes it (`out` is buffered by its callers: the length
 /// and the message go out together).
 pub(crate) fn write<T: Serialize>(out: &mut impl Write, message: &T) -> io::Result<()> {
-    let bytes = postcard::to_stdvec(message).map_err(io::Error::other)?;
+    let bytes = encoded(message).map_err(io::Error::other)?;
     if bytes.len() > MAX_FRAME {
         return Err(io::Error::other(format!("a message of {} bytes is larger than a frame may be", bytes.len())));
     }
     out.write_all(&(bytes.len() as u32).to_le_bytes())?;
     out.write_all(&bytes)?;
     out.flush()
+}
+
+/// The postcard encoding of `message`, in a buffer of its exact size (advised to use huge
+/// pages when large: a 500 MB result is copied into it at memory speed, not page by page).
+pub(crate) fn encoded<T: Serialize + ?Sized>(message: &T) -> postcard::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let len = postcard::experimental::serialized_size(message)?;
+    crate::array::reserve_with_huge_pages(&mut bytes, len).map_err(|_| postcard::Error::SerializeBufferFull)?;
+    postcard::to_extend(message, bytes)
 }
 
 /// Reads one frame; `None` at the end of the stream between two frames.
@@ -82,9 +92,10 @@ pub(crate) fn read<T: for<'de> Deserialize<'de>>(input: &mut impl Read) -> io::R
     if len > MAX_FRAME {
         return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a frame of {len} bytes is too large")));
     }
-    let mut bytes = vec![0u8; len];
-    input.read_exact(&mut bytes)?;
-    postcard::from_bytes(&bytes).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    let mut bytes = crate::array::AlignedBuf::try_zeroed(len)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::OutOfMemory, format!("no memory for a frame of {len} bytes")))?;
+    input.read_exact(bytes.as_bytes_mut())?;
+    postcard::from_bytes(bytes.as_bytes()).map(Some).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 #[cfg(test)]

@@ -30,14 +30,24 @@ const MAX_MESSAGE: usize = super::frame::MAX_FRAME - (1 << 20);
 #[derive(Serialize, Deserialize)]
 struct Message {
     /// The arguments' encoding, each array in it an index into `arrays`.
+    #[serde(with = "serde_bytes")]
     payload: Vec<u8>,
     arrays: Vec<ArrayRef>,
 }
 
 #[derive(Serialize, Deserialize)]
 enum ArrayRef {
-    Inline { dtype: u8, bytes: Vec<u8> },
-    File { dtype: u8, origin: FileOrigin, offset: u64, len: u64 },
+    Inline {
+        dtype: u8,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    File {
+        dtype: u8,
+        origin: FileOrigin,
+        offset: u64,
+        len: u64,
+    },
 }
 
 /// Where the large arrays of one loop's calls go: files in a folder of its own, removed with
@@ -215,7 +225,7 @@ pub(crate) fn encode<A: Serialize + ?Sized>(args: &A) -> Result<Vec<u8>, String>
     let sink = Rc::new(RefCell::new(Collect { arrays: Vec::new(), exchange, inline: 0 }));
     let payload = with_sink(sink.clone(), || value::to_bytes(args)).map_err(|e| e.0)?;
     let arrays = std::mem::take(&mut sink.borrow_mut().arrays);
-    let message = postcard::to_stdvec(&Message { payload, arrays }).map_err(|e| e.to_string())?;
+    let message = super::frame::encoded(&Message { payload, arrays }).map_err(|e| e.to_string())?;
     if message.len() > MAX_MESSAGE {
         return Err(too_large(message.len()));
     }
@@ -314,6 +324,17 @@ mod tests {
         forged.arrays.clear();
         let err = decode::<(Array<f64>, String, u8)>(&postcard::to_stdvec(&forged).unwrap()).err().unwrap();
         assert!(err.contains("not in the message"), "{err}");
+    }
+
+    #[test]
+    fn large_vectors_stay_in_the_message() {
+        // A file stores them out of line; a message keeps them inline, where a `Vec` sent to
+        // every call of a loop is not written to a file per call.
+        let args = (vec![7u8; 3 << 20], vec![0.5f64; 300_000]);
+        let message = encode(&args).unwrap();
+        let sent: Message = postcard::from_bytes(&message).unwrap();
+        assert!(sent.arrays.is_empty());
+        assert_eq!(decode::<(Vec<u8>, Vec<f64>)>(&message).unwrap(), args);
     }
 
     #[test]

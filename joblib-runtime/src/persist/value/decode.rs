@@ -171,13 +171,9 @@ impl<'de> Decoder<'de> {
     }
 
     fn read_seq<V: Visitor<'de>>(&mut self, hint: u64, visitor: V) -> Result<V::Value, ValueError> {
-        if let Some(bytes) = self.byte_run(hint) {
-            let mut seq = ByteSeq { bytes: bytes.iter() };
-            let value = visitor.visit_seq(&mut seq).map_err(|ByteError(why)| ValueError(why.into()))?;
-            if seq.bytes.len() != 0 {
-                return fail("the stored sequence has more elements than the type reads");
-            }
-            return Ok(value);
+        if let Some((tag, bytes, after)) = self.number_run(hint) {
+            self.input = after;
+            return read_numbers(tag, bytes, visitor);
         }
         self.nested(|decoder| {
             let mut seq = SeqReader { decoder, hint, run: None, ended: false };
@@ -196,18 +192,36 @@ impl<'de> Decoder<'de> {
         })
     }
 
-    /// The bytes of a sequence of `hint` elements that is one run of `u8` (a `Vec<u8>`, as
-    /// the encoder writes it), taken with its end; `None` (nothing taken) for any other.
-    fn byte_run(&mut self, hint: u64) -> Option<&'de [u8]> {
-        let [tag::RUN, tag::U8, a, b, c, d, ..] = *self.input else { return None };
+    /// The sequence of `hint` elements that follows when it is one run of numbers (a `Vec`
+    /// of numbers, as the encoder writes it): their tag, their bytes and the input after the
+    /// sequence's end; `None` for any other.
+    fn number_run(&self, hint: u64) -> Option<(u8, &'de [u8], &'de [u8])> {
+        let [tag::RUN, tag, a, b, c, d, ..] = *self.input else { return None };
+        let width = tag::number_width(tag)?;
         let count = u32::from_le_bytes([a, b, c, d]);
-        let len = usize::try_from(hint).ok().filter(|&len| len > 0 && u64::from(count) == hint)?;
+        let count = usize::try_from(hint).ok().filter(|&n| n > 0 && u64::from(count) == hint)?;
+        let len = count.checked_mul(width)?;
         let rest = self.input.get(6..)?;
         if rest.get(len) != Some(&tag::END) {
             return None;
         }
-        self.input = &rest[len + 1..];
-        Some(&rest[..len])
+        Some((tag, &rest[..len], &rest[len + 1..]))
+    }
+
+    /// A sequence of numbers stored out of line, whose tag was just read: the element type,
+    /// the count and the record of the array table that holds them.
+    fn read_vector<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, ValueError> {
+        let tag = self.byte()?;
+        let Some(dtype) = tag::dtype(tag) else {
+            return fail(format!("a sequence stored out of line with tag {tag:#04x}, which is not a number"));
+        };
+        let (count, record) = (self.varint()?, self.varint()?);
+        let shared = crate::array::vector_from_source(record, dtype).map_err(ValueError)?;
+        let bytes = shared.bytes();
+        if u64::try_from(bytes.len()).ok() != count.checked_mul(dtype.size() as u64) || count == 0 {
+            return fail(format!("a sequence of {count} numbers stored out of line in {} bytes", bytes.len()));
+        }
+        read_numbers(tag, bytes, visitor)
     }
 
     /// The value whose tag was just read.
@@ -242,6 +256,7 @@ impl<'de> Decoder<'de> {
                 let hint = self.varint()?;
                 self.read_seq(hint, visitor)
             }
+            tag::VECTOR => self.read_vector(visitor),
             tag::MAP => {
                 let hint = self.varint()?;
                 self.read_map(Entries::Map, hint, visitor)
@@ -332,11 +347,30 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
 }
 
 /// A run of numbers being read: their tag, width and the bytes of those not read yet (taken
-/// from the input at once, so that each number costs no bounds check of the input).
-struct Run<'de> {
+/// from the input at once, so that each number costs no bounds check of the input). Numbers
+/// borrow nothing, so the bytes may live in the input or in an array of the file.
+struct Run<'b> {
     tag: u8,
     width: usize,
-    bytes: &'de [u8],
+    bytes: &'b [u8],
+}
+
+impl<'de> de::SeqAccess<'de> for Run<'_> {
+    type Error = ValueError;
+
+    #[inline]
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, ValueError> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let (bytes, rest) = self.bytes.split_at(self.width);
+        self.bytes = rest;
+        seed.deserialize(RunElement { tag: self.tag, bytes }).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.bytes.len() / self.width)
+    }
 }
 
 struct SeqReader<'a, 'de> {
@@ -385,9 +419,7 @@ impl<'de> de::SeqAccess<'de> for SeqReader<'_, 'de> {
         }
         loop {
             if let Some(run) = self.run.as_mut().filter(|run| !run.bytes.is_empty()) {
-                let (bytes, rest) = run.bytes.split_at(run.width);
-                run.bytes = rest;
-                return seed.deserialize(RunElement { tag: run.tag, bytes }).map(Some);
+                return de::SeqAccess::next_element_seed(run, seed);
             }
             self.run = None;
             match self.decoder.peek()? {
@@ -412,11 +444,42 @@ impl<'de> de::SeqAccess<'de> for SeqReader<'_, 'de> {
     }
 }
 
-/// The elements of a sequence of bytes (see [`Decoder::byte_run`]). Its error is a
+/// The sequence of the numbers of `tag` whose bytes are `bytes` (at least one): a copy when
+/// serde's own visitor asks for a `Vec` of them, else the elements one by one.
+fn read_numbers<'de, V: Visitor<'de>>(tag: u8, bytes: &[u8], visitor: V) -> Result<V::Value, ValueError> {
+    let copied = || crate::array::plain_vec_of::<V::Value>(tag::dtype(tag)?, bytes);
+    if let Some(value) = is_serde_vec_visitor::<V>().then(copied).flatten() {
+        return Ok(value);
+    }
+    let left = if tag == tag::U8 {
+        let mut seq = ByteSeq { bytes: bytes.iter() };
+        let value = visitor.visit_seq(&mut seq).map_err(|ByteError(why)| ValueError(why.into()))?;
+        (value, seq.bytes.len())
+    } else {
+        let width = tag::number_width(tag).expect("a run holds numbers");
+        let mut run = Run { tag, width, bytes };
+        (visitor.visit_seq(&mut run)?, run.bytes.len())
+    };
+    match left {
+        (value, 0) => Ok(value),
+        _ => fail("the stored sequence has more elements than the type reads"),
+    }
+}
+
+/// Whether `V` is serde's own visitor of a `Vec`, which pushes the elements in order: what a
+/// copy of their bytes makes. Any other visitor (a `deserialize_with` of the user's making
+/// whose value is a `Vec` too) is handed the elements one by one.
+pub(super) fn is_serde_vec_visitor<V>() -> bool {
+    let name = std::any::type_name::<V>();
+    ["serde_core::de::impls::", "serde::de::impls::"].iter().any(|crate_| name.starts_with(crate_))
+        && name.contains(">::deserialize::VecVisitor<")
+}
+
+/// The elements of a sequence of bytes (see [`Decoder::number_run`]). Its error is a
 /// pointer, so that each element's result comes back in registers: with the decoder's error
 /// type, a `Vec<u8>` read at 40 instructions a byte.
-struct ByteSeq<'de> {
-    bytes: std::slice::Iter<'de, u8>,
+struct ByteSeq<'b> {
+    bytes: std::slice::Iter<'b, u8>,
 }
 
 /// The error of a [`ByteSeq`] and its elements.
@@ -437,7 +500,7 @@ impl de::Error for ByteError {
     }
 }
 
-impl<'de> de::SeqAccess<'de> for ByteSeq<'de> {
+impl<'de> de::SeqAccess<'de> for ByteSeq<'_> {
     type Error = ByteError;
 
     #[inline(always)]
@@ -686,12 +749,12 @@ macro_rules! run_element_as {
 }
 
 /// One number of a run.
-struct RunElement<'de> {
+struct RunElement<'b> {
     tag: u8,
-    bytes: &'de [u8],
+    bytes: &'b [u8],
 }
 
-impl<'de> de::Deserializer<'de> for RunElement<'de> {
+impl<'de> de::Deserializer<'de> for RunElement<'_> {
     type Error = ValueError;
 
     fn is_human_readable(&self) -> bool {

@@ -2,7 +2,7 @@
 
 use serde::ser::{self, Serialize};
 
-use super::{tag, ValueError};
+use super::{tag, ValueError, VECTOR_OUT_OF_LINE};
 
 /// The encoding of `value`.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ValueError> {
@@ -92,6 +92,12 @@ impl Encoder {
 
     fn end(&mut self) {
         self.start(tag::END);
+    }
+
+    /// The start of a run of `count` numbers of `tag`, whose bytes follow.
+    fn run_header(&mut self, tag: u8, count: usize) {
+        self.out.extend_from_slice(&[tag::RUN, tag]);
+        self.out.extend_from_slice(&(count as u32).to_le_bytes());
     }
 }
 
@@ -188,13 +194,37 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         value.serialize(self)
     }
 
-    /// A sequence of bytes (`Vec<u8>`, `&[u8]`) is written in bulk, as the run of `U8` its
-    /// elements make one by one.
+    /// A `Vec` or slice of numbers is written in bulk (out of line when large and written to
+    /// a file), another sequence of bytes (a `VecDeque<u8>`) a byte at a time without a call
+    /// per byte: inline, both as the runs their elements make one by one.
     fn collect_seq<I>(self, iter: I) -> Result<(), ValueError>
     where
         I: IntoIterator,
         I::Item: Serialize,
     {
+        if let Some((dtype, bytes)) = crate::array::plain_bytes_of(&iter) {
+            let tag = tag::of_dtype(dtype).expect("a plain number has a tag");
+            let width = dtype.size();
+            let out_of_line = (bytes.len() >= VECTOR_OUT_OF_LINE).then(|| crate::array::vector_to_sink(dtype, bytes));
+            if let Some(record) = out_of_line.flatten() {
+                let record = record.map_err(ValueError)?;
+                self.start(tag::VECTOR);
+                self.out.push(tag);
+                self.varint((bytes.len() / width) as u64);
+                self.varint(record);
+                return Ok(());
+            }
+            self.start(tag::SEQ);
+            self.varint((bytes.len() / width) as u64);
+            crate::array::reserve_with_huge_pages(&mut self.out, bytes.len() + 16)
+                .map_err(|_| ValueError(format!("no memory for a sequence of {} bytes", bytes.len())))?;
+            for chunk in bytes.chunks(u32::MAX as usize * width) {
+                self.run_header(tag, chunk.len() / width);
+                self.out.extend_from_slice(chunk);
+            }
+            self.end();
+            return Ok(());
+        }
         let mut iter = iter.into_iter();
         let exact = match iter.size_hint() {
             (low, Some(high)) if low == high => Some(low),
@@ -207,8 +237,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
             let mut left = len;
             while left > 0 {
                 let count = left.min(u32::MAX as usize);
-                self.out.extend_from_slice(&[tag::RUN, tag::U8]);
-                self.out.extend_from_slice(&(count as u32).to_le_bytes());
+                self.run_header(tag::U8, count);
                 let start = self.out.len();
                 crate::hashing::bytes::extend(&mut self.out, iter.by_ref().take(count))
                     .map_err(|_| ValueError("an item of a sequence of bytes is not a byte".into()))?;

@@ -12,6 +12,9 @@
 //! SEQ      varint length hint, element*, END               an element is a value or a RUN
 //! RUN      scalar tag, u32 count, count values without tags (only inside SEQ: a run of
 //!          numbers of one type, read and written in bulk)
+//! VECTOR   scalar tag, varint count, varint record    a sequence of numbers out of line: the
+//!          array `record` of the file's table holds them (a `Vec` of at least
+//!          `VECTOR_OUT_OF_LINE` bytes written to a file; format version 3)
 //! MAP      varint length hint, (value value)*, END
 //! STRUCT   (name value)*, END                              name = varint(len + 1), UTF-8 bytes
 //! UNIT_VARIANT     varint index, varint length, name
@@ -32,6 +35,11 @@ mod encode;
 use std::fmt::Display;
 
 pub(crate) use decode::from_bytes;
+
+/// A `Vec` (or slice) of numbers at least this large goes out of line when written to a file
+/// (see `VECTOR`): its bytes are then written from where they are, and checksummed beside
+/// the write, as an array's, instead of being copied into the payload first.
+const VECTOR_OUT_OF_LINE: usize = 1 << 20;
 pub(crate) use encode::to_bytes;
 
 /// Why a value does not encode (its `Serialize` failed) or a payload does not decode.
@@ -60,6 +68,8 @@ impl serde::de::Error for ValueError {
 
 /// The tags of the encoding.
 mod tag {
+    use crate::array::DType;
+
     pub const END: u8 = 0x00;
     pub const UNIT: u8 = 0x01;
     pub const NONE: u8 = 0x02;
@@ -89,6 +99,7 @@ mod tag {
     pub const TUPLE_VARIANT: u8 = 0x1A;
     pub const STRUCT_VARIANT: u8 = 0x1B;
     pub const RUN: u8 = 0x1C;
+    pub const VECTOR: u8 = 0x1D;
 
     /// The width in bytes of a number that may be part of a run, `None` for other tags.
     pub fn number_width(tag: u8) -> Option<usize> {
@@ -100,6 +111,30 @@ mod tag {
             I128 | U128 => Some(16),
             _ => None,
         }
+    }
+
+    /// The numbers a run holds that are array elements too, with their element types.
+    const ELEMENTS: [(u8, DType); 10] = [
+        (I8, DType::I8),
+        (I16, DType::I16),
+        (I32, DType::I32),
+        (I64, DType::I64),
+        (U8, DType::U8),
+        (U16, DType::U16),
+        (U32, DType::U32),
+        (U64, DType::U64),
+        (F32, DType::F32),
+        (F64, DType::F64),
+    ];
+
+    /// The element type of the numbers of `tag` (`None` for 128-bit numbers and other tags).
+    pub fn dtype(tag: u8) -> Option<DType> {
+        ELEMENTS.iter().find(|(t, _)| *t == tag).map(|(_, d)| *d)
+    }
+
+    /// The tag of numbers of element type `dtype` (`None` for `bool`, which is no number).
+    pub fn of_dtype(dtype: DType) -> Option<u8> {
+        ELEMENTS.iter().find(|(_, d)| *d == dtype).map(|(t, _)| *t)
     }
 }
 

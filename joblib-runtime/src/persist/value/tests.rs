@@ -293,3 +293,121 @@ fn odd_serde_types_round_trip() {
     // A type whose Deserialize reads another shape than was written is an error, not garbage.
     assert!(from_bytes::<Renamed>(&to_bytes(&Inner { lr: 1.0, steps: 2 }).unwrap()).is_err());
 }
+
+/// A `Vec` read through a visitor of its own: handed the elements one by one, never a copy.
+#[derive(PartialEq, Debug)]
+struct OneByOneVec<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneByOneVec<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = OneByOneVec<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element()? {
+                    out.push(x);
+                }
+                Ok(OneByOneVec(out))
+            }
+        }
+        d.deserialize_seq(V(std::marker::PhantomData))
+    }
+}
+
+/// `values` as a `Vec` and a slice encode as one by one, and read back (copied) as one by one.
+fn copied_as_one_by_one<T>(values: Vec<T>, bits: impl Fn(&T) -> u128)
+where
+    T: Serialize + DeserializeOwned + Debug + Clone,
+{
+    use crate::hashing::bytes::same_encoding::OneByOne;
+    let encoded = to_bytes(&values).unwrap();
+    assert_eq!(encoded, to_bytes(&OneByOne(&values)).unwrap(), "{values:?}");
+    assert_eq!(encoded, to_bytes(values.as_slice()).unwrap());
+    assert_eq!(encoded, to_bytes(&Box::<[T]>::from(values.as_slice())).unwrap());
+    let copied: Vec<T> = from_bytes(&encoded).unwrap();
+    let OneByOneVec(single) = from_bytes::<OneByOneVec<T>>(&encoded).unwrap();
+    let as_bits = |v: &[T]| v.iter().map(&bits).collect::<Vec<u128>>();
+    assert_eq!(as_bits(&copied), as_bits(&values), "{values:?}");
+    assert_eq!(as_bits(&single), as_bits(&values));
+    for cut in 0..encoded.len().min(64) {
+        assert!(from_bytes::<Vec<T>>(&encoded[..cut]).is_err(), "cut at {cut}");
+    }
+    // Inside other values, and twice in a row.
+    let nested = to_bytes(&(1u8, &values, "x", &values)).unwrap();
+    let (one, first, x, second): (u8, Vec<T>, String, Vec<T>) = from_bytes(&nested).unwrap();
+    assert_eq!((one, x.as_str()), (1, "x"));
+    assert_eq!((as_bits(&first), as_bits(&second)), (as_bits(&values), as_bits(&values)));
+}
+
+#[test]
+fn vectors_of_every_number_type_are_copied_as_one_by_one() {
+    for len in [0usize, 1, 2, 1000] {
+        let n = |i: usize| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        copied_as_one_by_one((0..len).map(|i| n(i) as u8).collect(), |x| *x as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as i8).collect(), |x| *x as u8 as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as u16).collect(), |x| *x as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as i16).collect(), |x| *x as u16 as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as u32).collect(), |x| *x as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as i32).collect(), |x| *x as u32 as u128);
+        copied_as_one_by_one((0..len).map(n).collect(), |x| *x as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as i64).collect(), |x| *x as u64 as u128);
+        // Every bit pattern: NaNs with payloads, negative zero, subnormals.
+        copied_as_one_by_one((0..len).map(|i| f32::from_bits(n(i) as u32)).collect(), |x| x.to_bits() as u128);
+        copied_as_one_by_one((0..len).map(|i| f64::from_bits(n(i))).collect(), |x| x.to_bits() as u128);
+        copied_as_one_by_one((0..len).map(|i| n(i) as u128 * 3).collect(), |x| *x);
+    }
+    copied_as_one_by_one(vec![-0.0f64, f64::NAN, f64::INFINITY, f64::MIN_POSITIVE / 2.0], |x| x.to_bits() as u128);
+}
+
+#[test]
+fn a_vector_read_by_a_visitor_of_the_users_making_is_read_its_way() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Signal {
+        #[serde(deserialize_with = "reversed")]
+        samples: Vec<u8>,
+    }
+    fn reversed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let OneByOneVec(mut v) = OneByOneVec::<u8>::deserialize(d)?;
+        v.reverse();
+        Ok(v)
+    }
+    let bytes = to_bytes(&Signal { samples: vec![1, 2, 3] }).unwrap();
+    assert_eq!(from_bytes::<Signal>(&bytes).unwrap(), Signal { samples: vec![3, 2, 1] });
+    // Another element type than stored: read (and checked) element by element.
+    let stored = to_bytes(&vec![1u32, 70_000]).unwrap();
+    assert_eq!(from_bytes::<Vec<u64>>(&stored).unwrap(), vec![1, 70_000]);
+    assert!(from_bytes::<Vec<u16>>(&stored).is_err(), "70 000 is no u16");
+    assert_eq!(from_bytes::<Vec<f32>>(&stored).unwrap(), vec![1.0, 70_000.0], "as serde converts");
+    assert!(from_bytes::<Vec<i32>>(&to_bytes(&vec![u32::MAX]).unwrap()).is_err());
+    let floats = to_bytes(&vec![1.5f32]).unwrap();
+    assert_eq!(from_bytes::<Vec<f64>>(&floats).unwrap(), vec![1.5]);
+}
+
+#[test]
+fn serde_s_own_vec_visitor_is_recognised() {
+    // A serde release that renames its visitor would make `Vec`s slow again, silently: this fails.
+    use std::cell::RefCell;
+    thread_local!(static SEEN: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) });
+    struct Probe;
+    impl<'de> serde::Deserializer<'de> for Probe {
+        type Error = super::ValueError;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            SEEN.with(|s| s.borrow_mut().push(super::decode::is_serde_vec_visitor::<V>()));
+            Err(serde::de::Error::custom("probe"))
+        }
+        serde::forward_to_deserialize_any! { bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any }
+    }
+    let _ = Vec::<u8>::deserialize(Probe);
+    let _ = Vec::<f64>::deserialize(Probe);
+    let _ = Box::<[i16]>::deserialize(Probe);
+    let _ = std::collections::VecDeque::<u8>::deserialize(Probe);
+    let _ = OneByOneVec::<u8>::deserialize(Probe);
+    let _ = <[u8; 2]>::deserialize(Probe);
+    assert_eq!(SEEN.with(|s| s.take()), [true, true, true, false, false, false]);
+}
