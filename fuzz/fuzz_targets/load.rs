@@ -31,10 +31,19 @@ fuzz_target!(|data: &[u8]| {
         let _ = value.b.iter().map(|b| b.len()).sum::<usize>();
     }
     let _ = joblib::load::<(u32, String)>(&path);
+    // Vectors of numbers, copied whole or element by element, out of line or not.
+    if let Ok((floats, shorts, bytes)) = joblib::load_mmap::<Vectors>(&path) {
+        let _ = (floats.iter().sum::<f64>(), shorts.len(), bytes.iter().map(|&b| u64::from(b)).sum::<u64>());
+    }
+    let _ = joblib::load::<(Vec<f64>, std::collections::VecDeque<u16>, Box<[u8]>)>(&path);
     // The self-describing paths of the payload decoder: any value, untagged enums, flatten.
     let _ = joblib::load::<serde_json::Value>(&path);
     let _ = joblib::load::<Vec<Shape>>(&path);
 });
+
+/// Vectors of numbers: the type of a seed written by a fuzzing build, which stores vectors of
+/// 64 bytes or more out of line.
+pub type Vectors = (Vec<f64>, Vec<u16>, Vec<u8>);
 
 /// Shapes that read the payload through `deserialize_any`.
 #[derive(Serialize, Deserialize, PartialEq, Debug)]

@@ -38,8 +38,9 @@ pub(crate) use decode::from_bytes;
 
 /// A `Vec` (or slice) of numbers at least this large goes out of line when written to a file
 /// (see `VECTOR`): its bytes are then written from where they are, and checksummed beside
-/// the write, as an array's, instead of being copied into the payload first.
-const VECTOR_OUT_OF_LINE: usize = 1 << 20;
+/// the write, as an array's, instead of being copied into the payload first. Fuzzing builds
+/// put small ones out of line too, so that seed files of a few hundred bytes have them.
+const VECTOR_OUT_OF_LINE: usize = if cfg!(fuzzing) { 64 } else { 1 << 20 };
 pub(crate) use encode::to_bytes;
 
 /// Why a value does not encode (its `Serialize` failed) or a payload does not decode.
