@@ -11,6 +11,8 @@
 //! ```
 
 mod common;
+#[path = "common/probe.rs"]
+mod probe;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use cached::{ConcurrentCached, DiskCache};
 use common::{median, time};
 use joblib::{Array, Memory, MmapMode};
+use probe::{disk_usage, median_of_children};
 
 /// Set in the child processes that measure a first hit.
 const CHILD: &str = "STORE_BENCH_FIRST_HIT";
@@ -27,20 +30,6 @@ const KEYS: u64 = 10_000;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("joblib-bench-store")
-}
-
-/// Disk blocks used under `dir`, in bytes.
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for child in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(meta) = child.metadata() else { continue };
-        total += meta.blocks() * 512;
-        if meta.is_dir() {
-            total += disk_usage(&child.path());
-        }
-    }
-    total
 }
 
 /// The time of each call of `call` over `keys`.
@@ -101,19 +90,7 @@ fn python_figures() -> std::collections::HashMap<String, f64> {
 
 /// The first hit of a process on a cache of `entries` entries: this benchmark run again.
 fn first_hit_in_a_fresh_process(what: &str, dir: &Path) -> Duration {
-    let samples = (0..5)
-        .map(|_| {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .env(CHILD, what)
-                .env("STORE_BENCH_DIR", dir)
-                .output()
-                .expect("the benchmark runs again");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let nanos = stdout.trim().parse::<u64>().unwrap_or_else(|_| panic!("a child's time: {stdout}"));
-            Duration::from_nanos(nanos)
-        })
-        .collect();
-    median(samples)
+    median_of_children(&[(CHILD, what.as_ref()), ("STORE_BENCH_DIR", dir.as_os_str())])
 }
 
 /// In a child: times one hit on the cache the parent filled.

@@ -10,16 +10,18 @@
 
 #[path = "../../common/mod.rs"]
 mod common;
+#[path = "../../common/probe.rs"]
+mod probe;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cached::stores::RedbCache;
 use cached::ConcurrentCached;
 use common::{median, time};
 use joblib::Memory;
+use probe::{disk_usage, median_of_children};
 
 /// Set in the child processes that measure a fresh process.
 const CHILD: &str = "ENGINES_BENCH_CHILD";
@@ -35,20 +37,6 @@ fn ours(dir: &Path) -> joblib::MemorizedFunc<u64, u64, impl Fn(&u64) -> u64> {
 
 fn theirs(dir: &Path) -> RedbCache<u64, u64> {
     RedbCache::builder("add_one").disk_dir(dir).durable(false).build().expect("a redb cache")
-}
-
-/// Disk blocks used under `dir`, in bytes.
-fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for child in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(meta) = child.metadata() else { continue };
-        total += meta.blocks() * 512;
-        if meta.is_dir() {
-            total += disk_usage(&child.path());
-        }
-    }
-    total
 }
 
 fn us(d: Duration) -> String {
@@ -85,19 +73,7 @@ fn child(what: &str) {
 
 /// The median over five fresh processes of `what` (per key).
 fn fresh_process(what: &str, dir: &Path) -> Duration {
-    let samples = (0..5)
-        .map(|_| {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .env(CHILD, what)
-                .env("ENGINES_BENCH_DIR", dir)
-                .output()
-                .expect("the benchmark runs again");
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let nanos = stdout.trim().parse::<u64>().unwrap_or_else(|_| panic!("a child's time: {stdout}"));
-            Duration::from_nanos(nanos)
-        })
-        .collect();
-    median(samples)
+    median_of_children(&[(CHILD, what.as_ref()), ("ENGINES_BENCH_DIR", dir.as_os_str())])
 }
 
 fn main() {

@@ -38,7 +38,9 @@ use crate::array::DType;
 pub(crate) const MAGIC: [u8; 8] = *b"\x89JOBLIB\n";
 /// The format version this build writes and the newest it reads: 3 when the payload stores a
 /// large `Vec` of numbers out of line, in the body as an array.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = VERSION_OUT_OF_LINE_VECTORS;
+/// The first version whose payload may store vectors out of line.
+pub(crate) const VERSION_OUT_OF_LINE_VECTORS: u32 = 3;
 /// The version of a file whose vectors are all in its payload, which this build writes for
 /// every file without out-of-line vectors (builds that read up to version 2 read them).
 pub(crate) const VERSION_INLINE_VECTORS: u32 = 2;

@@ -14,7 +14,8 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::chunks;
 use super::format::{
-    checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN, VERSION_POSTCARD,
+    checksum_ok, decode_index, ArrayRecord, FormatError, Frames, Header, Index, ALIGN, HEADER_LEN,
+    VERSION_OUT_OF_LINE_VECTORS, VERSION_POSTCARD,
 };
 use super::{read_up_to, value, verified};
 use crate::array::{with_source, AlignedBuf, ArraySource, Backing, DType, SharedBytes};
@@ -311,7 +312,9 @@ pub(super) fn decode_value<T: Serialize + DeserializeOwned>(
     arrays_checked: bool,
 ) -> Result<T> {
     let mismatch = |what: String| Error::TypeMismatch { path: path.to_owned(), requested: type_name::<T>(), what };
-    let unchecked = (!arrays_checked).then(|| index.arrays.iter().map(|record| record.check).collect());
+    // Only a version 3 file has vectors out of line: a hit on another pays nothing for them.
+    let has_vectors = version >= VERSION_OUT_OF_LINE_VECTORS;
+    let unchecked = (!arrays_checked && has_vectors).then(|| index.arrays.iter().map(|record| record.check).collect());
     let source = Rc::new(RefCell::new(TableSource { arrays, unchecked, failure: None, damaged: None }));
     let decoded = with_source(source.clone(), || match version {
         VERSION_POSTCARD => decode_postcard(index.payload),

@@ -64,9 +64,7 @@ impl BodySink {
         self.pos = offset + bytes.len() as u64;
         Ok(self.records.len() as u64 - 1)
     }
-}
 
-impl BodySink {
     /// Appends an array or a vector, keeping the first write error whole.
     fn stored(&mut self, dtype: DType, bytes: &[u8]) -> Result<u64, String> {
         self.append(dtype, bytes).map_err(|e| {
