@@ -81,6 +81,25 @@ fn parse_size(text: &str) -> Option<u64> {
     }
 }
 
+/// A size as people read it, to three digits: `512 B`, `1.5 KiB`, `12.3 MiB`, `181 GiB`.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    match value {
+        v if v < 10.0 => format!("{v:.2} {}", UNITS[unit]),
+        v if v < 100.0 => format!("{v:.1} {}", UNITS[unit]),
+        v => format!("{v:.0} {}", UNITS[unit]),
+    }
+}
+
 /// `4 GiB`, `512 MiB`, `1000 B`.
 fn format_bytes(bytes: u64) -> String {
     match bytes {
@@ -93,6 +112,16 @@ fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_as_people_read_them() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.50 KiB");
+        assert_eq!(human_bytes(12_900_000), "12.3 MiB");
+        assert_eq!(human_bytes(181 << 30), "181 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16384 PiB");
+    }
 
     #[test]
     fn sizes_parse_as_joblib_writes_them() {

@@ -3,14 +3,14 @@
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::metadata::json_summary;
 use super::site::{self, Site, Whole};
-use super::{function_dir, layout, report, Entry, Memory, MmapMode};
+use super::{report, CacheStats, Entry, Function, Memory, MmapMode};
 use crate::error::{Error, Result};
 use crate::hashing::digest;
 
@@ -28,6 +28,8 @@ use crate::hashing::digest;
 pub struct MemorizedFunc<A: ?Sized, R, F> {
     memory: Memory,
     name: String,
+    /// Its entries; `None` for a disabled memory.
+    function: Option<Arc<Function>>,
     f: F,
     signature: PhantomData<fn(&A) -> R>,
 }
@@ -39,11 +41,12 @@ where
     F: Fn(&A) -> R,
 {
     pub(crate) fn new(memory: Memory, name: &str, f: F) -> Self {
-        MemorizedFunc { memory, name: name.to_string(), f, signature: PhantomData }
+        let function = memory.function(name);
+        MemorizedFunc { memory, name: name.to_string(), function, f, signature: PhantomData }
     }
 
     fn site(&self) -> Site<'_> {
-        Site { location: self.memory.location(), settings: self.memory.settings(), function: &self.name }
+        Site { function: self.function.as_ref(), settings: self.memory.settings(), identity: &self.name }
     }
 
     fn describe(&self, args: &A) -> String {
@@ -71,7 +74,7 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn is_cached(&self, args: &A) -> bool {
-        self.site().location.is_some() && self.site().entry(digest(args)).is_some_and(|e| e.exists())
+        self.site().entry(digest(args)).is_some_and(|e| e.exists())
     }
 
     /// Makes sure `f(args)` is in the cache and returns a handle to it instead of the value
@@ -104,16 +107,31 @@ where
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn clear(&self) {
-        clear_function(self.memory.location(), &self.name);
+        clear_function(self.function.as_deref());
+    }
+
+    /// What this function did through the cache in this process (every handle of it
+    /// counts): see [`CacheStats`].
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let f = joblib::Memory::new(dir.path()).verbose(0).cache("id", |x: &u8| *x);
+    /// f.call(&1);
+    /// f.call(&1);
+    /// assert_eq!((f.stats().hits, f.stats().misses), (1, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> CacheStats {
+        self.function.as_ref().map(|f| f.stats.snapshot()).unwrap_or_default()
     }
 }
 
-/// Removes every cached result of the function `identity`: the entries in its folder, not the
-/// folders of other functions nested under it (`sim` and `sim::run`).
-pub(crate) fn clear_function(location: Option<&Path>, identity: &str) {
-    if let Some(location) = location {
-        if let Err(e) = layout::remove_entries(&function_dir(location, identity)) {
-            report::warning(&format!("cannot clear the cache of {identity}: {e}"));
+/// Removes every cached result of `function` (if the memory is not disabled): the entries in
+/// its folder, not the folders of other functions nested under it (`sim` and `sim::run`).
+pub(crate) fn clear_function(function: Option<&Function>) {
+    if let Some(function) = function {
+        if let Err(e) = function.clear() {
+            report::warning(&format!("cannot clear the cache of {}: {e}", function.identity()));
         }
     }
 }

@@ -20,19 +20,18 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
-use super::metadata::Metadata;
-use super::{pack, recent, MmapMode, Settings};
+use super::pack;
+#[cfg(test)]
+use super::Settings;
 use crate::error::{Error, Result};
-use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, OpenAs, Spilled};
-use std::sync::Arc;
 
 /// The subfolder of a location that holds the cache, as in Python joblib.
 const CACHE_SUBDIR: &str = "joblib";
-const OUTPUT: &str = "output.jbl";
-const METADATA: &str = "metadata.json";
+pub(crate) const OUTPUT: &str = "output.jbl";
+pub(crate) const METADATA: &str = "metadata.json";
+/// A function's generation counter (see [`Function`](super::store::Function)): a name no
+/// function part or entry can have (a part with a `.` is hashed).
+pub(crate) const GENERATION: &str = "generation.counter";
 
 /// The cache folder under a location.
 pub(crate) fn cache_root(location: &Path) -> PathBuf {
@@ -56,26 +55,6 @@ pub(crate) fn function_dir(location: &Path, identity: &str) -> PathBuf {
     dir
 }
 
-/// The entry of `key` of the function `identity` at `location`. The function's folder is
-/// remembered per thread for the last function called: a loop calling one cached function
-/// builds it once.
-pub(crate) fn entry_of(location: &Path, identity: &str, key: u128) -> Entry {
-    type Last = (PathBuf, String, Arc<Path>);
-    thread_local! {
-        static LAST: std::cell::RefCell<Option<Last>> = const { std::cell::RefCell::new(None) };
-    }
-    LAST.with(|last| {
-        let mut last = last.borrow_mut();
-        let same = |(l, i, _): &Last| l.as_os_str() == location.as_os_str() && i == identity;
-        if !last.as_ref().is_some_and(same) {
-            let dir = Arc::from(function_dir(location, identity));
-            *last = Some((location.to_owned(), identity.to_owned(), dir));
-        }
-        let (_, _, dir) = last.as_ref().expect("just set");
-        Entry { function_dir: dir.clone(), key }
-    })
-}
-
 /// The longest part of an identity that is its own folder name; a longer one is shortened as
 /// other names are (filesystems take names of at most 255 bytes).
 const MAX_PLAIN_NAME: usize = 128;
@@ -93,151 +72,6 @@ fn folder_name(part: &str) -> String {
 /// Whether a folder name is that of an entry: the key, 32 hex digits.
 pub(crate) fn is_entry_name(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// One call's entry: packed, or in its folder.
-#[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    /// The function's folder (shared by the entries a thread makes for one function).
-    function_dir: Arc<Path>,
-    key: u128,
-}
-
-impl Entry {
-    pub(crate) fn new(function_dir: &Path, key: u128) -> Self {
-        Entry { function_dir: Arc::from(function_dir), key }
-    }
-
-    fn function_dir(&self) -> &Path {
-        &self.function_dir
-    }
-
-    pub(crate) fn key(&self) -> u128 {
-        self.key
-    }
-
-    /// The entry's folder, `<function>/<key>` (which a packed entry does not have).
-    pub(crate) fn dir(&self) -> PathBuf {
-        self.function_dir.join(format!("{:032x}", self.key))
-    }
-
-    /// Where the entry is: the pack holding it, or its folder.
-    pub(crate) fn location(&self) -> PathBuf {
-        pack::location(self.function_dir(), self.key).unwrap_or_else(|| self.dir())
-    }
-
-    pub(crate) fn output(&self) -> PathBuf {
-        self.dir().join(OUTPUT)
-    }
-
-    fn metadata(&self) -> PathBuf {
-        self.dir().join(METADATA)
-    }
-
-    /// Whether the entry has an output (which may still turn out unreadable).
-    pub(crate) fn exists(&self) -> bool {
-        pack::contains(self.function_dir(), self.key) || self.output().is_file()
-    }
-
-    /// The stored value, `None` if there is none, an error if it cannot be read as `R`: the
-    /// one in the entry's folder that this process holds (a repeated hit of a large or mapped
-    /// result: answered before the packs are looked at), else the packed one, else the one in
-    /// the entry's folder.
-    pub(crate) fn load<R: Serialize + DeserializeOwned>(&self, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
-        let output = self.output();
-        if let Some(held) = recent::get(&output) {
-            if !held.unchanged(&output) {
-                // Let go of it at once: a mapping of a removed file keeps its disk space.
-                recent::forget(&output);
-            } else if let Ok(value) = held.decode(&output) {
-                return Ok(Some(value));
-            }
-        }
-        if let Some((pack, whole)) = pack::load(self.function_dir(), self.key)? {
-            return whole.decode(&pack).map(Some);
-        }
-        self.load_output(&output, mmap_mode)
-    }
-
-    /// The value in the entry's folder, at `output`, read from disk (and held, if small or
-    /// mapped).
-    fn load_output<R: Serialize + DeserializeOwned>(
-        &self,
-        output: &Path,
-        mmap_mode: Option<MmapMode>,
-    ) -> Result<Option<R>> {
-        let stored = || self.read_metadata().and_then(|m| m.output_stamp);
-        let hold = match mmap_mode {
-            Some(_) => OpenAs::Map(ArrayChecks::FirstMap(&stored)),
-            None => OpenAs::Read { max_len: recent::MAX_FILE },
-        };
-        let loaded = CheckedFile::open(output, hold).and_then(|whole| match whole {
-            Some(whole) => {
-                let value = whole.decode(output)?;
-                recent::put(output, Arc::new(whole));
-                Ok(value)
-            }
-            // Compressed or large: loaded as it is, not held.
-            None if mmap_mode.is_some() => persist::load_mmap_checked(output, ArrayChecks::FirstMap(&stored)),
-            None => match CheckedFile::open(output, OpenAs::MapRead)? {
-                Some(whole) => whole.decode(output),
-                None => persist::load(output),
-            },
-        });
-        match loaded {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Stores `value`, packed if it is small (and has no array to be mapped), else in the
-    /// entry's folder with its metadata.
-    pub(crate) fn store<R: Serialize>(&self, value: &R, settings: Settings, metadata: &mut Metadata) -> Result<()> {
-        let output = self.output();
-        recent::forget(&output);
-        let pack_arrays = settings.mmap_mode.is_none();
-        let stored = persist::dump_or_keep(value, &output, settings.compress, pack::MAX_PACKED, pack_arrays)?;
-        let target = match stored {
-            Spilled::Memory(file) => return pack::store(self.function_dir(), self.key, &file, metadata),
-            Spilled::File(target) => target,
-        };
-        target.commit()?;
-        let written = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?;
-        metadata.output_bytes = written.len();
-        metadata.output_stamp = FileStamp::of(&written);
-        self.write_metadata(metadata)
-    }
-
-    /// The entry's metadata, if it has a readable one.
-    fn read_metadata(&self) -> Option<Metadata> {
-        let bytes = std::fs::read(self.metadata()).ok()?;
-        serde_json::from_slice(&bytes).ok()
-    }
-
-    fn write_metadata(&self, metadata: &Metadata) -> Result<()> {
-        let path = self.metadata();
-        // Rendered first, then written with one call (not one per JSON token).
-        let json = serde_json::to_vec_pretty(metadata).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
-        let target = persist::AtomicFile::create(&path)?;
-        std::io::Write::write_all(&mut target.file(), &json).map_err(|e| Error::io(&path, e))?;
-        target.commit()
-    }
-
-    /// Removes the entry (packed and in its folder); an entry already gone is not an error.
-    pub(crate) fn remove(&self) -> Result<()> {
-        recent::forget(&self.output());
-        pack::remove(self.function_dir(), self.key)?;
-        remove_tree(&self.dir())
-    }
-}
-
-/// Removes a folder and everything in it (and what this process holds of it); one already
-/// gone is not an error.
-pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
-    recent::forget_under(dir);
-    pack::forget_under(dir);
-    remove_tree(dir)
 }
 
 /// Removes a folder and everything in it from disk; one already gone is not an error. A
@@ -260,8 +94,7 @@ const REMOVE_TRIES: usize = 5;
 /// Removes every entry in a function's folder (its packs and entry folders), and nothing
 /// else.
 pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
-    recent::forget_under(function_dir);
-    remove_dir(&function_dir.join(pack::PACKS_DIR))?;
+    remove_tree(&function_dir.join(pack::PACKS_DIR))?;
     let children = match std::fs::read_dir(function_dir) {
         Ok(children) => children,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -284,7 +117,9 @@ pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
 /// What eviction needs to know of an entry folder.
 #[derive(Debug)]
 pub(crate) struct EntryInfo {
-    pub(crate) entry: Entry,
+    /// The function's folder.
+    pub(crate) function_dir: PathBuf,
+    pub(crate) key: u128,
     pub(crate) last_access: SystemTime,
     pub(crate) bytes: u64,
 }
@@ -367,8 +202,8 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
     let key = u128::from_str_radix(name, 16).unwrap_or(0);
     if has_output {
         let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
-        let entry = Entry::new(dir.parent().unwrap_or(&dir), key);
-        scan.entries.push(EntryInfo { entry, last_access, bytes });
+        let function_dir = dir.parent().unwrap_or(&dir).to_path_buf();
+        scan.entries.push(EntryInfo { function_dir, key, last_access, bytes });
     } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
         // Nothing is being written in it: a folder left empty (or with only metadata) by a
         // killed writer, unless a writer just created it and is about to write.
@@ -434,31 +269,36 @@ pub(crate) mod tests {
     pub(crate) const PLAIN: Settings =
         Settings { mmap_mode: None, compress: crate::persist::Compress::None, verbose: 0 };
 
+    use super::super::metadata::Metadata;
+    use super::super::MmapMode;
+
     #[test]
     fn small_entries_are_packed_and_large_ones_get_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let f = function_dir(dir.path(), "c::f");
-        let (small, large) = (Entry::new(&f, 7), Entry::new(&f, 8));
+        let function = super::super::store::Store::at(dir.path()).function("c::f");
+        let entry = |key| super::super::store::Entry::new(function.clone(), key);
+        let (small, large) = (entry(7), entry(8));
         let mut metadata = Metadata::new("c::f", "f(1)".into(), 7, std::time::Duration::from_millis(5));
         small.store(&vec![1u64; 100], PLAIN, &mut metadata).unwrap();
         large.store(&vec![2u64; 4000], PLAIN, &mut metadata).unwrap();
         assert!(!small.dir().exists() && small.location().starts_with(f.join(pack::PACKS_DIR)));
         assert_eq!(large.location(), large.dir());
         // A call being written: no metadata yet, not listed.
-        std::fs::create_dir_all(Entry::new(&f, 9).dir()).unwrap();
+        std::fs::create_dir_all(entry(9).dir()).unwrap();
         let scan = scan(&cache_root(dir.path()));
         assert_eq!(scan.entries.len(), 1);
         assert!(scan.entries[0].bytes > 32_000);
-        assert_eq!(scan.entries[0].entry.dir(), large.dir());
+        assert_eq!((&scan.entries[0].function_dir, scan.entries[0].key), (&f, 8));
         assert_eq!(scan.packs, [f.join(pack::PACKS_DIR)]);
         assert_eq!(small.load::<Vec<u64>>(None).unwrap(), Some(vec![1u64; 100]));
         assert_eq!(large.load::<Vec<u64>>(None).unwrap(), Some(vec![2u64; 4000]));
-        assert_eq!(Entry::new(&f, 10).load::<Vec<u64>>(None).unwrap(), None);
+        assert_eq!(entry(10).load::<Vec<u64>>(None).unwrap(), None);
         // Arrays to be mapped get a folder, whatever their size.
         let mapped = Settings { mmap_mode: Some(MmapMode::ReadOnly), ..PLAIN };
-        let array = Entry::new(&f, 11);
+        let array = entry(11);
         array.store(&crate::Array::from(vec![1u8; 10]), mapped, &mut metadata).unwrap();
-        assert!(array.output().is_file());
+        assert!(array.dir().join(OUTPUT).is_file());
         assert!(array.load::<crate::Array<u8>>(Some(MmapMode::ReadOnly)).unwrap().unwrap().is_mapped());
     }
 }

@@ -10,36 +10,36 @@
 //! - `mod.rs`: [`Memory`], its settings and its folder-wide operations (clear, eviction);
 //! - `func.rs`: [`MemorizedFunc`] (`Memory::cache`) and [`MemorizedResult`] (a shelved result);
 //! - `site.rs`: a cache site and one cached call through it: look up, or compute and store;
+//! - `store/`: the store of a location, shared by its handles: every road to the entries goes through it;
 //! - `layout.rs`: the cache folder: one folder per function, entries packed or in folders, scans;
 //! - `pack/`: small results packed into per-process append-only files;
-//! - `recent.rs`: the in-process layer: entries this process used lately, held in memory;
-//! - `evict.rs`: eviction, least recently used first, and what killed writers left;
 //! - `metadata.rs`: each entry's `metadata.json` (call, duration, times, sizes);
 //! - `report.rs`: verbose messages and warnings, also through the `log` facade;
 //! - `fast_map.rs`: the hash maps of the in-process state (keys hashed once, quickly).
 
-mod evict;
 mod fast_map;
 mod func;
 mod layout;
 mod metadata;
 mod pack;
 mod provenance;
-mod recent;
 mod report;
 mod site;
+mod store;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use func::clear_function;
 pub use func::{MemorizedFunc, MemorizedResult};
-pub(crate) use layout::{function_dir, Entry};
 pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
 pub(crate) use provenance::Provenance;
 pub(crate) use report::{other_code, warning};
 pub(crate) use site::{lookup, shelve, Site};
 pub use site::{Cacheable, Miss, OkOnly, Whole};
+pub use store::CacheStats;
+pub(crate) use store::{Entry, Function};
 
 use crate::persist::Compress;
 
@@ -99,6 +99,8 @@ impl std::str::FromStr for MmapMode {
 #[derive(Clone, Debug)]
 pub struct Memory {
     location: Option<PathBuf>,
+    /// The store of the location; `None` for a disabled memory.
+    store: Option<Arc<store::Store>>,
     mmap_mode: Option<MmapMode>,
     compress: Compress,
     verbose: u32,
@@ -114,13 +116,8 @@ impl Memory {
     /// assert_eq!(memory.location(), Some(std::path::Path::new("cache")));
     /// ```
     pub fn new(location: impl AsRef<Path>) -> Self {
-        Memory {
-            location: Some(location.as_ref().to_path_buf()),
-            mmap_mode: None,
-            compress: Compress::None,
-            verbose: 1,
-            bytes_limit: None,
-        }
+        let location = location.as_ref();
+        Memory { location: Some(location.to_path_buf()), store: Some(store::Store::at(location)), ..Memory::disabled() }
     }
 
     /// A memory that caches nothing: every call computes (joblib's `location=None`).
@@ -132,7 +129,7 @@ impl Memory {
     /// assert!(!f.is_cached(&1));
     /// ```
     pub fn disabled() -> Self {
-        Memory { location: None, ..Memory::new("") }
+        Memory { location: None, store: None, mmap_mode: None, compress: Compress::None, verbose: 1, bytes_limit: None }
     }
 
     /// The default cache: in `$JOBLIB_CACHE_DIR` if set, else in `joblib_cache` under the
@@ -213,6 +210,29 @@ impl Memory {
         self.location.as_deref()
     }
 
+    /// The function `identity` of this memory's store; `None` for a disabled memory.
+    pub(crate) fn function(&self, identity: &str) -> Option<Arc<Function>> {
+        self.store.as_ref().map(|store| store.function(identity))
+    }
+
+    /// What the cached functions of this memory's location did in this process: hits,
+    /// misses, bytes read and written, computation saved (every handle of the location
+    /// counts).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// let f = memory.cache("f", |x: &u8| *x);
+    /// f.call(&1);
+    /// f.call(&1);
+    /// assert_eq!(memory.stats().hits, 1);
+    /// println!("{}", memory.stats());   // 1 hits, 1 misses (50% hits), 8 B read, ...
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> CacheStats {
+        self.store.as_ref().map(|store| store.stats()).unwrap_or_default()
+    }
+
     pub(crate) fn settings(&self) -> Settings {
         Settings { mmap_mode: self.mmap_mode, compress: self.compress, verbose: self.verbose }
     }
@@ -267,8 +287,8 @@ impl Memory {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn clear(&self) {
-        if let Some(location) = &self.location {
-            if let Err(e) = layout::remove_dir(&layout::cache_root(location)) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.clear() {
                 report::warning(&format!("cannot clear the cache: {e}"));
             }
         }
@@ -315,8 +335,8 @@ impl Memory {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reduce_size_to(&self, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-        match &self.location {
-            Some(location) => evict::reduce(&layout::cache_root(location), bytes, items, age),
+        match &self.store {
+            Some(store) => store.reduce(bytes, items, age),
             None => 0,
         }
     }

@@ -150,7 +150,7 @@ mod tests {
         for temp in [&killed, &live] {
             std::fs::write(temp, b"own").unwrap();
         }
-        crate::memory::evict::reduce(&dir.path().join("joblib"), None, None, None);
+        crate::memory::store::Store::at(dir.path()).reduce(None, None, None);
         assert!(!killed.exists() && live.exists());
     }
 }

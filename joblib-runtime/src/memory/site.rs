@@ -3,14 +3,14 @@
 //! make the call fail: an unreadable entry, an unwritable folder or a full disk end in a
 //! warning and a plain computation.
 
-use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::metadata::Metadata;
-use super::{layout, report, Entry, MemorizedResult, Settings};
+use super::{report, Entry, Function, MemorizedResult, Settings};
 use crate::error::Error;
 
 /// What a function returns, and the part of it that is stored: all of it, or only the value
@@ -67,27 +67,27 @@ impl<T, E> Cacheable for OkOnly<T, E> {
 /// Where and how one cached function stores its results.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Site<'a> {
-    /// The cache location; `None` for a disabled memory.
-    pub(crate) location: Option<&'a Path>,
+    /// The function's entries; `None` for a disabled memory.
+    pub(crate) function: Option<&'a Arc<Function>>,
     pub(crate) settings: Settings,
     /// The function's identity in the cache (`crate::module::name`).
-    pub(crate) function: &'a str,
+    pub(crate) identity: &'a str,
 }
 
 impl Site<'_> {
     /// The short name used in messages.
     fn name(&self) -> &str {
-        self.function.rsplit("::").next().unwrap_or(self.function)
+        self.identity.rsplit("::").next().unwrap_or(self.identity)
     }
 
     /// The entry for `key`, or `None` when nothing is cached (disabled memory, or a key that
     /// could not be computed, which is reported).
     pub(crate) fn entry(&self, key: Result<u128, Error>) -> Option<Entry> {
-        let location = self.location?;
+        let function = self.function?;
         match key {
-            Ok(key) => Some(layout::entry_of(location, self.function, key)),
+            Ok(key) => Some(Entry::new(function.clone(), key)),
             Err(e) => {
-                report::warning(&format!("not caching {}: its arguments: {e}", self.function));
+                report::warning(&format!("not caching {}: its arguments: {e}", self.identity));
                 None
             }
         }
@@ -109,7 +109,7 @@ impl Site<'_> {
             Err(e) => {
                 report::warning(&format!(
                     "cannot use the cached result of {} ({e}); computing it again",
-                    self.function
+                    self.identity
                 ));
                 None
             }
@@ -119,7 +119,7 @@ impl Site<'_> {
     /// Computes, reporting the call (described by `describe`) and its duration.
     pub(crate) fn compute<C>(&self, describe: impl FnOnce() -> String, compute: impl FnOnce() -> C) -> Computed<C> {
         let call = describe();
-        report::calling(self.settings.verbose, self.function, &call);
+        report::calling(self.settings.verbose, self.identity, &call);
         let start = Instant::now();
         let value = compute();
         let took = start.elapsed();
@@ -130,11 +130,11 @@ impl Site<'_> {
     /// Stores a computed value in `entry`; a failure is reported and otherwise ignored.
     /// Returns whether the value was stored.
     pub(crate) fn store<S: Serialize>(&self, entry: &Entry, value: &S, call: String, took: Duration) -> bool {
-        let mut metadata = Metadata::new(self.function, call, entry.key(), took);
+        let mut metadata = Metadata::new(self.identity, call, entry.key(), took);
         match entry.store(value, self.settings, &mut metadata) {
             Ok(_) => true,
             Err(e) => {
-                report::warning(&format!("cannot store the result of {} in the cache: {e}", self.function));
+                report::warning(&format!("cannot store the result of {} in the cache: {e}", self.identity));
                 false
             }
         }

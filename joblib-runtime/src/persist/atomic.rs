@@ -77,6 +77,17 @@ impl AtomicFile {
         self.temp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(())
     }
+
+    /// Moves the file into place unless a file is there already; returns whether it did (a
+    /// file that another process created first is kept, and this one removed).
+    pub(crate) fn commit_new(self) -> Result<bool> {
+        let path = self.path;
+        match self.temp.persist_noclobber(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(Error::io(&path, e.error)),
+        }
+    }
 }
 
 #[cfg(test)]

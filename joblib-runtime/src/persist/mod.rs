@@ -24,12 +24,14 @@
 //! - `spill.rs`: a file kept in memory while it is small, else written aside;
 //! - `atomic.rs`: files written aside and renamed into place;
 //! - `writer_id.rs`: who wrote a file (process, start time, host), for temporary names and sweeping;
+//! - `mapped_counter.rs`: a counter in a file mapped shared by the processes of a host;
 //! - `verified.rs`: the files whose arrays this process has verified;
 //! - `npy.rs`: numpy's `.npy` files.
 
 mod atomic;
 pub(crate) use atomic::AtomicFile;
 pub(crate) use checked_file::{load_mmap as load_mmap_checked, CheckedFile, OpenAs};
+pub(crate) use mapped_counter::MappedCounter;
 pub(crate) use read::ArrayChecks;
 pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
@@ -38,6 +40,7 @@ pub(crate) use writer_id::{is_abandoned, is_gone, is_temp_name, is_this_process,
 mod checked_file;
 mod chunks;
 pub mod format;
+mod mapped_counter;
 pub mod npy;
 mod read;
 mod shuffle;

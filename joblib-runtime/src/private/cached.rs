@@ -2,7 +2,7 @@
 //! results, fingerprints, and the bounds that report an unusable argument or result type.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::hashing::digest;
 use crate::memory::{
-    lookup, shelve, Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Provenance, Site, Whole,
+    lookup, shelve, CacheStats, Cacheable, Function, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Provenance, Site,
+    Whole,
 };
 
 /// Where a cached function's results go.
@@ -63,7 +64,15 @@ pub struct CachedFn {
     missed: OnceLock<()>,
     self_type: OnceLock<&'static str>,
     function: OnceLock<String>,
-    resolved: OnceLock<(Memory, u128)>,
+    resolved: OnceLock<Resolved>,
+}
+
+/// What a `#[cached]` function resolves on first use.
+struct Resolved {
+    memory: Memory,
+    fingerprint: u128,
+    /// Its entries; `None` when it does not cache.
+    function: Option<Arc<Function>>,
 }
 
 impl CachedFn {
@@ -108,7 +117,7 @@ impl CachedFn {
         })
     }
 
-    fn resolved(&self) -> &(Memory, u128) {
+    fn resolved(&self) -> &Resolved {
         self.resolved.get_or_init(|| {
             let memory = match &self.location {
                 _ if !claim(self.function(), self) => Memory::disabled(),
@@ -116,20 +125,26 @@ impl CachedFn {
                 CacheLocation::Dir(dir) => Memory::new(dir()),
                 CacheLocation::Memory(memory) => memory().clone(),
             };
-            (memory, (self.fingerprint)())
+            let function = memory.function(self.function());
+            Resolved { memory, fingerprint: (self.fingerprint)(), function }
         })
     }
 
     fn site(&self) -> Site<'_> {
-        let memory = &self.resolved().0;
+        let Resolved { memory, function, .. } = self.resolved();
         let options = &self.options;
         let settings = memory.settings().overridden(options.mmap_mode, options.compress, options.verbose);
-        Site { location: memory.location(), settings, function: self.function() }
+        Site { function: function.as_ref(), settings, identity: self.function() }
     }
 
     /// The function's fingerprint: source, `version` and `deps` together.
     pub fn fingerprint(&self) -> u128 {
-        self.resolved().1
+        self.resolved().fingerprint
+    }
+
+    /// What the function did through the cache in this process (`f::stats()`).
+    pub fn stats(&self) -> CacheStats {
+        self.resolved().function.as_ref().map(|f| f.stats.snapshot()).unwrap_or_default()
     }
 
     /// The key of a call: fingerprint, the names of the generic types, and the arguments
@@ -155,20 +170,18 @@ impl CachedFn {
     /// there, and records what this fingerprint covers, for the next change.
     fn first_miss(&self) {
         let site = self.site();
-        let Some(location) = site.location else { return };
-        let function_dir = crate::memory::function_dir(location, site.function);
+        let Some(function) = site.function else { return };
         let provenance =
             Provenance { fingerprint: self.fingerprint(), own: self.sources.own, reached: (self.sources.reached)() };
-        if let Some(changes) = provenance.changes(&function_dir) {
-            crate::memory::other_code(site.settings.verbose, site.function, &changes);
+        if let Some(changes) = provenance.changes(function.dir()) {
+            crate::memory::other_code(site.settings.verbose, site.identity, &changes);
         }
-        provenance.record(&function_dir);
+        provenance.record(function.dir());
     }
 
     /// Whether the call with `key` is cached.
     pub fn is_cached(&self, key: Result<u128, Error>) -> bool {
-        let site = self.site();
-        site.location.is_some() && site.entry(key).is_some_and(|e| e.exists())
+        self.site().entry(key).is_some_and(|e| e.exists())
     }
 
     /// A shelved call; `compute` is the cached function itself.
@@ -182,7 +195,7 @@ impl CachedFn {
 
     /// Removes every cached result of the function.
     pub fn clear(&self) {
-        crate::memory::clear_function(self.site().location, self.function());
+        crate::memory::clear_function(self.resolved().function.as_deref());
     }
 }
 

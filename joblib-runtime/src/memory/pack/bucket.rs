@@ -81,6 +81,9 @@ pub(crate) struct Bucket {
     pub(crate) accessed: FastMap<u128, f64>,
     /// This process's pack in the bucket, if it has one to append to.
     own: Option<OwnPack>,
+    /// The generation of the function's entries it was last read at, if it goes by one (see
+    /// [`Buckets::with`](super::Buckets::with)).
+    pub(crate) generation: Option<u64>,
 }
 
 /// This process's pack in a bucket, which only it appends to. Its name is new to the bucket
@@ -153,6 +156,7 @@ impl Bucket {
             removals: Vec::new(),
             accessed: FastMap::default(),
             own: None,
+            generation: None,
         }
     }
 

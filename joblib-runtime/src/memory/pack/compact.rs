@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::append;
 use super::bucket::Bucket;
 use super::open::Location;
 use super::record::{Body, Record};
-use super::{append, with_bucket};
 use crate::error::{Error, Result};
 
 /// Past this many packs of gone writers in a bucket, all but the largest are merged.
@@ -47,15 +47,13 @@ pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
     found
 }
 
-/// Removes the entries of `keys` from the bucket in `dir`: with removal records, or, when
+/// Removes the entries of `keys` from `bucket`: with removal records, or, when
 /// they cannot be written (a full disk), by rewriting the packs that hold them without them,
 /// each removed before its rest is written again, so that eviction frees space on a disk too
 /// full for anything to be written first.
-pub(crate) fn evict(dir: &Path, keys: &[u128]) -> Result<()> {
-    with_bucket(dir, |bucket| {
-        bucket.refresh();
-        super::remove_keys(bucket, keys).or_else(|e| rewrite_without(bucket, keys).map_err(|_| e))
-    })
+pub(crate) fn evict(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
+    bucket.refresh();
+    super::remove_keys(bucket, keys).or_else(|e| rewrite_without(bucket, keys).map_err(|_| e))
 }
 
 /// Rewrites the packs of `bucket` that hold records of `keys` without them: what else each
@@ -92,69 +90,66 @@ fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites the packs of gone writers (and this process's retired ones) in the bucket in
-/// `dir` that hold anything no longer needed (removed or superseded records, damage, a record
+/// Rewrites the packs of gone writers (and this process's retired ones) in `bucket` that hold anything no longer needed (removed or superseded records, damage, a record
 /// left half-written by a killed writer), and merges them when there are many; this process's
 /// own pack too, if it holds anything no longer needed. What they still hold is appended to
 /// this process's (new) pack, then they are removed. A reader that had them open reads on from the removed file, or
 /// finds the records again in the new pack.
-pub(crate) fn compact(dir: &Path) -> Result<()> {
-    with_bucket(dir, |bucket| {
+pub(crate) fn compact(bucket: &mut Bucket) -> Result<()> {
+    bucket.refresh();
+    let own = bucket.own_name().map(str::to_owned);
+    let now = SystemTime::now();
+    let mut chosen: Vec<Rewrite> = Vec::new();
+    let mut own_rewrite = None;
+    for pack in 0..bucket.packs.len() {
+        let name = &bucket.packs[pack].name;
+        let is_own = own.as_deref() == Some(name.as_str());
+        if bucket.packs[pack].gone {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(bucket.path(pack)) else { continue };
+        let Ok(modified) = meta.modified() else { continue };
+        // Packs this process no longer appends to (retired) never grow, as those of gone
+        // writers.
+        let retired = !is_own && crate::persist::is_this_process(name);
+        if is_own || retired || crate::persist::is_abandoned(name, modified, now) {
+            let kept = kept_records(bucket, pack);
+            let wasted = kept.bytes() < meta.len();
+            let rewrite = Rewrite { pack, len: meta.len(), kept, wasted };
+            match is_own {
+                true => own_rewrite = Some(rewrite).filter(|r| r.wasted),
+                false => chosen.push(rewrite),
+            }
+        }
+    }
+    if chosen.len() > MAX_GONE_PACKS {
+        // All but the largest, which stays unless it is wasteful.
+        let largest = chosen.iter().enumerate().max_by_key(|(_, r)| r.len).map(|(i, _)| i);
+        if let Some(i) = largest.filter(|&i| !chosen[i].wasted) {
+            chosen.swap_remove(i);
+        }
+    } else {
+        chosen.retain(|r| r.wasted);
+    }
+    if let Some(rewrite) = own_rewrite {
+        // This process's pack is rewritten into a new one.
+        bucket.retire_own();
+        chosen.push(rewrite);
+    }
+    for rewrite in &chosen {
+        copy_kept(bucket, rewrite)?;
+    }
+    for rewrite in &chosen {
+        let path = bucket.path(rewrite.pack);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+            _ => {}
+        }
+    }
+    if !chosen.is_empty() {
         bucket.refresh();
-        let own = bucket.own_name().map(str::to_owned);
-        let now = SystemTime::now();
-        let mut chosen: Vec<Rewrite> = Vec::new();
-        let mut own_rewrite = None;
-        for pack in 0..bucket.packs.len() {
-            let name = &bucket.packs[pack].name;
-            let is_own = own.as_deref() == Some(name.as_str());
-            if bucket.packs[pack].gone {
-                continue;
-            }
-            let Ok(meta) = std::fs::metadata(bucket.path(pack)) else { continue };
-            let Ok(modified) = meta.modified() else { continue };
-            // Packs this process no longer appends to (retired) never grow, as those of gone
-            // writers.
-            let retired = !is_own && crate::persist::is_this_process(name);
-            if is_own || retired || crate::persist::is_abandoned(name, modified, now) {
-                let kept = kept_records(bucket, pack);
-                let wasted = kept.bytes() < meta.len();
-                let rewrite = Rewrite { pack, len: meta.len(), kept, wasted };
-                match is_own {
-                    true => own_rewrite = Some(rewrite).filter(|r| r.wasted),
-                    false => chosen.push(rewrite),
-                }
-            }
-        }
-        if chosen.len() > MAX_GONE_PACKS {
-            // All but the largest, which stays unless it is wasteful.
-            let largest = chosen.iter().enumerate().max_by_key(|(_, r)| r.len).map(|(i, _)| i);
-            if let Some(i) = largest.filter(|&i| !chosen[i].wasted) {
-                chosen.swap_remove(i);
-            }
-        } else {
-            chosen.retain(|r| r.wasted);
-        }
-        if let Some(rewrite) = own_rewrite {
-            // This process's pack is rewritten into a new one.
-            bucket.retire_own();
-            chosen.push(rewrite);
-        }
-        for rewrite in &chosen {
-            copy_kept(bucket, rewrite)?;
-        }
-        for rewrite in &chosen {
-            let path = bucket.path(rewrite.pack);
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
-                _ => {}
-            }
-        }
-        if !chosen.is_empty() {
-            bucket.refresh();
-        }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Rewrites are appended this many bytes at a time: a pack of any size is copied in bounded

@@ -30,17 +30,17 @@ mod compact;
 mod open;
 mod record;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use super::fast_map::FastMap;
 use super::metadata::Metadata;
 use bucket::{now_seconds, Bucket, Known};
-pub(crate) use compact::{buckets, compact, entries, evict};
-use open::{read_entry, ToRead};
+pub(crate) use compact::{buckets, entries};
+use compact::{compact, evict};
+use open::{read_entry, Location, ToRead};
+pub(crate) use open::{still_there, OpenPack, Uses};
 use record::{Body, Record};
 
 use crate::error::Result;
@@ -53,13 +53,8 @@ pub(crate) const PACK_SUFFIX: &str = ".pack";
 /// Results whose file has at most this many bytes are packed; larger ones get a folder.
 pub(crate) const MAX_PACKED: usize = 16 << 10;
 
-/// The buckets this process has read, by folder (its bytes: hashing them is faster than
-/// hashing a `Path`, component by component). This lock is held only to find a bucket; each
-/// bucket has its own, held while it is read or written, so that threads using other buckets
-/// do not wait.
-static BUCKETS: Mutex<Option<FastMap<OsString, Arc<Mutex<Bucket>>>>> = Mutex::new(None);
-/// The most buckets this process keeps what it read of.
-const MAX_BUCKETS: usize = 1024;
+/// The most buckets of a function's packs (the first hex digit of the key).
+const BUCKETS: usize = 16;
 /// Seconds between two recorded uses of one entry.
 static ACCESS_INTERVAL: AtomicU64 = AtomicU64::new(3600);
 
@@ -69,35 +64,151 @@ pub(crate) fn set_access_interval(interval: Duration) {
     ACCESS_INTERVAL.store(interval.as_secs(), Ordering::Relaxed);
 }
 
-/// The bucket folder of `key` in a function's folder.
-pub(crate) fn bucket_dir(function_dir: &Path, key: u128) -> PathBuf {
-    function_dir.join(PACKS_DIR).join(format!("{:x}", key >> 124))
+/// A packed value found: its checked file, the pack holding it, and how this process used it
+/// before.
+pub(crate) struct Found {
+    pub(crate) whole: Arc<CheckedFile>,
+    pub(crate) pack: Arc<Path>,
+    /// The open pack and its inode, to tell later whether it is still there.
+    pub(crate) open: Arc<OpenPack>,
+    pub(crate) inode: u64,
+    /// The computation's duration, in seconds.
+    pub(crate) duration: f64,
+    pub(crate) uses: Uses,
+    at: Location,
 }
 
-/// Runs `f` on the bucket in `dir`, read first if this process has not read it yet.
-fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
-    let bucket = {
-        let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
-        let buckets = buckets.get_or_insert_with(FastMap::default);
-        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(dir.as_os_str()) {
-            // Many caches (temporary ones, say) in one process: start again, reading each
-            // bucket anew when it is used.
-            buckets.clear();
+/// The packed entries of one function, as this process read them: one [`Bucket`] per first
+/// hex digit of the key, each behind its own lock, so that threads using other buckets do not
+/// wait.
+#[derive(Debug)]
+pub(crate) struct Buckets {
+    buckets: [Mutex<Bucket>; BUCKETS],
+}
+
+impl Buckets {
+    /// The buckets of the function whose folder is `function_dir`, none read yet.
+    pub(crate) fn new(function_dir: &Path) -> Buckets {
+        let dir = function_dir.join(PACKS_DIR);
+        Buckets { buckets: std::array::from_fn(|b| Mutex::new(Bucket::unread(dir.join(format!("{b:x}"))))) }
+    }
+
+    /// The index of the bucket whose folder is `dir`, if it is one of a function's buckets.
+    pub(crate) fn index_of(dir: &Path) -> Option<usize> {
+        let name = dir.file_name()?.to_str()?;
+        let index = usize::from_str_radix(name, 16).ok().filter(|&b| b < BUCKETS)?;
+        (name == format!("{index:x}")).then_some(index)
+    }
+
+    fn index_of_key(key: u128) -> usize {
+        (key >> 124) as usize
+    }
+
+    /// Runs `f` on bucket `index`, read first if this process has not read it yet, or read
+    /// again if it was read at another generation than `generation` (see
+    /// [`Function`](super::store::Function)); `None`: no generation, read only what is new
+    /// when a key is not found.
+    pub(crate) fn with<R>(&self, index: usize, generation: Option<u64>, f: impl FnOnce(&mut Bucket) -> R) -> R {
+        let mut bucket = self.buckets[index].lock().unwrap_or_else(PoisonError::into_inner);
+        if !bucket.was_read() || generation.is_some_and(|g| bucket.generation != Some(g)) {
+            bucket.refresh();
+            bucket.generation = generation;
         }
-        match buckets.get(dir.as_os_str()) {
-            Some(bucket) => bucket.clone(),
-            None => {
-                let bucket = Arc::new(Mutex::new(Bucket::unread(dir.to_path_buf())));
-                buckets.insert(dir.as_os_str().to_owned(), bucket.clone());
-                bucket
+        f(&mut bucket)
+    }
+
+    /// Lets go of everything read (the packs were removed).
+    pub(crate) fn forget(&self) {
+        for bucket in &self.buckets {
+            let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+            *bucket = Bucket::unread(bucket.dir.clone());
+        }
+    }
+
+    /// The packed value of `key`, if there is one, read from its pack; `check_pack`: first make
+    /// sure the pack was not removed or replaced since it was read (without a generation to
+    /// say so).
+    pub(crate) fn load(&self, key: u128, generation: Option<u64>, check_pack: bool) -> Result<Option<Found>> {
+        let index = Self::index_of_key(key);
+        // A pack let go between the lookup and the read (cleared, compacted): look again.
+        for attempt in 0..2 {
+            let found = self.with(index, generation, |bucket| {
+                if attempt > 0 || !bucket.entries.contains_key(&key) {
+                    bucket.refresh();
+                }
+                let Known { at, uses, .. } = *bucket.entries.get(&key)?;
+                note_access(bucket, key);
+                let (path, inode) = (bucket.path(at.pack), bucket.packs[at.pack].inode);
+                Some(bucket.reader(at.pack).map(|pack| (ToRead { pack, path, inode, at }, uses)))
+            });
+            let Some(record) = found else { return Ok(None) };
+            let Some((record, uses)) = record else { continue };
+            match read_entry(&record, key, check_pack) {
+                Ok(Some((whole, duration))) => {
+                    let ToRead { pack, path, inode, at } = record;
+                    return Ok(Some(Found { whole, pack: path, open: pack, inode, duration, uses, at }));
+                }
+                Ok(None) => continue,
+                Err(e) => {
+                    // Not used again: a value stored anew takes its place.
+                    self.with(index, None, |bucket| bucket.forget(key, record.at));
+                    return Err(e);
+                }
             }
         }
-    };
-    let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
-    if !bucket.was_read() {
-        bucket.refresh();
+        Ok(None)
     }
-    f(&mut bucket)
+
+    /// Records how this process now uses the value `found` of `key`.
+    pub(crate) fn used(&self, key: u128, found: &Found, uses: Uses) {
+        if uses != found.uses {
+            self.with(Self::index_of_key(key), None, |bucket| bucket.used(key, found.at, uses));
+        }
+    }
+
+    /// Whether a packed value of `key` is stored, as far as the packs on disk tell now.
+    pub(crate) fn contains(&self, key: u128) -> bool {
+        self.with(Self::index_of_key(key), None, |bucket| {
+            bucket.refresh();
+            bucket.entries.contains_key(&key)
+        })
+    }
+
+    /// The pack holding the value of `key`, if any.
+    pub(crate) fn location(&self, key: u128) -> Option<PathBuf> {
+        self.with(Self::index_of_key(key), None, |bucket| {
+            bucket.entries.get(&key).map(|k| bucket.path(k.at.pack).to_path_buf())
+        })
+    }
+
+    /// Packs the value file `file` of `key`, described by `metadata` (its call, duration and
+    /// time), in place of the records of `key` this process knows (unreadable ones, or of
+    /// another type).
+    pub(crate) fn store(&self, key: u128, file: &[u8], metadata: &Metadata) -> Result<()> {
+        let body = Body::Entry { duration: metadata.duration_seconds, arguments: &metadata.arguments, file };
+        let time = metadata.created;
+        self.with(Self::index_of_key(key), None, |bucket| {
+            let mut records = removals(bucket, &[key], time);
+            records.extend(Record { key, time, body }.encode());
+            append(bucket, &records)
+        })
+    }
+
+    /// Removes every packed value of `key`.
+    pub(crate) fn remove(&self, key: u128) -> Result<()> {
+        self.evict(Self::index_of_key(key), &[key])
+    }
+
+    /// Removes the entries of `keys` from bucket `index` (see [`compact::evict`]).
+    pub(crate) fn evict(&self, index: usize, keys: &[u128]) -> Result<()> {
+        self.with(index, None, |bucket| evict(bucket, keys))
+    }
+
+    /// Rewrites the packs of bucket `index` that hold what is no longer needed (see
+    /// [`compact::compact`]).
+    pub(crate) fn compact(&self, index: usize) -> Result<()> {
+        self.with(index, None, compact)
+    }
 }
 
 /// Appends `records` to this process's pack in `bucket`. A pack that cannot be appended to
@@ -105,74 +216,6 @@ fn with_bucket<R>(dir: &Path, f: impl FnOnce(&mut Bucket) -> R) -> R {
 /// and the records go to a new one.
 fn append(bucket: &mut Bucket, records: &[u8]) -> Result<()> {
     bucket.append(records).or_else(|_| bucket.append(records).inspect_err(|_| bucket.retire_own()))
-}
-
-/// The checked value file of the packed value of `key`, with the pack holding it, if there is
-/// one.
-pub(crate) fn load(function_dir: &Path, key: u128) -> Result<Option<(Arc<Path>, Arc<CheckedFile>)>> {
-    let dir = bucket_dir(function_dir, key);
-    // A pack let go between the lookup and the read (cleared, compacted): look again.
-    for attempt in 0..2 {
-        let found = with_bucket(&dir, |bucket| {
-            if attempt > 0 || !bucket.entries.contains_key(&key) {
-                bucket.refresh();
-            }
-            let Known { at, uses, .. } = *bucket.entries.get(&key)?;
-            note_access(bucket, key);
-            let (path, inode) = (bucket.path(at.pack), bucket.packs[at.pack].inode);
-            Some(bucket.reader(at.pack).map(|pack| ToRead { pack, path, inode, at, uses }))
-        });
-        let Some(record) = found else { return Ok(None) };
-        let Some(record) = record else { continue };
-        match read_entry(&record, key) {
-            Ok(Some((whole, uses))) => {
-                if uses != record.uses {
-                    with_bucket(&dir, |bucket| bucket.used(key, record.at, uses));
-                }
-                return Ok(Some((record.path, whole)));
-            }
-            Ok(None) => continue,
-            Err(e) => {
-                // Not used again: a value stored anew takes its place.
-                with_bucket(&dir, |bucket| bucket.forget(key, record.at));
-                return Err(e);
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Whether a packed value of `key` is stored, as far as the packs on disk tell now.
-pub(crate) fn contains(function_dir: &Path, key: u128) -> bool {
-    with_bucket(&bucket_dir(function_dir, key), |bucket| {
-        bucket.refresh();
-        bucket.entries.contains_key(&key)
-    })
-}
-
-/// The pack holding the value of `key`, if any.
-pub(crate) fn location(function_dir: &Path, key: u128) -> Option<PathBuf> {
-    with_bucket(&bucket_dir(function_dir, key), |bucket| {
-        bucket.entries.get(&key).map(|k| bucket.path(k.at.pack).to_path_buf())
-    })
-}
-
-/// Packs the value file `file` of `key`, described by `metadata` (its call, duration and
-/// time), in place of the records of `key` this process knows (unreadable ones, or of
-/// another type).
-pub(crate) fn store(function_dir: &Path, key: u128, file: &[u8], metadata: &Metadata) -> Result<()> {
-    let body = Body::Entry { duration: metadata.duration_seconds, arguments: &metadata.arguments, file };
-    let time = metadata.created;
-    with_bucket(&bucket_dir(function_dir, key), |bucket| {
-        let mut records = removals(bucket, &[key], time);
-        records.extend(Record { key, time, body }.encode());
-        append(bucket, &records)
-    })
-}
-
-/// Removes every packed value of `key`.
-pub(crate) fn remove(function_dir: &Path, key: u128) -> Result<()> {
-    evict(&bucket_dir(function_dir, key), &[key])
 }
 
 /// Appends removal records of every record of `keys` to this process's pack.
@@ -193,15 +236,6 @@ fn removals(bucket: &Bucket, keys: &[u128], time: f64) -> Vec<u8> {
             Record { key, time, body }.encode()
         })
         .collect()
-}
-
-/// Lets go of every bucket under `dir` (a function's folder or a whole cache) that this
-/// process read: they are being removed.
-pub(crate) fn forget_under(dir: &Path) {
-    let mut buckets = BUCKETS.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(buckets) = buckets.as_mut() {
-        buckets.retain(|bucket, _| !Path::new(bucket).starts_with(dir));
-    }
 }
 
 /// Notes a use of `key`: recorded (one small append) if the last recorded one is older than

@@ -1,5 +1,5 @@
-//! The pack files this process keeps open, and reading one record from one: a hit's only
-//! I/O.
+//! The pack files this process keeps open, and reading one record from one: a first hit's
+//! only I/O.
 
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
-use crate::memory::recent;
 use crate::persist::CheckedFile;
 
 /// Where a record is.
@@ -71,43 +70,32 @@ pub(crate) struct ToRead {
     pub(crate) path: Arc<Path>,
     pub(crate) inode: u64,
     pub(crate) at: Location,
-    /// How this process used it before this hit.
-    pub(crate) uses: Uses,
 }
 
-/// The value file of the entry record of `key` in `record`, checked; `None` if its pack is no
-/// longer there (removed or replaced). A record hit again is held in the in-process layer
-/// ([`recent`]): records never change, so a repeated hit needs only the
-/// `fstat` that says its pack is still there.
-pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<Option<(Arc<CheckedFile>, Uses)>> {
-    let ToRead { pack, path, inode, at, uses } = record;
-    let file = &pack.file;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.ino() != *inode || meta.nlink() == 0 {
+/// Whether the open pack `pack`, which was `inode`, is still there under its name (one
+/// `fstat`): not removed nor replaced.
+pub(crate) fn still_there(pack: &OpenPack, inode: u64) -> bool {
+    pack.file.metadata().is_ok_and(|meta| meta.ino() == inode && meta.nlink() > 0)
+}
+
+/// The value file of the entry record of `key` in `record`, checked, and the computation's
+/// duration; `None` if its pack is no longer there (removed or replaced), which is checked
+/// first if `check_pack` says so.
+pub(crate) fn read_entry(record: &ToRead, key: u128, check_pack: bool) -> Result<Option<(Arc<CheckedFile>, f64)>> {
+    let ToRead { pack, path, inode, at } = record;
+    if check_pack && !still_there(pack, *inode) {
         return Ok(None);
     }
-    // Held under the pack's file, the record's place and its key: a record held from a pack
-    // that was removed since is never taken for another's.
-    let held = matches!(uses, Uses::Once | Uses::Held)
-        .then(|| path.join(format!("{inode:x}-{:x}-{key:032x}.record", at.offset)));
-    if let Some(whole) = held.as_deref().and_then(recent::get) {
-        return Ok(Some((whole, Uses::Held)));
-    }
     let mut bytes = vec![0u8; at.len as usize];
-    file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
+    pack.file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => Error::corrupt(path, format!("truncated: no record at {}", at.offset)),
         _ => Error::io(path, e),
     })?;
     match record::read(&bytes) {
-        record::Found::Record(Record { key: found, body: Body::Entry { file, .. }, .. }, _) if found == key => {
-            let whole = Arc::new(CheckedFile::of_bytes(file, path, None)?);
-            let uses = match held {
-                Some(held) if recent::put_if_room(&held, whole.clone()) => Uses::Held,
-                Some(_) => Uses::NoRoom,
-                None if *uses == Uses::Never => Uses::Once,
-                None => *uses,
-            };
-            Ok(Some((whole, uses)))
+        record::Found::Record(Record { key: found, body: Body::Entry { file, duration, .. }, .. }, _)
+            if found == key =>
+        {
+            Ok(Some((Arc::new(CheckedFile::of_bytes(file, path, None)?), duration)))
         }
         _ => Err(Error::corrupt(path, format!("the record at {} is damaged", at.offset))),
     }

@@ -19,6 +19,11 @@ fn gone_writers_pack(bucket: &Path, records: &[Record]) -> PathBuf {
     path
 }
 
+/// The folder of the bucket of `key` in a function's folder.
+fn bucket_dir(function: &Path, key: u128) -> PathBuf {
+    function.join(PACKS_DIR).join(format!("{:x}", key >> 124))
+}
+
 fn entry(key: u128, time: f64, file: &[u8]) -> Record<'_> {
     Record { key, time, body: Body::Entry { duration: 0.0, arguments: "f()", file } }
 }
@@ -49,9 +54,8 @@ fn duplicates_removals_and_uses_are_followed() {
     assert_eq!(other.locations(1).len(), 1);
     assert_eq!(other.last_access(2), Some(now + 5.0));
     // Compaction keeps what is still needed (key 1's earlier record, key 2 and its use)...
-    compact(&bucket_dir).unwrap();
+    compact(&mut bucket).unwrap();
     assert!(!pack.exists(), "the gone writer's pack held a removed record: rewritten");
-    forget_under(dir.path());
     let after = Bucket::open(bucket_dir.clone());
     assert_eq!((after.locations(1).len(), after.locations(2).len()), (1, 1));
     assert_eq!(after.last_access(2), Some(now + 5.0), "the use survives compaction");
@@ -74,7 +78,8 @@ fn eviction_by_age_goes_by_the_recorded_times() {
     // Times no clock gives, as a forged pack may hold: taken as the epoch, never a panic.
     let forged = bucket_dir(&function, 1 << 124);
     gone_writers_pack(&forged, &[entry(1 << 124, f64::NAN, b"nan"), entry(2 << 124, f64::INFINITY, b"inf")]);
-    let removed = crate::memory::evict::reduce(&dir.path().join("joblib"), None, None, Some(Duration::from_secs(3600)));
+    let store = crate::memory::store::Store::at(dir.path());
+    let removed = store.reduce(None, None, Some(Duration::from_secs(3600)));
     assert_eq!(removed, 3, "the old, never used entry and the two of no time");
     let left = entries(&function.join(PACKS_DIR));
     assert_eq!(left.iter().map(|p| p.key).collect::<Vec<_>>(), [1], "the entry used lately stays");
@@ -89,13 +94,13 @@ fn packs_of_other_hosts_are_rewritten_only_when_long_unmodified() {
     let foreign = bucket_dir.join(format!("pack~5.5@another-host~0-0{PACK_SUFFIX}"));
     let records = [entry(1, now, b"x"), entry(1, now, b"y")].map(|r| r.encode()).concat();
     std::fs::write(&foreign, &records).unwrap();
-    compact(&bucket_dir).unwrap();
+    let mut bucket = Bucket::open(bucket_dir.clone());
+    compact(&mut bucket).unwrap();
     assert!(foreign.exists(), "another host's writer may still write: left alone");
     let long_ago = std::time::SystemTime::now() - crate::persist::FOREIGN_STALE_AFTER - Duration::from_secs(60);
     std::fs::File::options().write(true).open(&foreign).unwrap().set_modified(long_ago).unwrap();
-    compact(&bucket_dir).unwrap();
+    compact(&mut bucket).unwrap();
     assert!(!foreign.exists(), "unmodified for long, holding a superseded record: rewritten");
-    forget_under(dir.path());
     assert_eq!(Bucket::open(bucket_dir).locations(1).len(), 1, "one record of key 1 kept");
 }
 
@@ -103,10 +108,12 @@ fn packs_of_other_hosts_are_rewritten_only_when_long_unmodified() {
 fn many_caches_in_one_process_keep_few_files_open() {
     let dir = tempfile::tempdir().unwrap();
     let metadata = crate::memory::metadata::Metadata::new("f", "f()".into(), 7, Duration::ZERO);
+    let mut functions = Vec::new();
     for cache in 0..1500 {
-        let function = dir.path().join(format!("c{cache}/joblib/f"));
-        store(&function, 7, b"value", &metadata).unwrap();
-        assert!(contains(&function, 7));
+        let buckets = Buckets::new(&dir.path().join(format!("c{cache}/joblib/f")));
+        buckets.store(7, b"value", &metadata).unwrap();
+        assert!(buckets.contains(7));
+        functions.push(buckets);
     }
     let open_here = std::fs::read_dir("/proc/self/fd")
         .unwrap()
@@ -125,10 +132,10 @@ fn a_large_pack_is_rewritten_in_batches_and_keeps_every_entry() {
     let records: Vec<Record> = (0..600).map(|key| entry(key, now, &file)).collect();
     let pack = gone_writers_pack(&bucket_dir, &records);
     assert!(std::fs::metadata(&pack).unwrap().len() > 9 << 20, "more than one batch");
-    evict(&bucket_dir, &[0]).unwrap();
-    compact(&bucket_dir).unwrap();
+    let mut bucket = Bucket::open(bucket_dir.clone());
+    evict(&mut bucket, &[0]).unwrap();
+    compact(&mut bucket).unwrap();
     assert!(!pack.exists());
-    forget_under(dir.path());
     let after = Bucket::open(bucket_dir);
     assert_eq!(after.entries.len(), 599);
     assert!((1..600).all(|key| after.locations(key).len() == 1));

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::layout::Entry;
-use super::{layout, pack, report};
+use std::sync::Arc;
+
+use super::Store;
+use crate::memory::{layout, pack, report};
 
 /// An entry eviction may remove.
 struct Candidate {
@@ -15,20 +17,27 @@ struct Candidate {
 }
 
 enum Stored {
-    Folder(Entry),
-    Packed { bucket: PathBuf, key: u128 },
+    /// In its folder, in a function's folder.
+    Folder {
+        function: PathBuf,
+        key: u128,
+    },
+    Packed {
+        bucket: PathBuf,
+        key: u128,
+    },
 }
 
-/// Removes what killed writers left under `root`, then entries, least recently used first,
+/// Removes what killed writers left in `store`'s folder, then entries, least recently used first,
 /// until at most `bytes` bytes and `items` entries remain and none is older than `age`. Files
 /// still being written count against `bytes` but are never removed. Packs of writers that are
 /// gone are then rewritten without what was removed. Returns how many entries were removed.
-pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-    let layout::Scan { entries, leftovers, packs } = layout::scan(root);
+pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+    let layout::Scan { entries, leftovers, packs } = layout::scan(store.root());
     let folders = entries.into_iter().map(|e| Candidate {
         last_access: e.last_access,
         bytes: e.bytes,
-        what: Stored::Folder(e.entry),
+        what: Stored::Folder { function: e.function_dir, key: e.key },
     });
     let packed = packs.iter().flat_map(|dir| pack::entries(dir)).map(|p| Candidate {
         last_access: p.last_access,
@@ -55,8 +64,8 @@ pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age:
             continue;
         }
         match candidate.what {
-            Stored::Folder(entry) => {
-                if let Err(e) = entry.remove() {
+            Stored::Folder { function, key } => {
+                if let Err(e) = store.function_at(&function).remove(key) {
                     report::warning(&format!("cannot evict a cache entry: {e}"));
                     continue;
                 }
@@ -69,17 +78,31 @@ pub(crate) fn reduce(root: &Path, bytes: Option<u64>, items: Option<usize>, age:
         count -= 1;
     }
     for (bucket, keys) in packed_removals {
-        match pack::evict(&bucket, &keys) {
+        match in_bucket(store, &bucket, |function, index| function.evict_packed(index, &keys)) {
             Ok(()) => removed += keys.len(),
             Err(e) => report::warning(&format!("cannot evict cache entries: {e}")),
         }
     }
     for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
-        if let Err(e) = pack::compact(&bucket) {
+        if let Err(e) = in_bucket(store, &bucket, |function, index| function.compact(index)) {
             report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
         }
     }
     removed
+}
+
+/// Runs `f` on the function and the index of the bucket whose folder is `bucket`
+/// (`<function>/packed-entries/<b>`); a folder that is no bucket is left alone.
+fn in_bucket(
+    store: &Arc<Store>,
+    bucket: &Path,
+    f: impl FnOnce(&super::Function, usize) -> crate::error::Result<()>,
+) -> crate::error::Result<()> {
+    let function = bucket.parent().and_then(Path::parent);
+    match (function, pack::Buckets::index_of(bucket)) {
+        (Some(function), Some(index)) => f(&store.function_at(function), index),
+        _ => Ok(()),
+    }
 }
 
 /// Removes an abandoned file or folder; one already gone is not an error.
@@ -98,8 +121,9 @@ fn remove(path: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::memory::layout::tests::PLAIN;
-    use crate::memory::layout::{cache_root, function_dir, Entry};
+    use crate::memory::layout::{cache_root, OUTPUT};
     use crate::memory::metadata::Metadata;
+    use crate::memory::store::Entry;
     use crate::persist::FOREIGN_STALE_AFTER;
 
     fn file_of(path: &Path, bytes: usize, age: Duration) {
@@ -111,17 +135,19 @@ mod tests {
     #[test]
     fn leftovers_of_gone_writers_are_removed_and_live_ones_counted() {
         let dir = tempfile::tempdir().unwrap();
-        let f = function_dir(dir.path(), "c::f");
-        let stored = Entry::new(&f, 1);
+        let store = Store::at(dir.path());
+        let f = store.function("c::f");
+        let output = |entry: &Entry| entry.dir().join(OUTPUT);
+        let stored = Entry::new(f.clone(), 1);
         let mut metadata = Metadata::new("c::f", "f(1)".into(), 1, Duration::ZERO);
         stored.store(&vec![0u8; 20_000], PLAIN, &mut metadata).unwrap();
         // A writer on another host, writing now: kept, and its 10 000 bytes count.
-        let writing = Entry::new(&f, 2);
+        let writing = Entry::new(f.clone(), 2);
         std::fs::create_dir_all(writing.dir()).unwrap();
         let live = writing.dir().join(".output.jbl~77.5@another-host~abc.tmp");
         file_of(&live, 10_000, Duration::ZERO);
         // Files of writers gone long ago: one of another host, one of an older joblib.
-        let killed = Entry::new(&f, 3);
+        let killed = Entry::new(f.clone(), 3);
         std::fs::create_dir_all(killed.dir()).unwrap();
         let old = FOREIGN_STALE_AFTER + Duration::from_secs(60);
         let foreign = killed.dir().join(".output.jbl~77.5@another-host~def.tmp");
@@ -129,12 +155,12 @@ mod tests {
         file_of(&foreign, 5_000, old);
         file_of(&unnamed, 50, old);
         // An output whose writer was killed before its metadata: an entry all the same.
-        let half = Entry::new(&f, 4);
+        let half = Entry::new(f.clone(), 4);
         std::fs::create_dir_all(half.dir()).unwrap();
-        crate::persist::dump(&vec![0u8; 100], half.output()).unwrap();
+        crate::persist::dump(&vec![0u8; 100], output(&half)).unwrap();
 
         let root = cache_root(dir.path());
-        let half_bytes = std::fs::metadata(half.output()).unwrap().len();
+        let half_bytes = std::fs::metadata(output(&half)).unwrap().len();
         // `stored` was used before `half` was written (file times are too coarse to tell).
         let earlier = SystemTime::now() - Duration::from_secs(10);
         for file in ["metadata.json", "output.jbl"] {
@@ -142,13 +168,13 @@ mod tests {
             used.set_times(std::fs::FileTimes::new().set_accessed(earlier).set_modified(earlier)).unwrap();
         }
         let limit = 10_000 + half_bytes;
-        assert_eq!(reduce(&root, Some(limit), None, None), 1, "the live file's bytes count: one entry goes");
-        assert!(!stored.output().exists() && half.output().exists(), "the least recently used one");
+        assert_eq!(reduce(&store, Some(limit), None, None), 1, "the live file's bytes count: one entry goes");
+        assert!(!output(&stored).exists() && output(&half).exists(), "the least recently used one");
         assert!(live.exists(), "a file being written is never removed");
         assert!(!foreign.exists() && !unnamed.exists(), "abandoned files are removed");
         let scan = layout::scan(&root);
         assert_eq!(scan.entries.len(), 1);
-        assert_eq!(reduce(&root, Some(0), None, None), 1);
+        assert_eq!(reduce(&store, Some(0), None, None), 1);
         assert!(live.exists());
     }
 }

@@ -1,0 +1,390 @@
+//! One function's entries in a store: looked up, stored, removed, cleared, through the
+//! in-process layer, the packs and the entry folders, and the generation counter that lets a
+//! repeated hit answer from memory without a system call.
+//!
+//! # The generation protocol
+//!
+//! Each function folder has a counter file, `generation.counter`, mapped shared by every
+//! process using the function ([`MappedCounter`]). A process that changes the function's
+//! entries (stores, removes, clears, evicts, rewrites packs) adds one to it *after* the change.
+//! A process that reads loads the counter *before* it looks at the disk, and keeps what it
+//! read as good at that count: an entry held in memory is answered with one atomic load while
+//! the count is unchanged, or what this process itself changed. When another process changed
+//! anything, what this process holds of the function and what it read of its packs is looked
+//! at again. A count loaded before a change is never newer than it, so nothing read before a
+//! change outlives it.
+//!
+//! A clear of the whole cache removes the counter files too: the clearer maps them first and
+//! bumps them after the removal; a process seeing the bump finds the file gone and maps the new
+//! one, after which it reads nothing older. Where a shared mapping is not coherent (a network
+//! filesystem) or the counter cannot be created (a read-only cache), every hit checks files as
+//! it did before there were counters: one `stat` or `fstat`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::held::{Check, Counter, Held, HeldValue, MAX_FILE};
+use super::stats::Counters;
+use super::Store;
+use crate::error::{Error, Result};
+use crate::memory::layout::{self, GENERATION, METADATA, OUTPUT};
+use crate::memory::metadata::Metadata;
+use crate::memory::pack::{self, Buckets, Uses};
+use crate::memory::{MmapMode, Settings};
+use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, MappedCounter, OpenAs, Spilled};
+
+/// One function's entries in a store, shared by every handle of the function in the process.
+pub(crate) struct Function {
+    store: Arc<Store>,
+    /// Its identity (`crate::module::name`, or the name given to `Memory::cache`).
+    identity: String,
+    dir: PathBuf,
+    /// Its place in the store's in-process layer.
+    slot: u32,
+    buckets: Buckets,
+    pub(crate) stats: Counters,
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function").field("identity", &self.identity).field("dir", &self.dir).finish()
+    }
+}
+
+/// What the in-process layer said of a key.
+struct Looked {
+    held: Option<Arc<HeldValue>>,
+    /// The function's epoch then (see [`Held`]).
+    epoch: u64,
+    /// Whether its generation counter vouches for what is read now.
+    counted: bool,
+}
+
+impl Function {
+    pub(crate) fn new(store: Arc<Store>, identity: &str, dir: PathBuf) -> Function {
+        let slot = store.held().add_function();
+        let buckets = Buckets::new(&dir);
+        Function { store, identity: identity.to_string(), dir, slot, buckets, stats: Counters::default() }
+    }
+
+    /// Its identity in the cache.
+    pub(crate) fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// Its folder.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The folder of the entry of `key`, `<function>/<key>` (which a packed entry does not
+    /// have).
+    pub(crate) fn entry_dir(&self, key: u128) -> PathBuf {
+        self.dir.join(format!("{key:032x}"))
+    }
+
+    fn output(&self, key: u128) -> PathBuf {
+        self.entry_dir(key).join(OUTPUT)
+    }
+
+    /// Where the entry of `key` is: the pack holding it, or its folder.
+    pub(crate) fn location(&self, key: u128) -> PathBuf {
+        self.buckets.location(key).unwrap_or_else(|| self.entry_dir(key))
+    }
+
+    /// Whether the entry of `key` has an output (which may still turn out unreadable).
+    pub(crate) fn contains(&self, key: u128) -> bool {
+        self.buckets.contains(key) || self.output(key).is_file()
+    }
+
+    /// The stored value of `key`, `None` if there is none, an error if it cannot be read as
+    /// `R`: the one this process holds if it is still good, else the packed one, else the one
+    /// in the entry's folder.
+    pub(crate) fn get<R: Serialize + DeserializeOwned>(
+        &self,
+        key: u128,
+        mmap_mode: Option<MmapMode>,
+    ) -> Result<Option<R>> {
+        let found = self.find(key, mmap_mode);
+        match &found {
+            Ok(Some(_)) => {}
+            _ => {
+                self.stats.miss();
+                self.store.stats.miss();
+            }
+        }
+        found
+    }
+
+    fn hit(&self, bytes: u64, duration: f64) {
+        self.stats.hit(bytes, duration);
+        self.store.stats.hit(bytes, duration);
+    }
+
+    fn find<R: Serialize + DeserializeOwned>(&self, key: u128, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
+        let looked = self.look(key);
+        if let Some(held) = &looked.held {
+            let good = match &held.check {
+                Check::Generation => true,
+                Check::File(path) => held.file.unchanged(path),
+                Check::Pack(pack, inode) => pack::still_there(pack, *inode),
+            };
+            if !good {
+                // Let go of it at once: a mapping of a removed file keeps its disk space.
+                self.store.held().forget(self.slot, key);
+            } else if let Ok(value) = held.file.decode(&self.dir) {
+                self.hit(held.bytes, held.duration);
+                return Ok(Some(value));
+            }
+        }
+        let generation = looked.counted.then_some(looked.epoch);
+        if let Some(found) = self.buckets.load(key, generation, !looked.counted)? {
+            let value = found.whole.decode(&found.pack)?;
+            let bytes = found.whole.held_bytes() as u64;
+            self.hit(bytes, found.duration);
+            let uses = match found.uses {
+                Uses::Never => Uses::Once,
+                Uses::NoRoom => Uses::NoRoom,
+                Uses::Once | Uses::Held => {
+                    let check = match looked.counted {
+                        true => Check::Generation,
+                        false => Check::Pack(found.open.clone(), found.inode),
+                    };
+                    let held = HeldValue { file: found.whole.clone(), check, duration: found.duration, bytes };
+                    match self.store.held().put_if_room(self.slot, key, looked.epoch, held) {
+                        true => Uses::Held,
+                        false => Uses::NoRoom,
+                    }
+                }
+            };
+            self.buckets.used(key, &found, uses);
+            return Ok(Some(value));
+        }
+        self.load_output(key, mmap_mode, &looked)
+    }
+
+    /// What the in-process layer holds of `key`, after taking in what the generation counter
+    /// says.
+    fn look(&self, key: u128) -> Looked {
+        let mut held = self.store.held();
+        let counted = self.sync(&mut held);
+        let epoch = held.generation(self.slot).epoch;
+        Looked { held: held.get(self.slot, key), epoch, counted }
+    }
+
+    /// Takes in the function's generation: a change by another process since the last look
+    /// starts a new epoch. Returns whether the counter vouches for what is read now (false
+    /// without one: files are checked).
+    fn sync(&self, held: &mut Held) -> bool {
+        let generation = held.generation(self.slot);
+        if matches!(generation.counter, Counter::Unknown) {
+            self.map_counter(held, false);
+        }
+        let generation = held.generation(self.slot);
+        let Counter::Mapped(counter) = &generation.counter else { return false };
+        let now = counter.load();
+        if now != generation.seen {
+            let stale = !counter.is_at(&self.dir.join(GENERATION));
+            generation.seen = now;
+            generation.epoch += 1;
+            if stale {
+                // Removed with the whole cache: the new file, if there is one, counts now.
+                self.map_counter(held, false);
+            }
+        }
+        true
+    }
+
+    /// Maps the function's counter (created if `create` or if the function's folder exists),
+    /// starting a new epoch; a folder not there yet leaves it to be looked for again.
+    fn map_counter(&self, held: &mut Held, create: bool) {
+        let path = self.dir.join(GENERATION);
+        let counter = match MappedCounter::open(&path, create || self.dir.is_dir()) {
+            Ok(Some(counter)) => Counter::Mapped(Arc::new(counter)),
+            Ok(None) => Counter::Unavailable,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Counter::Unknown,
+            Err(_) => Counter::Unavailable,
+        };
+        let generation = held.generation(self.slot);
+        generation.seen = match &counter {
+            Counter::Mapped(counter) => counter.load(),
+            _ => 0,
+        };
+        generation.counter = counter;
+        generation.epoch += 1;
+    }
+
+    /// Tells other processes that this one changed the function's entries (after the change):
+    /// adds one to the counter, which this process's own look then does not take for another's
+    /// change unless another process changed something too. `recheck`: first make sure the
+    /// counter file is still the one mapped (a removal must reach every reader; a store may
+    /// skip it).
+    fn changed(&self, recheck: bool) {
+        let mut held = self.store.held();
+        let generation = held.generation(self.slot);
+        let stale = match &generation.counter {
+            Counter::Mapped(counter) => recheck && !counter.is_at(&self.dir.join(GENERATION)),
+            Counter::Unknown => true,
+            Counter::Unavailable => false,
+        };
+        if stale {
+            self.map_counter(&mut held, true);
+        }
+        let generation = held.generation(self.slot);
+        if let Counter::Mapped(counter) = &generation.counter {
+            let before = counter.bump();
+            if before == generation.seen {
+                generation.seen = before + 1;
+            }
+        }
+    }
+
+    /// The value in the entry's folder, read from disk (and held, if small or mapped).
+    fn load_output<R: Serialize + DeserializeOwned>(
+        &self,
+        key: u128,
+        mmap_mode: Option<MmapMode>,
+        looked: &Looked,
+    ) -> Result<Option<R>> {
+        let output = self.output(key);
+        let metadata = std::cell::OnceCell::new();
+        let metadata = || metadata.get_or_init(|| self.read_metadata(key));
+        let stored = || metadata().as_ref().and_then(|m| m.output_stamp);
+        let hold = match mmap_mode {
+            Some(_) => OpenAs::Map(ArrayChecks::FirstMap(&stored)),
+            None => OpenAs::Read { max_len: MAX_FILE },
+        };
+        let loaded = CheckedFile::open(&output, hold).and_then(|whole| match whole {
+            Some(whole) => {
+                let value = whole.decode(&output)?;
+                let check = match mmap_mode.is_none() && looked.counted {
+                    true => Check::Generation,
+                    false => Check::File(output.clone()),
+                };
+                let bytes = std::fs::metadata(&output).map_or(0, |m| m.len());
+                let duration = metadata().as_ref().map_or(0.0, |m| m.duration_seconds);
+                let held = HeldValue { file: Arc::new(whole), check, duration, bytes };
+                self.store.held().put(self.slot, key, looked.epoch, held);
+                Ok((value, bytes))
+            }
+            // Compressed or large: loaded as it is, not held.
+            None if mmap_mode.is_some() => {
+                persist::load_mmap_checked(&output, ArrayChecks::FirstMap(&stored)).map(|v| (v, 0))
+            }
+            None => match CheckedFile::open(&output, OpenAs::MapRead)? {
+                Some(whole) => whole.decode(&output).map(|v| (v, 0)),
+                None => persist::load(&output).map(|v| (v, 0)),
+            },
+        });
+        match loaded {
+            Ok((value, bytes)) => {
+                let bytes = if bytes == 0 { std::fs::metadata(&output).map_or(0, |m| m.len()) } else { bytes };
+                self.hit(bytes, metadata().as_ref().map_or(0.0, |m| m.duration_seconds));
+                Ok(Some(value))
+            }
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores `value` as the entry of `key`: packed if it is small (and has no array to be
+    /// mapped), else in the entry's folder with its metadata.
+    pub(crate) fn put<R: Serialize>(
+        &self,
+        key: u128,
+        value: &R,
+        settings: Settings,
+        metadata: &mut Metadata,
+    ) -> Result<()> {
+        self.store.held().forget(self.slot, key);
+        let output = self.output(key);
+        let pack_arrays = settings.mmap_mode.is_none();
+        let stored = persist::dump_or_keep(value, &output, settings.compress, pack::MAX_PACKED, pack_arrays)?;
+        let written = match stored {
+            Spilled::Memory(file) => {
+                self.buckets.store(key, &file, metadata)?;
+                file.len() as u64
+            }
+            Spilled::File(target) => {
+                target.commit()?;
+                let written = std::fs::metadata(&output).map_err(|e| Error::io(&output, e))?;
+                metadata.output_bytes = written.len();
+                metadata.output_stamp = FileStamp::of(&written);
+                self.write_metadata(key, metadata)?;
+                written.len()
+            }
+        };
+        self.changed(false);
+        self.stats.written(written);
+        self.store.stats.written(written);
+        Ok(())
+    }
+
+    /// The entry's metadata, if it has a readable one.
+    fn read_metadata(&self, key: u128) -> Option<Metadata> {
+        let bytes = std::fs::read(self.entry_dir(key).join(METADATA)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn write_metadata(&self, key: u128, metadata: &Metadata) -> Result<()> {
+        let path = self.entry_dir(key).join(METADATA);
+        // Rendered first, then written with one call (not one per JSON token).
+        let json = serde_json::to_vec_pretty(metadata).map_err(|e| Error::io(&path, std::io::Error::other(e)))?;
+        let target = persist::AtomicFile::create(&path)?;
+        std::io::Write::write_all(&mut target.file(), &json).map_err(|e| Error::io(&path, e))?;
+        target.commit()
+    }
+
+    /// Removes the entry of `key` (packed and in its folder); an entry already gone is not an
+    /// error.
+    pub(crate) fn remove(&self, key: u128) -> Result<()> {
+        self.store.held().forget(self.slot, key);
+        let removed = self.buckets.remove(key).and(layout::remove_tree(&self.entry_dir(key)));
+        self.changed(true);
+        removed
+    }
+
+    /// Removes the packed entries of `keys` from bucket `index` (eviction).
+    pub(crate) fn evict_packed(&self, index: usize, keys: &[u128]) -> Result<()> {
+        {
+            let mut held = self.store.held();
+            keys.iter().for_each(|&key| held.forget(self.slot, key));
+        }
+        let evicted = self.buckets.evict(index, keys);
+        self.changed(true);
+        evicted
+    }
+
+    /// Rewrites the packs of bucket `index` that hold what is no longer needed.
+    pub(crate) fn compact(&self, index: usize) -> Result<()> {
+        let compacted = self.buckets.compact(index);
+        self.changed(true);
+        compacted
+    }
+
+    /// Removes every entry of the function (its packs and entry folders), and nothing else:
+    /// not the folders of functions nested under it (`sim` and `sim::run`).
+    pub(crate) fn clear(&self) -> Result<()> {
+        self.store.held().forget_function(self.slot);
+        let cleared = layout::remove_entries(&self.dir);
+        self.buckets.forget();
+        self.changed(true);
+        cleared
+    }
+
+    /// Lets go of everything this process read of the function (the whole cache was
+    /// cleared).
+    pub(crate) fn forget(&self) {
+        self.store.held().forget_function(self.slot);
+        self.buckets.forget();
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        self.store.held().remove_function(self.slot);
+    }
+}

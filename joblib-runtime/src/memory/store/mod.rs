@@ -1,0 +1,216 @@
+//! The store of a cache location: one per location in a process, shared by every
+//! [`Memory`](crate::Memory) handle and cached function using it. It owns what the process
+//! knows of the cache (the in-process layer, what it read of the packs) and has the cache's
+//! whole vocabulary: a function's entries ([`Function`]: get, put, remove, clear), eviction,
+//! clearing, statistics. Nothing else touches the layout: a hit is cached function → store →
+//! in-process layer | packs | entry folder → persist.
+//!
+//! The files, one line each:
+//!
+//! - `evict.rs`: eviction, least recently used first, and what killed writers left;
+//! - `function.rs`: one function's entries, and the generation counter that lets hits answer from memory;
+//! - `held.rs`: the in-process layer: entries used lately, held in memory or mapped;
+//! - `stats.rs`: hits, misses, bytes and computation saved.
+
+mod evict;
+mod function;
+mod held;
+mod stats;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+pub(crate) use function::Function;
+use held::Held;
+pub use stats::CacheStats;
+use stats::Counters;
+
+use super::fast_map::FastMap;
+use super::layout::{self, GENERATION};
+use crate::error::Result;
+use crate::persist::MappedCounter;
+
+/// The store of one cache location.
+pub(crate) struct Store {
+    location: PathBuf,
+    /// `<location>/joblib`.
+    root: PathBuf,
+    /// The functions used in this process, by folder.
+    functions: Mutex<FastMap<PathBuf, Weak<Function>>>,
+    held: Mutex<Held>,
+    stats: Counters,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("location", &self.location).finish()
+    }
+}
+
+/// The stores of this process, by location (made absolute): the only process-wide state of
+/// the cache.
+static STORES: Mutex<Option<HashMap<PathBuf, Weak<Store>>>> = Mutex::new(None);
+
+impl Store {
+    /// The store of `location`: the one this process has, or a new one.
+    pub(crate) fn at(location: &Path) -> Arc<Store> {
+        let absolute = std::path::absolute(location).unwrap_or_else(|_| location.to_path_buf());
+        let mut stores = STORES.lock().unwrap_or_else(PoisonError::into_inner);
+        let stores = stores.get_or_insert_with(HashMap::new);
+        if let Some(store) = stores.get(&absolute).and_then(Weak::upgrade) {
+            return store;
+        }
+        stores.retain(|_, store| store.strong_count() > 0);
+        let store = Arc::new(Store {
+            location: location.to_path_buf(),
+            root: layout::cache_root(location),
+            functions: Mutex::new(FastMap::default()),
+            held: Mutex::new(Held::default()),
+            stats: Counters::default(),
+        });
+        stores.insert(absolute, Arc::downgrade(&store));
+        store
+    }
+
+    /// The cache's folder, `<location>/joblib`.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The function `identity` (`crate::module::name`, or any name given to
+    /// `Memory::cache`).
+    pub(crate) fn function(self: &Arc<Self>, identity: &str) -> Arc<Function> {
+        self.function_in(layout::function_dir(&self.location, identity), identity)
+    }
+
+    /// The function whose folder is `dir` (found by a scan: named after its folder).
+    pub(crate) fn function_at(self: &Arc<Self>, dir: &Path) -> Arc<Function> {
+        let relative = dir.strip_prefix(&self.root).unwrap_or(dir);
+        let parts: Vec<_> = relative.iter().map(|part| part.to_string_lossy()).collect();
+        self.function_in(dir.to_path_buf(), &parts.join("::"))
+    }
+
+    fn function_in(self: &Arc<Self>, dir: PathBuf, identity: &str) -> Arc<Function> {
+        let mut functions = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(function) = functions.get(&dir).and_then(Weak::upgrade) {
+            return function;
+        }
+        functions.retain(|_, function| function.strong_count() > 0);
+        let function = Arc::new(Function::new(self.clone(), identity, dir.clone()));
+        functions.insert(dir, Arc::downgrade(&function));
+        function
+    }
+
+    /// The functions of this store that the process uses now.
+    fn live_functions(&self) -> Vec<Arc<Function>> {
+        let functions = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+        functions.values().filter_map(Weak::upgrade).collect()
+    }
+
+    /// What every function of the store did in this process.
+    pub(crate) fn stats(&self) -> CacheStats {
+        self.stats.snapshot()
+    }
+
+    /// Removes every entry of the cache (the whole `joblib` folder of the location). Every
+    /// function's generation counter is bumped after the removal, so that other processes let
+    /// go of what they hold (see [`Function`]).
+    pub(crate) fn clear(&self) -> Result<()> {
+        let counters = counters_under(&self.root);
+        let removed = layout::remove_tree(&self.root);
+        for function in self.live_functions() {
+            function.forget();
+        }
+        for counter in counters {
+            counter.bump();
+        }
+        removed
+    }
+
+    /// Evicts least recently used entries until at most `bytes` bytes and `items` entries
+    /// remain, and none older than `age` (see [`evict`]); how many were removed.
+    pub(crate) fn reduce(self: &Arc<Self>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+        evict::reduce(self, bytes, items, age)
+    }
+}
+
+/// The generation counters of every function folder under `root`, mapped.
+fn counters_under(root: &Path) -> Vec<MappedCounter> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(children) = std::fs::read_dir(&dir) else { continue };
+        for child in children.flatten() {
+            let name = child.file_name();
+            let is_dir = child.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && !layout::is_entry_name(&name.to_string_lossy()) && name != super::pack::PACKS_DIR {
+                pending.push(child.path());
+            } else if name == GENERATION {
+                found.extend(MappedCounter::open(&child.path(), false).ok().flatten());
+            }
+        }
+    }
+    found
+}
+
+/// One call's entry: a key of a function.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    function: Arc<Function>,
+    key: u128,
+}
+
+impl Entry {
+    pub(crate) fn new(function: Arc<Function>, key: u128) -> Self {
+        Entry { function, key }
+    }
+
+    pub(crate) fn key(&self) -> u128 {
+        self.key
+    }
+
+    /// The entry's folder, `<function>/<key>` (which a packed entry does not have).
+    #[cfg(test)]
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.function.entry_dir(self.key)
+    }
+
+    /// Where the entry is: the pack holding it, or its folder.
+    pub(crate) fn location(&self) -> PathBuf {
+        self.function.location(self.key)
+    }
+
+    /// Whether the entry has an output (which may still turn out unreadable).
+    pub(crate) fn exists(&self) -> bool {
+        self.function.contains(self.key)
+    }
+
+    /// The stored value, `None` if there is none, an error if it cannot be read as `R`.
+    pub(crate) fn load<R: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        mmap_mode: Option<super::MmapMode>,
+    ) -> Result<Option<R>> {
+        self.function.get(self.key, mmap_mode)
+    }
+
+    /// Stores `value`.
+    pub(crate) fn store<R: serde::Serialize>(
+        &self,
+        value: &R,
+        settings: super::Settings,
+        metadata: &mut super::metadata::Metadata,
+    ) -> Result<()> {
+        self.function.put(self.key, value, settings, metadata)
+    }
+
+    /// Removes the entry; one already gone is not an error.
+    pub(crate) fn remove(&self) -> Result<()> {
+        self.function.remove(self.key)
+    }
+}
