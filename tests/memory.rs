@@ -13,7 +13,7 @@ fn memory(dir: &Path) -> Memory {
 /// The one entry folder of function `name` under `dir`.
 fn entry_dirs(dir: &Path, name: &str) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir.join("joblib").join(name))
-        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
     found.sort();
     found

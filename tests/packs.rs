@@ -512,3 +512,69 @@ fn writers_on_several_hosts_share_one_cache_folder() {
         }
     }
 }
+
+/// The oldest version of `versioned` entries a hit may return, as the changer wrote it last.
+fn floor(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("floor")).ok().and_then(|text| text.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn hits_stay_right_while_another_process_stores_clears_and_evicts() {
+    const TEST: &str = "hits_stay_right_while_another_process_stores_clears_and_evicts";
+    const KEYS: u64 = 64;
+    /// What the reader computes itself (a miss): never taken for a stale value.
+    const COMPUTED_HERE: u64 = u64::MAX;
+    let run_for = Duration::from_secs(6);
+    if role().as_deref() == Some("changer") {
+        // Stores every key at a version, then makes that version go (a clear of the function,
+        // of the whole cache, or an eviction then a clear), then says so in `floor`.
+        let dir = test_dir();
+        let memory = Memory::new(&dir).verbose(0);
+        let deadline = Instant::now() + run_for;
+        let mut version: u64 = 1;
+        while Instant::now() < deadline {
+            let f = memory.cache("versioned", move |k: &u64| (version, *k));
+            for k in 0..KEYS {
+                f.call(&k);
+            }
+            match version % 3 {
+                0 => memory.clear(),
+                1 => f.clear(),
+                _ => {
+                    memory.reduce_size_to(None, Some(KEYS as usize / 2), None);
+                    f.clear();
+                }
+            }
+            version += 1;
+            let aside = dir.join("floor.tmp");
+            std::fs::write(&aside, version.to_string()).unwrap();
+            std::fs::rename(&aside, dir.join("floor")).unwrap();
+        }
+        println!("versions: {version}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let changer = child(TEST, "changer", dir.path()).stdout(Stdio::piped()).spawn().unwrap();
+    let memory = Memory::new(dir.path()).verbose(0);
+    let f = memory.cache("versioned", |k: &u64| (COMPUTED_HERE, *k));
+    let (mut stored_hits, mut calls) = (0, 0);
+    let start = Instant::now();
+    while start.elapsed() < run_for {
+        for k in 0..KEYS {
+            let oldest = floor(dir.path());
+            let (version, key) = f.call(&k);
+            calls += 1;
+            assert_eq!(key, k, "the value of another key");
+            if version != COMPUTED_HERE {
+                assert!(version >= oldest, "key {k}: version {version} after version {} was cleared", oldest - 1);
+                stored_hits += 1;
+            }
+        }
+    }
+    let output = changer.wait_with_output().unwrap();
+    children::finished(&output);
+    let versions = reported(&output, "versions");
+    assert!(versions > 10, "the changer went through {versions} versions");
+    assert!(stored_hits > 100, "{stored_hits} of {calls} calls were hits on the changer's entries");
+    println!("{calls} calls, {stored_hits} hits on the changer's entries, {versions} versions");
+}

@@ -88,6 +88,29 @@ pub(crate) fn remove_tree(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes everything in the folder `dir` but its file `keep`; a folder already gone is not
+/// an error.
+pub(crate) fn remove_all_but(dir: &Path, keep: &str) -> Result<()> {
+    let children = match std::fs::read_dir(dir) {
+        Ok(children) => children,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    // Every child is tried, whatever fails: the first failure is reported at the end.
+    let mut failure = Ok(());
+    for child in children.flatten().filter(|child| child.file_name() != keep) {
+        let removed = match child.file_type().is_ok_and(|t| t.is_dir()) {
+            true => remove_tree(&child.path()),
+            false => std::fs::remove_file(child.path()).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(Error::io(&child.path(), e)),
+            }),
+        };
+        failure = failure.and(removed);
+    }
+    failure
+}
+
 /// How many times a folder a writer adds to is removed again.
 const REMOVE_TRIES: usize = 5;
 

@@ -47,9 +47,9 @@ pub(crate) struct MappedCounter {
 }
 
 impl MappedCounter {
-    /// The counter in the file at `path`, created (zero) if there is none and `create` says so;
-    /// `None` if there is none and it is not to be created, or if the file is on a filesystem
-    /// where a shared mapping is not coherent (see the module's notes).
+    /// The counter in the file at `path`, created (zero) if there is none and `create` says so
+    /// (an error of kind `NotFound` if there is none and it is not to be created); `None` if the
+    /// file is on a filesystem where a shared mapping is not coherent (see the module's notes).
     pub(crate) fn open(path: &Path, create: bool) -> Result<Option<MappedCounter>> {
         let file = match File::options().read(true).write(true).open(path) {
             Ok(file) => file,
@@ -59,7 +59,6 @@ impl MappedCounter {
                 aside.commit_new()?;
                 File::options().read(true).write(true).open(path).map_err(|e| Error::io(path, e))?
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, e)),
         };
         let metadata = file.metadata().map_err(|e| Error::io(path, e))?;
@@ -119,7 +118,8 @@ mod tests {
     fn two_mappings_of_one_file_count_together() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("generation");
-        assert!(MappedCounter::open(&path, false).unwrap().is_none(), "not created unless asked");
+        let missing = MappedCounter::open(&path, false).unwrap_err();
+        assert!(matches!(missing, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound));
         let a = MappedCounter::open(&path, true).unwrap().expect("a local filesystem");
         let b = MappedCounter::open(&path, true).unwrap().unwrap();
         assert_eq!((a.load(), b.load()), (0, 0));

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -51,6 +52,43 @@ pub(crate) struct Pack {
     pub(crate) gone: bool,
     /// The file, open for reading.
     open: Option<Arc<OpenPack>>,
+    /// Its bytes up to `reached`, kept from reading it (while the process's budget allows;
+    /// another process's pack only): a first hit of one of its records then reads memory, not
+    /// the file (nor a mapping, which a pack cut in place would turn into a `SIGBUS`).
+    kept: Option<KeptBytes>,
+}
+
+/// The most bytes of packs a process keeps from reading them, all stores together.
+const MAX_KEPT: usize = 64 << 20;
+/// Bytes of packs kept now.
+static KEPT: AtomicUsize = AtomicUsize::new(0);
+
+/// The bytes of a pack kept from reading it, counted in [`KEPT`].
+#[derive(Debug, Default)]
+struct KeptBytes {
+    bytes: Vec<u8>,
+}
+
+impl KeptBytes {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends `more`, if the budget allows; false if it does not (nothing is appended).
+    fn extend(&mut self, more: &[u8]) -> bool {
+        if KEPT.fetch_add(more.len(), Ordering::Relaxed) + more.len() > MAX_KEPT {
+            KEPT.fetch_sub(more.len(), Ordering::Relaxed);
+            return false;
+        }
+        self.bytes.extend_from_slice(more);
+        true
+    }
+}
+
+impl Drop for KeptBytes {
+    fn drop(&mut self) {
+        KEPT.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+    }
 }
 
 /// A removal record, kept for compaction: in pack `pack`, of the record at `offset` of the
@@ -224,7 +262,10 @@ impl Bucket {
         let sealed = crate::persist::is_gone(&name);
         let name_hash = xxh3_64(name.as_bytes());
         let path = Arc::from(self.dir.join(&name));
-        self.packs.push(Pack { name, path, name_hash, inode, reached: 0, sealed, gone: false, open: None });
+        // This process's own packs are read from the file: damage to them is seen, and the
+        // entries stored again.
+        let kept = (!crate::persist::is_this_process(&name)).then(KeptBytes::default);
+        self.packs.push(Pack { name, path, name_hash, inode, reached: 0, sealed, gone: false, open: None, kept });
         self.packs.len() - 1
     }
 
@@ -289,7 +330,19 @@ impl Bucket {
         for (offset, record, len) in records {
             self.apply(Location { pack, offset: from + offset as u64, len: len as u32 }, &record);
         }
-        self.packs[pack].reached = from + reached as u64;
+        let pack = &mut self.packs[pack];
+        if let Some(kept) = &mut pack.kept {
+            if kept.len() as u64 != from || !kept.extend(&bytes[..reached]) {
+                pack.kept = None;
+            }
+        }
+        pack.reached = from + reached as u64;
+    }
+
+    /// The bytes of the record at `at`, if they were kept from reading its pack.
+    pub(crate) fn kept_record(&self, at: Location) -> Option<&[u8]> {
+        let kept = self.packs[at.pack].kept.as_ref()?;
+        kept.bytes.get(at.offset as usize..at.offset as usize + at.len as usize)
     }
 
     fn apply(&mut self, at: Location, record: &Record) {
@@ -346,6 +399,7 @@ impl Bucket {
         }
         self.packs[pack].gone = true;
         self.packs[pack].open = None;
+        self.packs[pack].kept = None;
         let keys: Vec<u128> = self
             .entries
             .iter()

@@ -36,10 +36,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::metadata::Metadata;
-use bucket::{now_seconds, Bucket, Known};
+use bucket::{now_seconds, Bucket};
 pub(crate) use compact::{buckets, entries};
 use compact::{compact, evict};
-use open::{read_entry, Location, ToRead};
+use open::{entry_in, read_entry, Location, ToRead};
 pub(crate) use open::{still_there, OpenPack, Uses};
 use record::{Body, Record};
 
@@ -133,22 +133,33 @@ impl Buckets {
         // A pack let go between the lookup and the read (cleared, compacted): look again.
         for attempt in 0..2 {
             let found = self.with(index, generation, |bucket| {
-                if attempt > 0 || !bucket.entries.contains_key(&key) {
+                // Read at this generation, the bucket knows every record but those appended since
+                // without a bump (being stored now, elsewhere): a key it does not know is absent.
+                if attempt > 0 || (generation.is_none() && !bucket.entries.contains_key(&key)) {
                     bucket.refresh();
                 }
-                let Known { at, uses, .. } = *bucket.entries.get(&key)?;
+                let known = bucket.entries.get_mut(&key)?;
+                let (at, uses) = (known.at, known.uses);
+                if uses == Uses::Never {
+                    // Used once now (if it turns out unreadable, it is forgotten below).
+                    known.uses = Uses::Once;
+                }
                 note_access(bucket, key);
                 let (path, inode) = (bucket.path(at.pack), bucket.packs[at.pack].inode);
-                Some(bucket.reader(at.pack).map(|pack| (ToRead { pack, path, inode, at }, uses)))
+                // Read from the bytes kept of the pack, if they were: no system call.
+                let kept = bucket.kept_record(at).map(|bytes| entry_in(bytes, key, &path, at.offset));
+                Some(bucket.reader(at.pack).map(|pack| (ToRead { pack, path, inode, at }, uses, kept)))
             });
             let Some(record) = found else { return Ok(None) };
-            let Some((record, uses)) = record else { continue };
-            match read_entry(&record, key, check_pack) {
-                Ok(Some((whole, duration))) => {
+            let Some((record, uses, kept)) = record else { continue };
+            if check_pack && !still_there(&record.pack, record.inode) {
+                continue;
+            }
+            match kept.unwrap_or_else(|| read_entry(&record, key)) {
+                Ok((whole, duration)) => {
                     let ToRead { pack, path, inode, at } = record;
                     return Ok(Some(Found { whole, pack: path, open: pack, inode, duration, uses, at }));
                 }
-                Ok(None) => continue,
                 Err(e) => {
                     // Not used again: a value stored anew takes its place.
                     self.with(index, None, |bucket| bucket.forget(key, record.at));
@@ -159,9 +170,10 @@ impl Buckets {
         Ok(None)
     }
 
-    /// Records how this process now uses the value `found` of `key`.
+    /// Records how this process now uses the value `found` of `key` (a first use is recorded
+    /// when it is found).
     pub(crate) fn used(&self, key: u128, found: &Found, uses: Uses) {
-        if uses != found.uses {
+        if uses != found.uses && !(found.uses == Uses::Never && uses == Uses::Once) {
             self.with(Self::index_of_key(key), None, |bucket| bucket.used(key, found.at, uses));
         }
     }

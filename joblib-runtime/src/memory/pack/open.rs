@@ -78,25 +78,27 @@ pub(crate) fn still_there(pack: &OpenPack, inode: u64) -> bool {
     pack.file.metadata().is_ok_and(|meta| meta.ino() == inode && meta.nlink() > 0)
 }
 
-/// The value file of the entry record of `key` in `record`, checked, and the computation's
-/// duration; `None` if its pack is no longer there (removed or replaced), which is checked
-/// first if `check_pack` says so.
-pub(crate) fn read_entry(record: &ToRead, key: u128, check_pack: bool) -> Result<Option<(Arc<CheckedFile>, f64)>> {
-    let ToRead { pack, path, inode, at } = record;
-    if check_pack && !still_there(pack, *inode) {
-        return Ok(None);
-    }
+/// The value file of the entry record of `key` read from its pack, checked, and the
+/// computation's duration.
+pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<(Arc<CheckedFile>, f64)> {
+    let ToRead { pack, path, at, .. } = record;
     let mut bytes = vec![0u8; at.len as usize];
     pack.file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
         std::io::ErrorKind::UnexpectedEof => Error::corrupt(path, format!("truncated: no record at {}", at.offset)),
         _ => Error::io(path, e),
     })?;
-    match record::read(&bytes) {
+    entry_in(&bytes, key, path, at.offset)
+}
+
+/// The value file of the entry record of `key` in `bytes` (at `offset` of the pack at `path`),
+/// checked, and the computation's duration.
+pub(crate) fn entry_in(bytes: &[u8], key: u128, path: &Path, offset: u64) -> Result<(Arc<CheckedFile>, f64)> {
+    match record::read(bytes) {
         record::Found::Record(Record { key: found, body: Body::Entry { file, duration, .. }, .. }, _)
             if found == key =>
         {
-            Ok(Some((Arc::new(CheckedFile::of_bytes(file, path, None)?), duration)))
+            Ok((Arc::new(CheckedFile::of_bytes(file, path, None)?), duration))
         }
-        _ => Err(Error::corrupt(path, format!("the record at {} is damaged", at.offset))),
+        _ => Err(Error::corrupt(path, format!("the record at {offset} is damaged"))),
     }
 }

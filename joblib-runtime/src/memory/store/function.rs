@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::held::{Check, Counter, Held, HeldValue, MAX_FILE};
-use super::stats::Counters;
+use super::stats::{nanos, Counters};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::memory::layout::{self, GENERATION, METADATA, OUTPUT};
@@ -111,17 +111,13 @@ impl Function {
         let found = self.find(key, mmap_mode);
         match &found {
             Ok(Some(_)) => {}
-            _ => {
-                self.stats.miss();
-                self.store.stats.miss();
-            }
+            _ => self.stats.miss(),
         }
         found
     }
 
-    fn hit(&self, bytes: u64, duration: f64) {
-        self.stats.hit(bytes, duration);
-        self.store.stats.hit(bytes, duration);
+    fn hit(&self, bytes: u64, saved_nanos: u64) {
+        self.stats.hit(bytes, saved_nanos);
     }
 
     fn find<R: Serialize + DeserializeOwned>(&self, key: u128, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
@@ -136,7 +132,7 @@ impl Function {
                 // Let go of it at once: a mapping of a removed file keeps its disk space.
                 self.store.held().forget(self.slot, key);
             } else if let Ok(value) = held.file.decode(&self.dir) {
-                self.hit(held.bytes, held.duration);
+                self.hit(held.bytes, held.saved_nanos);
                 return Ok(Some(value));
             }
         }
@@ -144,7 +140,8 @@ impl Function {
         if let Some(found) = self.buckets.load(key, generation, !looked.counted)? {
             let value = found.whole.decode(&found.pack)?;
             let bytes = found.whole.held_bytes() as u64;
-            self.hit(bytes, found.duration);
+            let saved_nanos = nanos(found.duration);
+            self.hit(bytes, saved_nanos);
             let uses = match found.uses {
                 Uses::Never => Uses::Once,
                 Uses::NoRoom => Uses::NoRoom,
@@ -153,7 +150,7 @@ impl Function {
                         true => Check::Generation,
                         false => Check::Pack(found.open.clone(), found.inode),
                     };
-                    let held = HeldValue { file: found.whole.clone(), check, duration: found.duration, bytes };
+                    let held = HeldValue { file: found.whole.clone(), check, saved_nanos, bytes };
                     match self.store.held().put_if_room(self.slot, key, looked.epoch, held) {
                         true => Uses::Held,
                         false => Uses::NoRoom,
@@ -176,45 +173,44 @@ impl Function {
     }
 
     /// Takes in the function's generation: a change by another process since the last look
-    /// starts a new epoch. Returns whether the counter vouches for what is read now (false
-    /// without one: files are checked).
+    /// starts a new epoch. Returns whether the counters vouch for what is read now (false
+    /// without them: files are checked).
     fn sync(&self, held: &mut Held) -> bool {
-        let generation = held.generation(self.slot);
-        if matches!(generation.counter, Counter::Unknown) {
+        if matches!(held.root, Counter::Unknown) {
+            self.store.map_root(held, false);
+        }
+        if matches!(held.generation(self.slot).counter, Counter::Unknown) {
             self.map_counter(held, false);
         }
+        let Some(now) = held.token(self.slot) else { return false };
         let generation = held.generation(self.slot);
-        let Counter::Mapped(counter) = &generation.counter else { return false };
-        let now = counter.load();
         if now != generation.seen {
-            let stale = !counter.is_at(&self.dir.join(GENERATION));
             generation.seen = now;
             generation.epoch += 1;
-            if stale {
-                // Removed with the whole cache: the new file, if there is one, counts now.
-                self.map_counter(held, false);
+            // A clear of the whole cache removed the function's counter: the new one counts now.
+            if let Counter::Mapped(counter) = &generation.counter {
+                if !counter.is_at(&self.dir.join(GENERATION)) {
+                    self.map_counter(held, false);
+                }
+            }
+            if let Counter::Mapped(root) = &held.root {
+                if !root.is_at(&self.store.root().join(GENERATION)) {
+                    self.store.map_root(held, false);
+                }
             }
         }
-        true
+        held.token(self.slot).is_some()
     }
 
     /// Maps the function's counter (created if `create` or if the function's folder exists),
     /// starting a new epoch; a folder not there yet leaves it to be looked for again.
     fn map_counter(&self, held: &mut Held, create: bool) {
-        let path = self.dir.join(GENERATION);
-        let counter = match MappedCounter::open(&path, create || self.dir.is_dir()) {
-            Ok(Some(counter)) => Counter::Mapped(Arc::new(counter)),
-            Ok(None) => Counter::Unavailable,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Counter::Unknown,
-            Err(_) => Counter::Unavailable,
-        };
+        let counter = open_counter(&self.dir, create);
         let generation = held.generation(self.slot);
-        generation.seen = match &counter {
-            Counter::Mapped(counter) => counter.load(),
-            _ => 0,
-        };
         generation.counter = counter;
         generation.epoch += 1;
+        let seen = held.token(self.slot).unwrap_or(u64::MAX);
+        held.generation(self.slot).seen = seen;
     }
 
     /// Tells other processes that this one changed the function's entries (after the change):
@@ -224,8 +220,10 @@ impl Function {
     /// skip it).
     fn changed(&self, recheck: bool) {
         let mut held = self.store.held();
-        let generation = held.generation(self.slot);
-        let stale = match &generation.counter {
+        if matches!(held.root, Counter::Unknown) {
+            self.store.map_root(&mut held, true);
+        }
+        let stale = match &held.generation(self.slot).counter {
             Counter::Mapped(counter) => recheck && !counter.is_at(&self.dir.join(GENERATION)),
             Counter::Unknown => true,
             Counter::Unavailable => false,
@@ -233,11 +231,17 @@ impl Function {
         if stale {
             self.map_counter(&mut held, true);
         }
+        let root = match &held.root {
+            Counter::Mapped(root) => Some(root.clone()),
+            _ => None,
+        };
         let generation = held.generation(self.slot);
         if let Counter::Mapped(counter) = &generation.counter {
             let before = counter.bump();
-            if before == generation.seen {
-                generation.seen = before + 1;
+            // Nothing else changed since this process last looked: its look need not start anew.
+            let token_before = root.map(|root| root.load().wrapping_add(before));
+            if token_before == Some(generation.seen) {
+                generation.seen = generation.seen.wrapping_add(1);
             }
         }
     }
@@ -260,13 +264,11 @@ impl Function {
         let loaded = CheckedFile::open(&output, hold).and_then(|whole| match whole {
             Some(whole) => {
                 let value = whole.decode(&output)?;
-                let check = match mmap_mode.is_none() && looked.counted {
-                    true => Check::Generation,
-                    false => Check::File(output.clone()),
-                };
+                // A file of its own, large: one `stat` next to decoding it sees damage to it.
+                let check = Check::File(output.clone());
                 let bytes = std::fs::metadata(&output).map_or(0, |m| m.len());
-                let duration = metadata().as_ref().map_or(0.0, |m| m.duration_seconds);
-                let held = HeldValue { file: Arc::new(whole), check, duration, bytes };
+                let saved_nanos = nanos(metadata().as_ref().map_or(0.0, |m| m.duration_seconds));
+                let held = HeldValue { file: Arc::new(whole), check, saved_nanos, bytes };
                 self.store.held().put(self.slot, key, looked.epoch, held);
                 Ok((value, bytes))
             }
@@ -282,7 +284,7 @@ impl Function {
         match loaded {
             Ok((value, bytes)) => {
                 let bytes = if bytes == 0 { std::fs::metadata(&output).map_or(0, |m| m.len()) } else { bytes };
-                self.hit(bytes, metadata().as_ref().map_or(0.0, |m| m.duration_seconds));
+                self.hit(bytes, nanos(metadata().as_ref().map_or(0.0, |m| m.duration_seconds)));
                 Ok(Some(value))
             }
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -319,7 +321,6 @@ impl Function {
         };
         self.changed(false);
         self.stats.written(written);
-        self.store.stats.written(written);
         Ok(())
     }
 
@@ -383,8 +384,19 @@ impl Function {
     }
 }
 
+/// The generation counter in the folder `dir` (created if `create` or if the folder exists).
+pub(crate) fn open_counter(dir: &Path, create: bool) -> Counter {
+    match MappedCounter::open(&dir.join(GENERATION), create || dir.is_dir()) {
+        Ok(Some(counter)) => Counter::Mapped(Arc::new(counter)),
+        Ok(None) => Counter::Unavailable,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Counter::Unknown,
+        Err(_) => Counter::Unavailable,
+    }
+}
+
 impl Drop for Function {
     fn drop(&mut self) {
         self.store.held().remove_function(self.slot);
+        self.store.retired.absorb(self.stats.snapshot());
     }
 }

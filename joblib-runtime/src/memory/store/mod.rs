@@ -40,7 +40,8 @@ pub(crate) struct Store {
     /// The functions used in this process, by folder.
     functions: Mutex<FastMap<PathBuf, Weak<Function>>>,
     held: Mutex<Held>,
-    stats: Counters,
+    /// What the functions that are gone counted (the live ones count for themselves).
+    retired: Counters,
 }
 
 impl std::fmt::Debug for Store {
@@ -68,7 +69,7 @@ impl Store {
             root: layout::cache_root(location),
             functions: Mutex::new(FastMap::default()),
             held: Mutex::new(Held::default()),
-            stats: Counters::default(),
+            retired: Counters::default(),
         });
         stores.insert(absolute, Arc::downgrade(&store));
         store
@@ -115,19 +116,26 @@ impl Store {
 
     /// What every function of the store did in this process.
     pub(crate) fn stats(&self) -> CacheStats {
-        self.stats.snapshot()
+        self.live_functions().iter().fold(self.retired.snapshot(), |total, f| total + f.stats.snapshot())
     }
 
-    /// Removes every entry of the cache (the whole `joblib` folder of the location). Every
-    /// function's generation counter is bumped after the removal, so that other processes let
-    /// go of what they hold (see [`Function`]).
+    /// Maps the cache's own generation counter (created if `create` or if the cache's folder
+    /// exists), starting a new epoch for every function.
+    fn map_root(&self, held: &mut Held, create: bool) {
+        held.root = function::open_counter(&self.root, create);
+        held.new_epoch_for_all();
+    }
+
+    /// Removes every entry of the cache: everything in its `joblib` folder but the cache's
+    /// generation counter, which is bumped after the removal, so that other processes let go
+    /// of what they hold (see [`Function`]).
     pub(crate) fn clear(&self) -> Result<()> {
-        let counters = counters_under(&self.root);
-        let removed = layout::remove_tree(&self.root);
+        let counter = MappedCounter::open(&self.root.join(GENERATION), self.root.is_dir()).ok().flatten();
+        let removed = layout::remove_all_but(&self.root, GENERATION);
         for function in self.live_functions() {
             function.forget();
         }
-        for counter in counters {
+        if let Some(counter) = counter {
             counter.bump();
         }
         removed
@@ -138,25 +146,6 @@ impl Store {
     pub(crate) fn reduce(self: &Arc<Self>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
         evict::reduce(self, bytes, items, age)
     }
-}
-
-/// The generation counters of every function folder under `root`, mapped.
-fn counters_under(root: &Path) -> Vec<MappedCounter> {
-    let mut found = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(children) = std::fs::read_dir(&dir) else { continue };
-        for child in children.flatten() {
-            let name = child.file_name();
-            let is_dir = child.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir && !layout::is_entry_name(&name.to_string_lossy()) && name != super::pack::PACKS_DIR {
-                pending.push(child.path());
-            } else if name == GENERATION {
-                found.extend(MappedCounter::open(&child.path(), false).ok().flatten());
-            }
-        }
-    }
-    found
 }
 
 /// One call's entry: a key of a function.

@@ -53,6 +53,25 @@ impl fmt::Display for CacheStats {
     }
 }
 
+impl std::ops::Add for CacheStats {
+    type Output = CacheStats;
+    /// The stats of two functions (or stores) together.
+    fn add(self, other: CacheStats) -> CacheStats {
+        CacheStats {
+            hits: self.hits + other.hits,
+            misses: self.misses + other.misses,
+            bytes_read: self.bytes_read + other.bytes_read,
+            bytes_written: self.bytes_written + other.bytes_written,
+            time_saved: self.time_saved + other.time_saved,
+        }
+    }
+}
+
+/// Nanoseconds of a duration in seconds, as recorded (0 for a time no clock gives).
+pub(crate) fn nanos(seconds: f64) -> u64 {
+    Duration::try_from_secs_f64(seconds).map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64)
+}
+
 /// The counters behind a [`CacheStats`], updated by concurrent calls.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -64,11 +83,11 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn hit(&self, bytes: u64, duration: f64) {
+    /// A hit that read `bytes` and saved a computation of `saved_nanos`.
+    pub(crate) fn hit(&self, bytes: u64, saved_nanos: u64) {
         self.hits.fetch_add(1, Ordering::Relaxed);
         self.bytes_read.fetch_add(bytes, Ordering::Relaxed);
-        let nanos = Duration::try_from_secs_f64(duration).map_or(0, |d| d.as_nanos() as u64);
-        self.saved_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.saved_nanos.fetch_add(saved_nanos, Ordering::Relaxed);
     }
 
     pub(crate) fn miss(&self) {
@@ -77,6 +96,15 @@ impl Counters {
 
     pub(crate) fn written(&self, bytes: u64) {
         self.bytes_written.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Adds what `stats` counted (a function that is gone, to its store's count).
+    pub(crate) fn absorb(&self, stats: CacheStats) {
+        self.hits.fetch_add(stats.hits, Ordering::Relaxed);
+        self.misses.fetch_add(stats.misses, Ordering::Relaxed);
+        self.bytes_read.fetch_add(stats.bytes_read, Ordering::Relaxed);
+        self.bytes_written.fetch_add(stats.bytes_written, Ordering::Relaxed);
+        self.saved_nanos.fetch_add(stats.time_saved.as_nanos() as u64, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(&self) -> CacheStats {
