@@ -232,6 +232,38 @@ pub(crate) struct Index<'a> {
     pub(crate) payload: &'a [u8],
 }
 
+/// The bytes of a file that [`compact_of`] leaves out: its header and its index's fixed part.
+pub(crate) const COMPACTED: usize = HEADER_LEN + INDEX_FIXED_LEN;
+
+/// What a joblib file without arrays holds besides its header and index (which can be made
+/// again from it: [`file_of_compact`]): its structure digest and payload; `None` for a file
+/// with arrays or compressed, or one that does not read back.
+pub(crate) fn compact_of(file: &[u8]) -> Option<(u128, &[u8])> {
+    let header = Header::decode(file.get(..HEADER_LEN)?, file.len() as u64).ok()?;
+    let plain = !header.compressed() && header.version == VERSION_INLINE_VECTORS && header.body_len == 0;
+    let index = file.get(header.index_offset as usize..).filter(|_| plain)?;
+    let decoded = decode_index(index, 0, None).ok()?;
+    let whole = decoded.arrays.is_empty() && header.index_offset == HEADER_LEN as u64;
+    whole.then_some((decoded.structure, decoded.payload))
+}
+
+/// The joblib file that [`compact_of`] took `structure` and `payload` from.
+pub(crate) fn file_of_compact(structure: u128, payload: &[u8]) -> Vec<u8> {
+    let mut index = encode_index(structure, &[], None, payload);
+    let header = Header {
+        version: VERSION_INLINE_VECTORS,
+        flags: 0,
+        body_len: 0,
+        index_offset: HEADER_LEN as u64,
+        index_len: index.len() as u64,
+        index_raw_len: index.len() as u64,
+        index_check: xxh3_64(&index),
+    };
+    let mut file = header.encode().to_vec();
+    file.append(&mut index);
+    file
+}
+
 /// Encodes an index with `payload` as its last part.
 pub(crate) fn encode_index(
     structure: u128,
@@ -364,6 +396,26 @@ mod tests {
             index_raw_len: file_len - 128,
             index_check: 9,
         }
+    }
+
+    #[test]
+    fn a_file_without_arrays_is_made_again_from_its_compact_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.jbl");
+        let value = (7u64, "seven".to_string(), vec![1.5f32; 3]);
+        crate::persist::dump(&value, &path).unwrap();
+        let file = std::fs::read(&path).unwrap();
+        let (structure, payload) = compact_of(&file).expect("no arrays: compact");
+        assert!(payload.len() + COMPACTED == file.len(), "only header and index's fixed part go");
+        assert_eq!(file_of_compact(structure, payload), file, "the same bytes");
+        // Files with arrays, compressed ones and damaged ones have none.
+        crate::persist::dump(&crate::Array::from(vec![1u8; 10]), &path).unwrap();
+        assert!(compact_of(&std::fs::read(&path).unwrap()).is_none(), "an array");
+        crate::persist::dump_with(&value, &path, crate::Compress::Zstd(3)).unwrap();
+        assert!(compact_of(&std::fs::read(&path).unwrap()).is_none(), "compressed");
+        let mut damaged = file.clone();
+        damaged[20] ^= 1;
+        assert!(compact_of(&damaged).is_none() && compact_of(&file[..40]).is_none());
     }
 
     #[test]

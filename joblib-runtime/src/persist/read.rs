@@ -302,6 +302,17 @@ fn decode_postcard<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
     }
 }
 
+/// The value of a joblib file without arrays, from what
+/// [`format::compact_of`](super::format::compact_of) took of it (named `path` in messages).
+pub(crate) fn decode_compact<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    structure: u128,
+    payload: &[u8],
+) -> Result<T> {
+    let index = Index { structure, arrays: Vec::new(), frames: None, payload };
+    decode_value(path, super::format::VERSION_INLINE_VECTORS, &index, Vec::new(), true)
+}
+
 /// Decodes the payload with `arrays` as its array table and checks the result has the stored
 /// structure.
 pub(super) fn decode_value<T: Serialize + DeserializeOwned>(

@@ -327,6 +327,7 @@ impl Bucket {
     /// Takes in the records in `bytes`, found at `from` in pack `pack`.
     pub(crate) fn take_in(&mut self, pack: usize, from: u64, bytes: &[u8]) {
         let (records, reached) = record::scan(bytes);
+        self.entries.reserve(records.len());
         for (offset, record, len) in records {
             self.apply(Location { pack, offset: from + offset as u64, len: len as u32 }, &record);
         }
@@ -348,7 +349,7 @@ impl Bucket {
     fn apply(&mut self, at: Location, record: &Record) {
         let key = record.key;
         match record.body {
-            Body::Entry { .. } => {
+            Body::Entry { .. } | Body::Compact { .. } => {
                 if self.removed.contains(&(self.packs[at.pack].name_hash, at.offset)) {
                     return;
                 }

@@ -40,11 +40,10 @@ use bucket::{now_seconds, Bucket};
 pub(crate) use compact::{buckets, entries};
 use compact::{compact, evict};
 use open::{entry_in, read_entry, Location, ToRead};
-pub(crate) use open::{still_there, OpenPack, Uses};
+pub(crate) use open::{still_there, OpenPack, Packed, Uses};
 use record::{Body, Record};
 
 use crate::error::Result;
-use crate::persist::CheckedFile;
 
 /// The folder of a function's packs (a name no function's folder can have: see
 /// [`folder_name`](super::layout)).
@@ -64,10 +63,10 @@ pub(crate) fn set_access_interval(interval: Duration) {
     ACCESS_INTERVAL.store(interval.as_secs(), Ordering::Relaxed);
 }
 
-/// A packed value found: its checked file, the pack holding it, and how this process used it
+/// A packed value found: the value, the pack holding it, and how this process used it
 /// before.
 pub(crate) struct Found {
-    pub(crate) whole: Arc<CheckedFile>,
+    pub(crate) value: Packed,
     pub(crate) pack: Arc<Path>,
     /// The open pack and its inode, to tell later whether it is still there.
     pub(crate) open: Arc<OpenPack>,
@@ -156,9 +155,9 @@ impl Buckets {
                 continue;
             }
             match kept.unwrap_or_else(|| read_entry(&record, key)) {
-                Ok((whole, duration)) => {
+                Ok((value, duration)) => {
                     let ToRead { pack, path, inode, at } = record;
-                    return Ok(Some(Found { whole, pack: path, open: pack, inode, duration, uses, at }));
+                    return Ok(Some(Found { value, pack: path, open: pack, inode, duration, uses, at }));
                 }
                 Err(e) => {
                     // Not used again: a value stored anew takes its place.
@@ -197,7 +196,13 @@ impl Buckets {
     /// time), in place of the records of `key` this process knows (unreadable ones, or of
     /// another type).
     pub(crate) fn store(&self, key: u128, file: &[u8], metadata: &Metadata) -> Result<()> {
-        let body = Body::Entry { duration: metadata.duration_seconds, arguments: &metadata.arguments, file };
+        let (duration, arguments) = (metadata.duration_seconds, metadata.arguments.as_str());
+        // A file without arrays is stored without its header and index (72 bytes of a small
+        // entry's 180): the record's checksums cover what is left.
+        let body = match crate::persist::format::compact_of(file) {
+            Some((structure, payload)) => Body::Compact { duration, arguments, structure, payload },
+            None => Body::Entry { duration, arguments, file },
+        };
         let time = metadata.created;
         self.with(Self::index_of_key(key), None, |bucket| {
             let mut records = removals(bucket, &[key], time);

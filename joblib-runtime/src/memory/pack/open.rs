@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
-use crate::persist::CheckedFile;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::persist::{format, CheckedFile};
 
 /// Where a record is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,9 +81,44 @@ pub(crate) fn still_there(pack: &OpenPack, inode: u64) -> bool {
     pack.file.metadata().is_ok_and(|meta| meta.ino() == inode && meta.nlink() > 0)
 }
 
-/// The value file of the entry record of `key` read from its pack, checked, and the
-/// computation's duration.
-pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<(Arc<CheckedFile>, f64)> {
+/// A packed value, as its record holds it.
+pub(crate) enum Packed {
+    /// Its whole joblib file, checked.
+    File(Arc<CheckedFile>),
+    /// A joblib file without arrays, as [`format::compact_of`] leaves it.
+    Compact { structure: u128, payload: Vec<u8> },
+}
+
+impl Packed {
+    /// The value (from the pack at `path`, for messages).
+    pub(crate) fn decode<R: Serialize + DeserializeOwned>(&self, path: &Path) -> Result<R> {
+        match self {
+            Packed::File(file) => file.decode(path),
+            Packed::Compact { structure, payload } => crate::persist::decode_compact(path, *structure, payload),
+        }
+    }
+
+    /// Its joblib file, checked, to be held in memory.
+    pub(crate) fn checked(&self, path: &Path) -> Result<Arc<CheckedFile>> {
+        match self {
+            Packed::File(file) => Ok(file.clone()),
+            Packed::Compact { structure, payload } => {
+                Ok(Arc::new(CheckedFile::of_bytes(&format::file_of_compact(*structure, payload), path, None)?))
+            }
+        }
+    }
+
+    /// The bytes of its joblib file.
+    pub(crate) fn file_len(&self) -> u64 {
+        match self {
+            Packed::File(file) => file.held_bytes() as u64,
+            Packed::Compact { payload, .. } => (payload.len() + format::COMPACTED) as u64,
+        }
+    }
+}
+
+/// The value of the entry record of `key` read from its pack, and the computation's duration.
+pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<(Packed, f64)> {
     let ToRead { pack, path, at, .. } = record;
     let mut bytes = vec![0u8; at.len as usize];
     pack.file.read_exact_at(&mut bytes, at.offset).map_err(|e| match e.kind() {
@@ -90,15 +128,19 @@ pub(crate) fn read_entry(record: &ToRead, key: u128) -> Result<(Arc<CheckedFile>
     entry_in(&bytes, key, path, at.offset)
 }
 
-/// The value file of the entry record of `key` in `bytes` (at `offset` of the pack at `path`),
-/// checked, and the computation's duration.
-pub(crate) fn entry_in(bytes: &[u8], key: u128, path: &Path, offset: u64) -> Result<(Arc<CheckedFile>, f64)> {
+/// The value of the entry record of `key` in `bytes` (at `offset` of the pack at `path`), and
+/// the computation's duration; a whole file is checked.
+pub(crate) fn entry_in(bytes: &[u8], key: u128, path: &Path, offset: u64) -> Result<(Packed, f64)> {
     match record::read(bytes) {
         record::Found::Record(Record { key: found, body: Body::Entry { file, duration, .. }, .. }, _)
             if found == key =>
         {
-            Ok((Arc::new(CheckedFile::of_bytes(file, path, None)?), duration))
+            Ok((Packed::File(Arc::new(CheckedFile::of_bytes(file, path, None)?)), duration))
         }
+        record::Found::Record(
+            Record { key: found, body: Body::Compact { duration, structure, payload, .. }, .. },
+            _,
+        ) if found == key => Ok((Packed::Compact { structure, payload: payload.to_vec() }, duration)),
         _ => Err(Error::corrupt(path, format!("the record at {offset} is damaged"))),
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size  field
 //!      0     4  magic "JBP1"
-//!      4     1  kind: 1 entry, 2 removal, 3 access
+//!      4     1  kind: 1 entry, 2 removal, 3 access, 4 compact entry
 //!      5     3  zero
 //!      8     4  length of the whole record, little endian
 //!     12    16  key
@@ -11,6 +11,10 @@
 //!     36     4  the low 32 bits of the xxh3-64 of bytes 0..36 (the header's own check)
 //!     40     .  body: entry:   duration (f64 s), arguments' length (u32), arguments (UTF-8),
 //!                              the joblib file of the value
+//!                     compact entry: duration, arguments' length and arguments as an entry's,
+//!                              then the value's structure digest (u128) and payload: a
+//!                              joblib file without arrays, its header and index left out
+//!                              (this record's checksums cover them)
 //!                     removal: the removed record's pack (xxh3-64 of its file name), offset
 //!                     access:  nothing
 //!  len-8     8  xxh3-64 of bytes 0..len-8
@@ -35,6 +39,9 @@ pub(crate) const MAX_RECORD: usize = 1 << 16;
 pub(crate) enum Body<'a> {
     /// A stored value: its arguments' summary and its joblib file.
     Entry { duration: f64, arguments: &'a str, file: &'a [u8] },
+    /// A stored value without arrays: its arguments' summary and what its joblib file holds
+    /// besides its header and index (see [`format::compact_of`](crate::persist::format)).
+    Compact { duration: f64, arguments: &'a str, structure: u128, payload: &'a [u8] },
     /// The record at `offset` of the pack whose name hashes to `pack` is removed.
     Removal { pack: u64, offset: u64 },
     /// The entry of the key was used.
@@ -54,6 +61,7 @@ impl Record<'_> {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let (kind, body_len) = match self.body {
             Body::Entry { arguments, file, .. } => (1u8, 12 + arguments.len() + file.len()),
+            Body::Compact { arguments, payload, .. } => (4, 28 + arguments.len() + payload.len()),
             Body::Removal { .. } => (2, 16),
             Body::Access => (3, 0),
         };
@@ -71,6 +79,13 @@ impl Record<'_> {
                 out.extend_from_slice(&(arguments.len() as u32).to_le_bytes());
                 out.extend_from_slice(arguments.as_bytes());
                 out.extend_from_slice(file);
+            }
+            Body::Compact { duration, arguments, structure, payload } => {
+                out.extend_from_slice(&duration.to_le_bytes());
+                out.extend_from_slice(&(arguments.len() as u32).to_le_bytes());
+                out.extend_from_slice(arguments.as_bytes());
+                out.extend_from_slice(&structure.to_le_bytes());
+                out.extend_from_slice(payload);
             }
             Body::Removal { pack, offset } => {
                 out.extend_from_slice(&pack.to_le_bytes());
@@ -131,15 +146,23 @@ pub(crate) fn read(bytes: &[u8]) -> Found<'_> {
     }
 }
 
+/// An entry's first parts, if well formed: duration, arguments, and what follows them.
+fn entry(body: &[u8]) -> Option<(f64, &str, &[u8])> {
+    let duration = f64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+    let arguments_len = u32::from_le_bytes(body.get(8..12)?.try_into().ok()?) as usize;
+    let rest = &body[12..];
+    let arguments = std::str::from_utf8(rest.get(..arguments_len)?).ok()?;
+    Some((duration, arguments, &rest[arguments_len..]))
+}
+
 /// The body of a record of `kind`, if it is well formed.
 fn body(kind: u8, body: &[u8]) -> Option<Body<'_>> {
     match kind {
-        1 if body.len() >= 12 => {
-            let duration = f64::from_le_bytes(body[..8].try_into().ok()?);
-            let arguments_len = u32_at(body, 8) as usize;
-            let rest = &body[12..];
-            let arguments = std::str::from_utf8(rest.get(..arguments_len)?).ok()?;
-            Some(Body::Entry { duration, arguments, file: &rest[arguments_len..] })
+        1 => entry(body).map(|(duration, arguments, file)| Body::Entry { duration, arguments, file }),
+        4 => {
+            let (duration, arguments, rest) = entry(body)?;
+            let structure = u128::from_le_bytes(rest.get(..16)?.try_into().ok()?);
+            Some(Body::Compact { duration, arguments, structure, payload: &rest[16..] })
         }
         2 if body.len() == 16 => Some(Body::Removal { pack: u64_at(body, 0), offset: u64_at(body, 8) }),
         3 if body.is_empty() => Some(Body::Access),
@@ -204,12 +227,32 @@ mod tests {
             Record { key: 7, time: 2.0, body: Body::Entry { duration: 0.5, arguments: "α(1)", file: b"abc" } },
             Record { key: u128::MAX, time: 3.0, body: Body::Removal { pack: 9, offset: 40 } },
             Record { key: 1, time: 4.0, body: Body::Access },
+            Record {
+                key: 2,
+                time: 5.0,
+                body: Body::Compact { duration: 0.1, arguments: "g()", structure: u128::MAX - 3, payload: b"xyz" },
+            },
+            Record {
+                key: 3,
+                time: 6.0,
+                body: Body::Compact { duration: 0.1, arguments: "", structure: 0, payload: b"" },
+            },
         ];
         let bytes: Vec<u8> = records.iter().flat_map(|r| r.encode()).collect();
         let (found, reached) = scan(&bytes);
         assert_eq!(reached, bytes.len());
         assert_eq!(found.iter().map(|(_, r, _)| *r).collect::<Vec<_>>(), records);
         assert_eq!((found[1].0, found[0].2), (records[0].encode().len(), records[0].encode().len()));
+        // A compact entry too short for its structure digest is damaged, not read.
+        let short = Record { key: 4, time: 0.0, body: Body::Entry { duration: 0.0, arguments: "", file: b"" } };
+        let mut bytes = short.encode();
+        bytes[4] = 4;
+        let len = bytes.len();
+        let check = xxh3_64(&bytes[..36]) as u32;
+        bytes[36..40].copy_from_slice(&check.to_le_bytes());
+        let check = xxh3_64(&bytes[..len - 8]);
+        bytes[len - 8..].copy_from_slice(&check.to_le_bytes());
+        assert_eq!(read(&bytes), Found::Damaged(len));
     }
 
     #[test]

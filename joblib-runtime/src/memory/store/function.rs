@@ -138,8 +138,8 @@ impl Function {
         }
         let generation = looked.counted.then_some(looked.epoch);
         if let Some(found) = self.buckets.load(key, generation, !looked.counted)? {
-            let value = found.whole.decode(&found.pack)?;
-            let bytes = found.whole.held_bytes() as u64;
+            let value = found.value.decode(&found.pack)?;
+            let bytes = found.value.file_len();
             let saved_nanos = nanos(found.duration);
             self.hit(bytes, saved_nanos);
             let uses = match found.uses {
@@ -150,10 +150,11 @@ impl Function {
                         true => Check::Generation,
                         false => Check::Pack(found.open.clone(), found.inode),
                     };
-                    let held = HeldValue { file: found.whole.clone(), check, saved_nanos, bytes };
-                    match self.store.held().put_if_room(self.slot, key, looked.epoch, held) {
-                        true => Uses::Held,
-                        false => Uses::NoRoom,
+                    let held =
+                        found.value.checked(&found.pack).map(|file| HeldValue { file, check, saved_nanos, bytes });
+                    match held.map(|held| self.store.held().put_if_room(self.slot, key, looked.epoch, held)) {
+                        Ok(true) => Uses::Held,
+                        _ => Uses::NoRoom,
                     }
                 }
             };
