@@ -470,3 +470,26 @@ fn of_two_cached_functions_of_one_identity_the_second_is_not_cached() {
     assert_eq!(ambiguous_cached(false, 5), (6, false));
     assert_eq!(ambiguous_cached(true, 5), (5, true));
 }
+
+static RECENT_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+#[cached(dir = cache_dir_once("expires"), verbose = 0, expires_after = "1s")]
+fn recent(x: u64) -> Vec<u64> {
+    RECENT_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![x; 4]
+}
+
+#[test]
+fn an_expired_entry_is_computed_again_and_stats_count_calls() {
+    assert_eq!(recent(3), vec![3; 4]);
+    assert_eq!((recent(3), recent(3)), (vec![3; 4], vec![3; 4]), "hits, the second from memory");
+    assert_eq!(RECENT_RUNS.load(Ordering::SeqCst), 1);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(recent(3), vec![3; 4]);
+    assert_eq!(RECENT_RUNS.load(Ordering::SeqCst), 2, "older than a second: computed again");
+    assert_eq!(recent(3), vec![3; 4]);
+    assert_eq!(RECENT_RUNS.load(Ordering::SeqCst), 2, "and stored again");
+    let stats = recent::stats();
+    assert_eq!((stats.hits, stats.misses), (3, 2), "{stats}");
+    assert!(stats.bytes_read > 0 && stats.bytes_written > 0, "{stats}");
+}

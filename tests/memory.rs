@@ -388,3 +388,59 @@ fn a_name_longer_than_a_file_name_is_cached() {
     assert!(f.is_cached(&1));
     assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1, "the second call is a hit");
 }
+
+#[test]
+fn expired_entries_are_computed_again_packed_in_folders_and_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = Cell::new(0);
+    let memory = memory(dir.path()).expires_after(Duration::from_millis(400));
+    let small = memory.cache("small", |x: &u64| {
+        runs.set(runs.get() + 1);
+        *x
+    });
+    let large = memory.cache("large", |x: &u64| {
+        runs.set(runs.get() + 1);
+        vec![*x; 5000]
+    });
+    for _ in 0..3 {
+        assert_eq!((small.call(&1), large.call(&1).len()), (1, 5000));
+    }
+    assert_eq!(runs.get(), 2, "hits (the last ones from memory)");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!((small.call(&1), large.call(&1).len()), (1, 5000));
+    assert_eq!(runs.get(), 4, "expired: computed again");
+    assert_eq!((small.call(&1), large.call(&1).len()), (1, 5000));
+    assert_eq!(runs.get(), 4, "stored again: hits");
+    // Entries not used for longer than that are evicted by `reduce_size`.
+    small.call(&2);
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(memory.reduce_size() >= 1, "the unused entries go");
+    assert!(!small.is_cached(&2));
+}
+
+#[test]
+fn stats_count_hits_misses_and_the_computation_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let slow = memory.cache("slow", |x: &u64| {
+        std::thread::sleep(Duration::from_millis(30));
+        x + 1
+    });
+    for x in [1, 2, 1, 1, 3, 2] {
+        slow.call(&x);
+    }
+    let stats = slow.stats();
+    assert_eq!((stats.hits, stats.misses), (3, 3), "{stats}");
+    assert!(stats.time_saved >= Duration::from_millis(90), "three hits of 30 ms each: {stats}");
+    assert!(stats.bytes_written > 0 && stats.bytes_read > 0);
+    // The memory counts every function of its location, and other handles of it.
+    let other = self::memory(dir.path()).cache("other", |x: &u64| *x);
+    other.call(&1);
+    let total = memory.stats();
+    assert_eq!((total.hits, total.misses), (3, 4), "{total}");
+    assert!(total.to_string().starts_with("3 hits, 4 misses (43% hits), "), "{total}");
+    // A function dropped still counts for its memory.
+    drop(other);
+    assert_eq!(memory.stats().misses, 4);
+    assert_eq!(joblib::Memory::disabled().stats(), joblib::CacheStats::default());
+}

@@ -21,6 +21,8 @@ pub(crate) struct Args {
     pub(crate) mmap_mode: Option<LitStr>,
     pub(crate) compress: Option<u32>,
     pub(crate) verbose: Option<u32>,
+    /// `expires_after = "30d"`, in seconds.
+    pub(crate) expires_after: Option<u64>,
     pub(crate) deps: Vec<Path>,
     pub(crate) version: Option<LitStr>,
     /// Whether a method gets `name_is_cached` & co. beside it (`controls = false` on a method
@@ -31,7 +33,8 @@ pub(crate) struct Args {
     pub(crate) follow: bool,
 }
 
-const OPTIONS: &str = "dir, memory, ignore, mmap_mode, compress, verbose, deps, version, controls, follow";
+const OPTIONS: &str =
+    "dir, memory, ignore, mmap_mode, compress, verbose, expires_after, deps, version, controls, follow";
 
 impl Args {
     pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> Args {
@@ -41,6 +44,7 @@ impl Args {
             mmap_mode: None,
             compress: None,
             verbose: None,
+            expires_after: None,
             deps: Vec::new(),
             version: None,
             controls: true,
@@ -86,6 +90,21 @@ impl Args {
             "verbose" => {
                 self.verbose = option.assigned(ctxt, "verbose = 1").and_then(|e| integer(ctxt, e, "`verbose`"));
             }
+            "expires_after" => {
+                let text = option.assigned(ctxt, "expires_after = \"30d\"");
+                let text = text.and_then(|e| string(ctxt, e, "`expires_after`"));
+                self.expires_after = text.and_then(|text| {
+                    let seconds = duration_seconds(&text.value());
+                    if seconds.is_none() {
+                        let message = format!(
+                            "{:?} is not a duration: expected a number and a unit (s, min, h, d, w), as in \"30d\"",
+                            text.value()
+                        );
+                        ctxt.error(text.span(), message);
+                    }
+                    seconds
+                });
+            }
             "version" => {
                 self.version = option.assigned(ctxt, "version = \"2\"").and_then(|e| string(ctxt, e, "`version`"));
             }
@@ -112,6 +131,23 @@ impl Args {
             }
         }
     }
+}
+
+/// The seconds of a duration written as a whole number and a unit: `s`, `min`, `h`, `d` or `w`
+/// (`"30d"`, `"12h"`, `"90s"`); `None` for anything else (or zero).
+pub(crate) fn duration_seconds(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "s" => 1,
+        "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(scale).filter(|&seconds| seconds > 0)
 }
 
 /// A path, or an error at `expr`.
@@ -151,4 +187,21 @@ fn compress(ctxt: &Ctxt, expr: &Expr) -> Option<u32> {
         ctxt.error(span_of(expr), "compress takes a zstd level from 0 to 22, or true (level 3)");
     }
     valid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_seconds;
+
+    #[test]
+    fn durations_are_a_whole_number_and_a_unit() {
+        assert_eq!(duration_seconds("30d"), Some(30 * 86_400));
+        assert_eq!(duration_seconds(" 12h "), Some(12 * 3600));
+        assert_eq!(duration_seconds("90s"), Some(90));
+        assert_eq!(duration_seconds("5min"), Some(300));
+        assert_eq!(duration_seconds("2w"), Some(14 * 86_400));
+        for bad in ["", "d", "30", "0d", "1.5h", "-1d", "3 fortnights", "99999999999999999999d", "30D"] {
+            assert_eq!(duration_seconds(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -187,6 +187,10 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
         None => quote!(::core::option::Option::None),
     };
     let (compress, verbose) = (option(args.compress), option(args.verbose));
+    let expires_after = match args.expires_after {
+        Some(seconds) => quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds))),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #path
         fn __joblib_fingerprint() -> u128 {
@@ -200,7 +204,12 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
         static CACHED: ::joblib::__private::CachedFn = ::joblib::__private::CachedFn::new(
             #identity,
             #store,
-            ::joblib::__private::Options { mmap_mode: #mmap_mode, compress: #compress, verbose: #verbose },
+            ::joblib::__private::Options {
+                mmap_mode: #mmap_mode,
+                compress: #compress,
+                verbose: #verbose,
+                expires_after: #expires_after,
+            },
             __joblib_fingerprint,
             ::joblib::__private::Sources { own: #own, reached: __joblib_sources },
         );

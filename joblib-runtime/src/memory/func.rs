@@ -190,6 +190,6 @@ impl<R: Serialize + DeserializeOwned> MemorizedResult<R> {
         let Some(entry) = &self.entry else {
             return Err(Error::NotCached { path: "(not stored)".into() });
         };
-        entry.load(self.mmap_mode)?.ok_or_else(|| Error::NotCached { path: entry.location() })
+        entry.load(self.mmap_mode, None)?.ok_or_else(|| Error::NotCached { path: entry.location() })
     }
 }

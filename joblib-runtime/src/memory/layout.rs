@@ -290,7 +290,7 @@ pub(crate) mod tests {
 
     /// Settings that store values as they are.
     pub(crate) const PLAIN: Settings =
-        Settings { mmap_mode: None, compress: crate::persist::Compress::None, verbose: 0 };
+        Settings { mmap_mode: None, compress: crate::persist::Compress::None, verbose: 0, expires_after: None };
 
     use super::super::metadata::Metadata;
     use super::super::MmapMode;
@@ -314,14 +314,14 @@ pub(crate) mod tests {
         assert!(scan.entries[0].bytes > 32_000);
         assert_eq!((&scan.entries[0].function_dir, scan.entries[0].key), (&f, 8));
         assert_eq!(scan.packs, [f.join(pack::PACKS_DIR)]);
-        assert_eq!(small.load::<Vec<u64>>(None).unwrap(), Some(vec![1u64; 100]));
-        assert_eq!(large.load::<Vec<u64>>(None).unwrap(), Some(vec![2u64; 4000]));
-        assert_eq!(entry(10).load::<Vec<u64>>(None).unwrap(), None);
+        assert_eq!(small.load::<Vec<u64>>(None, None).unwrap(), Some(vec![1u64; 100]));
+        assert_eq!(large.load::<Vec<u64>>(None, None).unwrap(), Some(vec![2u64; 4000]));
+        assert_eq!(entry(10).load::<Vec<u64>>(None, None).unwrap(), None);
         // Arrays to be mapped get a folder, whatever their size.
         let mapped = Settings { mmap_mode: Some(MmapMode::ReadOnly), ..PLAIN };
         let array = entry(11);
         array.store(&crate::Array::from(vec![1u8; 10]), mapped, &mut metadata).unwrap();
         assert!(array.dir().join(OUTPUT).is_file());
-        assert!(array.load::<crate::Array<u8>>(Some(MmapMode::ReadOnly)).unwrap().unwrap().is_mapped());
+        assert!(array.load::<crate::Array<u8>>(Some(MmapMode::ReadOnly), None).unwrap().unwrap().is_mapped());
     }
 }

@@ -105,6 +105,7 @@ pub struct Memory {
     compress: Compress,
     verbose: u32,
     bytes_limit: Option<u64>,
+    expires_after: Option<Duration>,
 }
 
 impl Memory {
@@ -129,7 +130,15 @@ impl Memory {
     /// assert!(!f.is_cached(&1));
     /// ```
     pub fn disabled() -> Self {
-        Memory { location: None, store: None, mmap_mode: None, compress: Compress::None, verbose: 1, bytes_limit: None }
+        Memory {
+            location: None,
+            store: None,
+            mmap_mode: None,
+            compress: Compress::None,
+            verbose: 1,
+            bytes_limit: None,
+            expires_after: None,
+        }
     }
 
     /// The default cache: in `$JOBLIB_CACHE_DIR` if set, else in `joblib_cache` under the
@@ -205,6 +214,21 @@ impl Memory {
         self
     }
 
+    /// Entries older than `age` (since they were computed) are computed again (joblib 1.6's
+    /// `cache_validation_callback` with `expires_after`), and [`reduce_size`](Memory::reduce_size)
+    /// evicts those not used for that long. `#[cached(expires_after = "30d")]` sets it for one
+    /// function. Default: entries never expire.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let memory = joblib::Memory::new("cache").expires_after(Duration::from_secs(30 * 86_400));
+    /// # let _ = memory;
+    /// ```
+    pub fn expires_after(mut self, age: Duration) -> Self {
+        self.expires_after = Some(age);
+        self
+    }
+
     /// The folder of the cache, `None` for a disabled memory.
     pub fn location(&self) -> Option<&Path> {
         self.location.as_deref()
@@ -234,7 +258,12 @@ impl Memory {
     }
 
     pub(crate) fn settings(&self) -> Settings {
-        Settings { mmap_mode: self.mmap_mode, compress: self.compress, verbose: self.verbose }
+        Settings {
+            mmap_mode: self.mmap_mode,
+            compress: self.compress,
+            verbose: self.verbose,
+            expires_after: self.expires_after,
+        }
     }
 
     /// Wraps `f` so that its results are cached under `name`, which identifies the function
@@ -309,7 +338,8 @@ impl Memory {
     }
 
     /// Evicts least recently used entries until the cache fits in
-    /// [`bytes_limit`](Memory::bytes_limit); returns how many were removed.
+    /// [`bytes_limit`](Memory::bytes_limit), and those not used for longer than
+    /// [`expires_after`](Memory::expires_after); returns how many were removed.
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;
@@ -319,7 +349,7 @@ impl Memory {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reduce_size(&self) -> usize {
-        self.reduce_size_to(self.bytes_limit, None, None)
+        self.reduce_size_to(self.bytes_limit, None, self.expires_after)
     }
 
     /// Evicts least recently used entries until the cache holds at most `bytes` bytes and
@@ -348,16 +378,19 @@ pub(crate) struct Settings {
     pub(crate) mmap_mode: Option<MmapMode>,
     pub(crate) compress: Compress,
     pub(crate) verbose: u32,
+    /// Entries computed longer ago are computed again.
+    pub(crate) expires_after: Option<Duration>,
 }
 
 impl Settings {
-    /// These settings with a function's own options (`#[cached(mmap_mode, compress,
-    /// verbose)]`) where it gives them.
-    pub(crate) fn overridden(self, mmap_mode: Option<MmapMode>, compress: Option<u32>, verbose: Option<u32>) -> Self {
+    /// These settings with a function's own options (`#[cached(mmap_mode, compress, verbose,
+    /// expires_after)]`) where it gives them.
+    pub(crate) fn overridden(self, options: &crate::__private::Options) -> Self {
         Settings {
-            mmap_mode: mmap_mode.or(self.mmap_mode),
-            compress: compress.map_or(self.compress, Compress::from),
-            verbose: verbose.unwrap_or(self.verbose),
+            mmap_mode: options.mmap_mode.or(self.mmap_mode),
+            compress: options.compress.map_or(self.compress, Compress::from),
+            verbose: options.verbose.unwrap_or(self.verbose),
+            expires_after: options.expires_after.or(self.expires_after),
         }
     }
 }

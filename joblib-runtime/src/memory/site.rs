@@ -98,7 +98,7 @@ impl Site<'_> {
     pub(crate) fn lookup<S: Serialize + DeserializeOwned>(&self, entry: &Entry) -> Option<S> {
         // Timed and reported only when someone listens.
         let start = report::loads_reported(self.settings.verbose).then(Instant::now);
-        match entry.load::<S>(self.settings.mmap_mode) {
+        match entry.load::<S>(self.settings.mmap_mode, self.settings.expires_after) {
             Ok(Some(value)) => {
                 if let Some(start) = start {
                     report::loaded(self.settings.verbose, self.name(), entry, start.elapsed());

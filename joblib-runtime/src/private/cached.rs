@@ -32,6 +32,8 @@ pub struct Options {
     pub compress: Option<u32>,
     /// `verbose = N`.
     pub verbose: Option<u32>,
+    /// `expires_after = "30d"`.
+    pub expires_after: Option<std::time::Duration>,
 }
 
 /// What identifies a cached function in the cache.
@@ -133,7 +135,7 @@ impl CachedFn {
     fn site(&self) -> Site<'_> {
         let Resolved { memory, function, .. } = self.resolved();
         let options = &self.options;
-        let settings = memory.settings().overridden(options.mmap_mode, options.compress, options.verbose);
+        let settings = memory.settings().overridden(options);
         Site { function: function.as_ref(), settings, identity: self.function() }
     }
 

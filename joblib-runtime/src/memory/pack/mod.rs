@@ -36,7 +36,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::metadata::Metadata;
-use bucket::{now_seconds, Bucket};
+pub(crate) use bucket::now_seconds;
+use bucket::Bucket;
 pub(crate) use compact::{buckets, entries};
 use compact::{compact, evict};
 use open::{entry_in, read_entry, Location, ToRead};
@@ -74,6 +75,8 @@ pub(crate) struct Found {
     /// The computation's duration, in seconds.
     pub(crate) duration: f64,
     pub(crate) uses: Uses,
+    /// When it was computed (seconds since the Unix epoch).
+    pub(crate) created: f64,
     at: Location,
 }
 
@@ -138,7 +141,7 @@ impl Buckets {
                     bucket.refresh();
                 }
                 let known = bucket.entries.get_mut(&key)?;
-                let (at, uses) = (known.at, known.uses);
+                let (at, uses, created) = (known.at, known.uses, known.created);
                 if uses == Uses::Never {
                     // Used once now (if it turns out unreadable, it is forgotten below).
                     known.uses = Uses::Once;
@@ -147,17 +150,17 @@ impl Buckets {
                 let (path, inode) = (bucket.path(at.pack), bucket.packs[at.pack].inode);
                 // Read from the bytes kept of the pack, if they were: no system call.
                 let kept = bucket.kept_record(at).map(|bytes| entry_in(bytes, key, &path, at.offset));
-                Some(bucket.reader(at.pack).map(|pack| (ToRead { pack, path, inode, at }, uses, kept)))
+                Some(bucket.reader(at.pack).map(|pack| (ToRead { pack, path, inode, at }, uses, created, kept)))
             });
             let Some(record) = found else { return Ok(None) };
-            let Some((record, uses, kept)) = record else { continue };
+            let Some((record, uses, created, kept)) = record else { continue };
             if check_pack && !still_there(&record.pack, record.inode) {
                 continue;
             }
             match kept.unwrap_or_else(|| read_entry(&record, key)) {
                 Ok((value, duration)) => {
                     let ToRead { pack, path, inode, at } = record;
-                    return Ok(Some(Found { value, pack: path, open: pack, inode, duration, uses, at }));
+                    return Ok(Some(Found { value, pack: path, open: pack, inode, duration, uses, created, at }));
                 }
                 Err(e) => {
                     // Not used again: a value stored anew takes its place.

@@ -22,6 +22,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -31,8 +32,8 @@ use super::stats::{nanos, Counters};
 use super::Store;
 use crate::error::{Error, Result};
 use crate::memory::layout::{self, GENERATION, METADATA, OUTPUT};
-use crate::memory::metadata::Metadata;
-use crate::memory::pack::{self, Buckets, Uses};
+use crate::memory::metadata::{unix_seconds, Metadata};
+use crate::memory::pack::{self, now_seconds, Buckets, Uses};
 use crate::memory::{MmapMode, Settings};
 use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, MappedCounter, OpenAs, Spilled};
 
@@ -100,15 +101,16 @@ impl Function {
         self.buckets.contains(key) || self.output(key).is_file()
     }
 
-    /// The stored value of `key`, `None` if there is none, an error if it cannot be read as
-    /// `R`: the one this process holds if it is still good, else the packed one, else the one
-    /// in the entry's folder.
+    /// The stored value of `key`, `None` if there is none (or it was computed longer ago than
+    /// `expires_after`), an error if it cannot be read as `R`: the one this process holds if
+    /// it is still good, else the packed one, else the one in the entry's folder.
     pub(crate) fn get<R: Serialize + DeserializeOwned>(
         &self,
         key: u128,
         mmap_mode: Option<MmapMode>,
+        expires_after: Option<Duration>,
     ) -> Result<Option<R>> {
-        let found = self.find(key, mmap_mode);
+        let found = self.find(key, mmap_mode, expires_after);
         match &found {
             Ok(Some(_)) => {}
             _ => self.stats.miss(),
@@ -120,8 +122,18 @@ impl Function {
         self.stats.hit(bytes, saved_nanos);
     }
 
-    fn find<R: Serialize + DeserializeOwned>(&self, key: u128, mmap_mode: Option<MmapMode>) -> Result<Option<R>> {
+    fn find<R: Serialize + DeserializeOwned>(
+        &self,
+        key: u128,
+        mmap_mode: Option<MmapMode>,
+        expires_after: Option<Duration>,
+    ) -> Result<Option<R>> {
+        let expired = |created: f64| expired(created, expires_after);
         let looked = self.look(key);
+        if looked.held.as_ref().is_some_and(|held| expired(held.created)) {
+            // Older than allowed (the copy on disk is the same entry): computed again.
+            return Ok(None);
+        }
         if let Some(held) = &looked.held {
             let good = match &held.check {
                 Check::Generation => true,
@@ -138,6 +150,9 @@ impl Function {
         }
         let generation = looked.counted.then_some(looked.epoch);
         if let Some(found) = self.buckets.load(key, generation, !looked.counted)? {
+            if expired(found.created) {
+                return Ok(None);
+            }
             let value = found.value.decode(&found.pack)?;
             let bytes = found.value.file_len();
             let saved_nanos = nanos(found.duration);
@@ -150,8 +165,14 @@ impl Function {
                         true => Check::Generation,
                         false => Check::Pack(found.open.clone(), found.inode),
                     };
-                    let held =
-                        found.value.checked(&found.pack).map(|file| HeldValue { file, check, saved_nanos, bytes });
+                    let created = found.created;
+                    let held = found.value.checked(&found.pack).map(|file| HeldValue {
+                        file,
+                        check,
+                        saved_nanos,
+                        bytes,
+                        created,
+                    });
                     match held.map(|held| self.store.held().put_if_room(self.slot, key, looked.epoch, held)) {
                         Ok(true) => Uses::Held,
                         _ => Uses::NoRoom,
@@ -161,7 +182,7 @@ impl Function {
             self.buckets.used(key, &found, uses);
             return Ok(Some(value));
         }
-        self.load_output(key, mmap_mode, &looked)
+        self.load_output(key, mmap_mode, &looked, expires_after)
     }
 
     /// What the in-process layer holds of `key`, after taking in what the generation counter
@@ -253,10 +274,20 @@ impl Function {
         key: u128,
         mmap_mode: Option<MmapMode>,
         looked: &Looked,
+        expires_after: Option<Duration>,
     ) -> Result<Option<R>> {
         let output = self.output(key);
         let metadata = std::cell::OnceCell::new();
         let metadata = || metadata.get_or_init(|| self.read_metadata(key));
+        // When it was computed: as its metadata says, else (a writer killed before writing it)
+        // when its output was written.
+        let created = || match metadata() {
+            Some(metadata) => metadata.created,
+            None => std::fs::metadata(&output).and_then(|m| m.modified()).map_or(0.0, unix_seconds),
+        };
+        if expires_after.is_some() && expired(created(), expires_after) {
+            return Ok(None);
+        }
         let stored = || metadata().as_ref().and_then(|m| m.output_stamp);
         let hold = match mmap_mode {
             Some(_) => OpenAs::Map(ArrayChecks::FirstMap(&stored)),
@@ -269,7 +300,7 @@ impl Function {
                 let check = Check::File(output.clone());
                 let bytes = std::fs::metadata(&output).map_or(0, |m| m.len());
                 let saved_nanos = nanos(metadata().as_ref().map_or(0.0, |m| m.duration_seconds));
-                let held = HeldValue { file: Arc::new(whole), check, saved_nanos, bytes };
+                let held = HeldValue { file: Arc::new(whole), check, saved_nanos, bytes, created: created() };
                 self.store.held().put(self.slot, key, looked.epoch, held);
                 Ok((value, bytes))
             }
@@ -383,6 +414,12 @@ impl Function {
         self.store.held().forget_function(self.slot);
         self.buckets.forget();
     }
+}
+
+/// Whether an entry computed at `created` (seconds since the Unix epoch) is older than
+/// `expires_after`.
+fn expired(created: f64, expires_after: Option<Duration>) -> bool {
+    expires_after.is_some_and(|age| now_seconds() - created > age.as_secs_f64())
 }
 
 /// The generation counter in the folder `dir` (created if `create` or if the folder exists).

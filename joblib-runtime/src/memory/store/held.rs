@@ -26,6 +26,8 @@ pub(crate) struct HeldValue {
     pub(crate) saved_nanos: u64,
     /// The bytes of its file.
     pub(crate) bytes: u64,
+    /// When it was computed (seconds since the Unix epoch).
+    pub(crate) created: f64,
 }
 
 /// How a held entry is known to be still good.

@@ -180,12 +180,14 @@ impl Entry {
         self.function.contains(self.key)
     }
 
-    /// The stored value, `None` if there is none, an error if it cannot be read as `R`.
+    /// The stored value, `None` if there is none (or it was computed longer ago than
+    /// `expires_after`), an error if it cannot be read as `R`.
     pub(crate) fn load<R: serde::Serialize + serde::de::DeserializeOwned>(
         &self,
         mmap_mode: Option<super::MmapMode>,
+        expires_after: Option<Duration>,
     ) -> Result<Option<R>> {
-        self.function.get(self.key, mmap_mode)
+        self.function.get(self.key, mmap_mode, expires_after)
     }
 
     /// Stores `value`.
