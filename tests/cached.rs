@@ -493,3 +493,18 @@ fn an_expired_entry_is_computed_again_and_stats_count_calls() {
     assert_eq!((stats.hits, stats.misses), (3, 2), "{stats}");
     assert!(stats.bytes_read > 0 && stats.bytes_written > 0, "{stats}");
 }
+
+#[cached(dir = cache_dir_once("bytes_limit"), verbose = 0, bytes_limit = 50_000)]
+fn bulky(x: u64) -> Vec<u64> {
+    vec![x; 1000]
+}
+
+#[test]
+fn a_functions_bytes_limit_holds_by_itself() {
+    for x in 0..40 {
+        assert_eq!(bulky(x)[999], x);
+    }
+    let kept = (0..40).filter(|&x| bulky::is_cached(x)).count();
+    assert!((1..=6).contains(&kept), "{kept} entries of 8 kB kept under 50 kB");
+    assert!(bulky::is_cached(39), "the last one stored stays");
+}

@@ -444,3 +444,36 @@ fn stats_count_hits_misses_and_the_computation_saved() {
     assert_eq!(memory.stats().misses, 4);
     assert_eq!(joblib::Memory::disabled().stats(), joblib::CacheStats::default());
 }
+
+#[test]
+fn a_limit_that_holds_by_itself_spares_a_running_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    // Entries of 8 kB (packed) and 80 kB (in folders), under 200 kB.
+    let memory = memory(dir.path()).bytes_limit(200_000).auto_reduce(true);
+    let small = memory.cache("small", |x: &u64| vec![*x; 1000]);
+    let large = memory.cache("large", |x: &u64| vec![*x; 10_000]);
+    for x in 0..60 {
+        small.call(&x);
+        large.call(&x);
+    }
+    let kept = |f: &dyn Fn(&u64) -> bool| (0..60).filter(|x| f(x)).count();
+    let (packed, folders) = (kept(&|x| small.is_cached(x)), kept(&|x| large.is_cached(x)));
+    assert!(packed * 8_000 + folders * 80_000 <= 200_000, "{packed} small and {folders} large kept");
+    assert!(large.is_cached(&59) && small.is_cached(&59), "the last stored stay");
+    assert!(!large.is_cached(&0) && !small.is_cached(&0), "the first stored go");
+    // A loop running in this process loses none of what it stores, even past the limit.
+    let results = joblib::Parallel::new()
+        .n_jobs(2)
+        .map(100..130u64, |x| {
+            large.call(&x);
+            x
+        })
+        .unwrap();
+    assert_eq!(results.len(), 30);
+    assert_eq!(kept(&|x| large.is_cached(&(x + 100)) && *x < 30), 30, "every entry of the loop stays");
+    // Once it ended, they are entries like any other.
+    for x in 200..203 {
+        large.call(&x);
+    }
+    assert!(kept(&|x| large.is_cached(&(x + 100)) && *x < 30) < 30, "evicted after the loop");
+}

@@ -20,6 +20,7 @@ mod persist;
 mod processes;
 mod protocol;
 mod random;
+mod running;
 mod size;
 mod slurm;
 

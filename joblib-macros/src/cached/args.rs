@@ -23,6 +23,8 @@ pub(crate) struct Args {
     pub(crate) verbose: Option<u32>,
     /// `expires_after = "30d"`, in seconds.
     pub(crate) expires_after: Option<u64>,
+    /// `bytes_limit = N`: a constant number of bytes.
+    pub(crate) bytes_limit: Option<Expr>,
     pub(crate) deps: Vec<Path>,
     pub(crate) version: Option<LitStr>,
     /// Whether a method gets `name_is_cached` & co. beside it (`controls = false` on a method
@@ -34,7 +36,7 @@ pub(crate) struct Args {
 }
 
 const OPTIONS: &str =
-    "dir, memory, ignore, mmap_mode, compress, verbose, expires_after, deps, version, controls, follow";
+    "dir, memory, ignore, mmap_mode, compress, verbose, expires_after, bytes_limit, deps, version, controls, follow";
 
 impl Args {
     pub(crate) fn from_options(ctxt: &Ctxt, options: &[Opt]) -> Args {
@@ -45,6 +47,7 @@ impl Args {
             compress: None,
             verbose: None,
             expires_after: None,
+            bytes_limit: None,
             deps: Vec::new(),
             version: None,
             controls: true,
@@ -105,6 +108,7 @@ impl Args {
                     seconds
                 });
             }
+            "bytes_limit" => self.bytes_limit = option.assigned(ctxt, "bytes_limit = 10 << 30").cloned(),
             "version" => {
                 self.version = option.assigned(ctxt, "version = \"2\"").and_then(|e| string(ctxt, e, "`version`"));
             }

@@ -191,6 +191,10 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
         Some(seconds) => quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#seconds))),
         None => quote!(::core::option::Option::None),
     };
+    let bytes_limit = match &args.bytes_limit {
+        Some(bytes) => quote_spanned!(bytes.span()=> ::core::option::Option::Some(#bytes)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #path
         fn __joblib_fingerprint() -> u128 {
@@ -209,6 +213,7 @@ pub(crate) fn registration(func: &ItemFn, args: &Args, fingerprint: &Fingerprint
                 compress: #compress,
                 verbose: #verbose,
                 expires_after: #expires_after,
+                bytes_limit: #bytes_limit,
             },
             __joblib_fingerprint,
             ::joblib::__private::Sources { own: #own, reached: __joblib_sources },

@@ -289,8 +289,13 @@ pub(crate) mod tests {
     }
 
     /// Settings that store values as they are.
-    pub(crate) const PLAIN: Settings =
-        Settings { mmap_mode: None, compress: crate::persist::Compress::None, verbose: 0, expires_after: None };
+    pub(crate) const PLAIN: Settings = Settings {
+        mmap_mode: None,
+        compress: crate::persist::Compress::None,
+        verbose: 0,
+        expires_after: None,
+        kept_under: None,
+    };
 
     use super::super::metadata::Metadata;
     use super::super::MmapMode;

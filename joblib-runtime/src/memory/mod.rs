@@ -105,6 +105,7 @@ pub struct Memory {
     compress: Compress,
     verbose: u32,
     bytes_limit: Option<u64>,
+    auto_reduce: bool,
     expires_after: Option<Duration>,
 }
 
@@ -137,6 +138,7 @@ impl Memory {
             compress: Compress::None,
             verbose: 1,
             bytes_limit: None,
+            auto_reduce: false,
             expires_after: None,
         }
     }
@@ -203,7 +205,8 @@ impl Memory {
     }
 
     /// The size [`reduce_size`](Memory::reduce_size) brings the cache down to. Nothing is
-    /// evicted until it is called, so a running computation never loses its results.
+    /// evicted until it is called (as in Python joblib), unless
+    /// [`auto_reduce`](Memory::auto_reduce) says so.
     ///
     /// ```
     /// let memory = joblib::Memory::new("cache").bytes_limit(10 << 30);
@@ -211,6 +214,30 @@ impl Memory {
     /// ```
     pub fn bytes_limit(mut self, bytes: u64) -> Self {
         self.bytes_limit = Some(bytes);
+        self
+    }
+
+    /// Keeps the cache under its [`bytes_limit`](Memory::bytes_limit) by itself: a store that
+    /// takes it past the limit evicts least recently used entries down to nine tenths of it
+    /// (the cache is measured then, and once at first; stores add to the count in between),
+    /// never what a parallel loop running in this process stored since it started. Off by
+    /// default, as in Python joblib: evicting while a computation runs can remove what another
+    /// process is about to use, and a limit is often meant for the whole of a shared cache,
+    /// which one process's count does not see. `#[cached(bytes_limit = N)]` turns it on for
+    /// the location of one function.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0).bytes_limit(100_000).auto_reduce(true);
+    /// let f = memory.cache("f", |x: &u64| vec![*x; 1000]);   // 8 kB each
+    /// for x in 0..100 {
+    ///     f.call(&x);
+    /// }
+    /// assert!((0..100).filter(|x| f.is_cached(x)).count() < 15, "no more than fits");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn auto_reduce(mut self, on: bool) -> Self {
+        self.auto_reduce = on;
         self
     }
 
@@ -263,6 +290,7 @@ impl Memory {
             compress: self.compress,
             verbose: self.verbose,
             expires_after: self.expires_after,
+            kept_under: self.bytes_limit.filter(|_| self.auto_reduce),
         }
     }
 
@@ -380,6 +408,8 @@ pub(crate) struct Settings {
     pub(crate) verbose: u32,
     /// Entries computed longer ago are computed again.
     pub(crate) expires_after: Option<Duration>,
+    /// The size the cache keeps under by itself (see [`Memory::auto_reduce`]).
+    pub(crate) kept_under: Option<u64>,
 }
 
 impl Settings {
@@ -391,6 +421,7 @@ impl Settings {
             compress: options.compress.map_or(self.compress, Compress::from),
             verbose: options.verbose.unwrap_or(self.verbose),
             expires_after: options.expires_after.or(self.expires_after),
+            kept_under: options.bytes_limit.or(self.kept_under),
         }
     }
 }

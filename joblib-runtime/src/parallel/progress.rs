@@ -50,6 +50,8 @@ pub(crate) struct Progress {
     done: AtomicUsize,
     print: Mutex<()>,
     bar: Option<indicatif::ProgressBar>,
+    /// The loop counts as running while its progress lives (see [`crate::running`]).
+    _running: crate::running::Running,
 }
 
 impl Progress {
@@ -85,6 +87,7 @@ impl Progress {
             done: AtomicUsize::new(0),
             print: Mutex::new(()),
             bar,
+            _running: crate::running::Running::start(),
         };
         progress.say(&match backend {
             Backend::Slurm(_) => "Using backend slurm: a job array of this executable.".to_string(),

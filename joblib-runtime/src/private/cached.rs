@@ -34,6 +34,8 @@ pub struct Options {
     pub verbose: Option<u32>,
     /// `expires_after = "30d"`.
     pub expires_after: Option<std::time::Duration>,
+    /// `bytes_limit = N`: the size the location keeps under by itself.
+    pub bytes_limit: Option<u64>,
 }
 
 /// What identifies a cached function in the cache.

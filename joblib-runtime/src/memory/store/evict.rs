@@ -33,6 +33,29 @@ enum Stored {
 /// still being written count against `bytes` but are never removed. Packs of writers that are
 /// gone are then rewritten without what was removed. Returns how many entries were removed.
 pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+    reduce_sparing(store, Limits { bytes, items, age }, None).removed
+}
+
+/// The limits an eviction brings a cache under.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) bytes: Option<u64>,
+    pub(crate) items: Option<usize>,
+    /// Entries not used for longer go.
+    pub(crate) age: Option<Duration>,
+}
+
+/// What an eviction did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reduced {
+    pub(crate) removed: usize,
+    /// The bytes the cache holds after it (as far as this scan saw).
+    pub(crate) left: u64,
+}
+
+/// [`reduce`], sparing every entry used since `spare_since` (what running loops stored).
+pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Option<SystemTime>) -> Reduced {
+    let Limits { bytes, items, age } = limits;
     let layout::Scan { entries, leftovers, packs } = layout::scan(store.root());
     let folders = entries.into_iter().map(|e| Candidate {
         last_access: e.last_access,
@@ -56,8 +79,11 @@ pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize
     let now = SystemTime::now();
     let mut count = candidates.len();
     let mut removed = 0;
-    let mut packed_removals: HashMap<PathBuf, Vec<u128>> = HashMap::new();
+    let mut packed_removals: HashMap<PathBuf, Keys> = HashMap::new();
     for candidate in candidates {
+        if spare_since.is_some_and(|since| candidate.last_access >= since) {
+            continue;
+        }
         let stale = age.is_some_and(|age| now.duration_since(candidate.last_access).is_ok_and(|a| a > age));
         let over = bytes.is_some_and(|limit| total > limit) || items.is_some_and(|limit| count > limit);
         if !stale && !over {
@@ -72,15 +98,22 @@ pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize
                 removed += 1;
             }
             // Removed together below, one write per bucket.
-            Stored::Packed { bucket, key } => packed_removals.entry(bucket).or_default().push(key),
+            Stored::Packed { bucket, key } => {
+                let keys = packed_removals.entry(bucket).or_default();
+                keys.keys.push(key);
+                keys.bytes += candidate.bytes;
+            }
         }
         total -= candidate.bytes;
         count -= 1;
     }
     for (bucket, keys) in packed_removals {
-        match in_bucket(store, &bucket, |function, index| function.evict_packed(index, &keys)) {
-            Ok(()) => removed += keys.len(),
-            Err(e) => report::warning(&format!("cannot evict cache entries: {e}")),
+        match in_bucket(store, &bucket, |function, index| function.evict_packed(index, &keys.keys)) {
+            Ok(()) => removed += keys.keys.len(),
+            Err(e) => {
+                total += keys.bytes;
+                report::warning(&format!("cannot evict cache entries: {e}"));
+            }
         }
     }
     for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
@@ -88,7 +121,14 @@ pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize
             report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
         }
     }
-    removed
+    Reduced { removed, left: total }
+}
+
+/// Keys of one bucket to evict, and their bytes.
+#[derive(Default)]
+struct Keys {
+    keys: Vec<u128>,
+    bytes: u64,
 }
 
 /// Runs `f` on the function and the index of the bucket whose folder is `bucket`

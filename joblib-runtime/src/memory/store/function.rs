@@ -353,6 +353,9 @@ impl Function {
         };
         self.changed(false);
         self.stats.written(written);
+        if let Some(limit) = settings.kept_under {
+            self.store.count_against(written, limit);
+        }
         Ok(())
     }
 

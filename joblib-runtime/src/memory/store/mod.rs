@@ -42,6 +42,9 @@ pub(crate) struct Store {
     held: Mutex<Held>,
     /// What the functions that are gone counted (the live ones count for themselves).
     retired: Counters,
+    /// The bytes the cache holds, as this process last measured them and added to since: for
+    /// a limit that holds by itself (`None` until first needed).
+    size: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -70,6 +73,7 @@ impl Store {
             functions: Mutex::new(FastMap::default()),
             held: Mutex::new(Held::default()),
             retired: Counters::default(),
+            size: Mutex::new(None),
         });
         stores.insert(absolute, Arc::downgrade(&store));
         store
@@ -139,6 +143,38 @@ impl Store {
             counter.bump();
         }
         removed
+    }
+
+    /// Counts `written` bytes just stored against `limit`, which the cache keeps under by itself
+    /// ([`Memory::auto_reduce`](crate::Memory::auto_reduce)): past it, least recently used
+    /// entries are evicted down to nine tenths of it, sparing what the loops running in this
+    /// process stored. The cache's size is measured (a scan) only then, and the first time:
+    /// in between, stores add to it. Worker processes leave this to the process running the
+    /// loop.
+    pub(crate) fn count_against(self: &Arc<Self>, written: u64, limit: u64) {
+        if crate::protocol::role::is_worker() {
+            return;
+        }
+        let mut size = self.size.lock().unwrap_or_else(PoisonError::into_inner);
+        let nothing = evict::Limits { bytes: None, items: None, age: None };
+        let now = match *size {
+            Some(size) => size.saturating_add(written),
+            None => evict::reduce_sparing(self, nothing, None).left,
+        };
+        if now <= limit {
+            *size = Some(now);
+            return;
+        }
+        let target = evict::Limits { bytes: Some(limit - limit / 10), ..nothing };
+        let reduced = evict::reduce_sparing(self, target, crate::running::oldest_start());
+        if reduced.left > limit {
+            super::report::warning(&format!(
+                "the cache in {} holds {} B, more than its limit of {limit} B: what running loops stored is kept",
+                self.location.display(),
+                reduced.left
+            ));
+        }
+        *size = Some(reduced.left);
     }
 
     /// Evicts least recently used entries until at most `bytes` bytes and `items` entries
