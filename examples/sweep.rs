@@ -24,7 +24,6 @@
 //! the loop takes what is cached); the
 //! results are dumped to `target/sweep-results.jbl` and read back mapped to print the table.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use joblib::{cached, parallel, Array, Backend, Slurm};
@@ -184,32 +183,10 @@ fn fit_and_score(spec: &DataSpec, alpha: f64, fold: usize, folds: usize) -> Fold
     FoldScore { mse: total / count as f64, weights: Array::from(weights) }
 }
 
-/// How many calls of a cached function were computed and how many loaded.
-#[derive(Default)]
-struct Tally {
-    computed: AtomicUsize,
-    loaded: AtomicUsize,
-}
-
-impl Tally {
-    fn count(&self, was_cached: bool) {
-        let counter = if was_cached { &self.loaded } else { &self.computed };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn line(&self, name: &str) -> String {
-        let (computed, loaded) = (self.computed.load(Ordering::Relaxed), self.loaded.load(Ordering::Relaxed));
-        format!("{name:<14} {computed:>3} computed, {loaded:>3} loaded from the cache")
-    }
-}
-
 #[parallel]
-fn sweep(spec: &DataSpec, alphas: &[f64], folds: usize, tally: &[Tally; 3], backend: &Backend) -> SweepResults {
-    tally[0].count(make_data::is_cached(spec));
+fn sweep(spec: &DataSpec, alphas: &[f64], folds: usize, backend: &Backend) -> SweepResults {
     make_data(spec);
     let grid: Vec<(f64, usize)> = alphas.iter().flat_map(|&a| (0..folds).map(move |f| (a, f))).collect();
-    (0..folds).for_each(|fold| tally[1].count(fold_gram::is_cached(spec, fold, folds)));
-    grid.iter().for_each(|&(alpha, fold)| tally[2].count(fit_and_score::is_cached(spec, alpha, fold, folds)));
     // One Gram matrix per fold first, so that no two fits compute the same one at once.
     // The backend is chosen when the program runs: each loop's body is one call of a cached
     // function, which runs unchanged on threads or in worker processes.
@@ -259,8 +236,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fit_and_score::clear();
     }
 
-    let tally: [Tally; 3] = Default::default();
-    let results = sweep(&spec, &alphas, folds, &tally, &backend);
+    let results = sweep(&spec, &alphas, folds, &backend);
     joblib::dump(&results, RESULTS)?;
     let results: SweepResults = joblib::load_mmap(RESULTS)?;
 
@@ -284,8 +260,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let norm = results.best_weights.iter().map(|w| w * w).sum::<f64>().sqrt();
     println!("best alpha {:.0e}, |w| = {norm:.6} (results in {RESULTS}, read back mapped)", results.best_alpha);
-    for (name, tally) in ["make_data", "fold_gram", "fit_and_score"].iter().zip(&tally) {
-        println!("{}", tally.line(name));
+    // What each function did through the cache in this process (with worker processes, the
+    // calls they computed count as misses here).
+    let stats = [
+        ("make_data", make_data::stats()),
+        ("fold_gram", fold_gram::stats()),
+        ("fit_and_score", fit_and_score::stats()),
+    ];
+    for (name, stats) in stats {
+        println!("{name:<14} {stats}");
     }
     println!("took {:.3} s", start.elapsed().as_secs_f64());
     Ok(())

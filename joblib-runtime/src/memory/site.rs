@@ -96,9 +96,19 @@ impl Site<'_> {
     /// The cached result in `entry`, if there is a readable one. An unreadable one is reported
     /// and treated as absent; the next store replaces it.
     pub(crate) fn lookup<S: Serialize + DeserializeOwned>(&self, entry: &Entry) -> Option<S> {
+        self.read(entry, |entry| entry.load::<S>(self.settings.mmap_mode, self.settings.expires_after))
+    }
+
+    /// [`lookup`](Self::lookup) for a call that, if nothing is stored, is looked up again where
+    /// it is computed (a task): a miss is counted there, not here.
+    pub(crate) fn peek<S: Serialize + DeserializeOwned>(&self, entry: &Entry) -> Option<S> {
+        self.read(entry, |entry| entry.peek::<S>(self.settings.mmap_mode, self.settings.expires_after))
+    }
+
+    fn read<S>(&self, entry: &Entry, load: impl FnOnce(&Entry) -> crate::error::Result<Option<S>>) -> Option<S> {
         // Timed and reported only when someone listens.
         let start = report::loads_reported(self.settings.verbose).then(Instant::now);
-        match entry.load::<S>(self.settings.mmap_mode, self.settings.expires_after) {
+        match load(entry) {
             Ok(Some(value)) => {
                 if let Some(start) = start {
                     report::loaded(self.settings.verbose, self.name(), entry, start.elapsed());

@@ -183,6 +183,17 @@ impl CachedFn {
         provenance.record(function.dir());
     }
 
+    /// The stored result of the call with `key`, if any, for a task that is computed elsewhere
+    /// when it is not (where its miss is counted).
+    pub fn peek<C>(&self, key: Result<u128, Error>) -> Option<C>
+    where
+        C: Cacheable,
+        C::Stored: CacheValue,
+    {
+        let site = self.site();
+        site.entry(key).and_then(|entry| site.peek::<C::Stored>(&entry)).map(C::restore)
+    }
+
     /// Whether the call with `key` is cached.
     pub fn is_cached(&self, key: Result<u128, Error>) -> bool {
         self.site().entry(key).is_some_and(|e| e.exists())

@@ -122,7 +122,8 @@ impl Function {
         self.stats.hit(bytes, saved_nanos);
     }
 
-    fn find<R: Serialize + DeserializeOwned>(
+    /// [`get`](Self::get), counting hits but not misses.
+    pub(crate) fn find<R: Serialize + DeserializeOwned>(
         &self,
         key: u128,
         mmap_mode: Option<MmapMode>,

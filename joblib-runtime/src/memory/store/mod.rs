@@ -226,6 +226,16 @@ impl Entry {
         self.function.get(self.key, mmap_mode, expires_after)
     }
 
+    /// [`load`](Self::load) without counting a miss (see
+    /// [`Site::peek`](crate::memory::Site::peek)).
+    pub(crate) fn peek<R: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        mmap_mode: Option<super::MmapMode>,
+        expires_after: Option<Duration>,
+    ) -> Result<Option<R>> {
+        self.function.find(self.key, mmap_mode, expires_after)
+    }
+
     /// Stores `value`.
     pub(crate) fn store<R: serde::Serialize>(
         &self,
