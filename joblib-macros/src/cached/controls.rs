@@ -235,7 +235,8 @@ fn task_controls(c: &Controlled, p: &Parts) -> TokenStream {
     let (key, cached) = (&p.shelve.0, &p.cached);
     let (cacheable, _) = cacheable(c.output);
     let hit = quote! {
-        if let ::core::option::Option::Some(__joblib_hit) = #cached.peek::<#cacheable>(#key) {
+        let __joblib_check = ::joblib::__private::Lookup::TaskCheck;
+        if let ::core::result::Result::Ok(__joblib_hit) = #cached.lookup::<#cacheable>(#key, __joblib_check) {
             return ::joblib::Call::ready(#name::__task(), __joblib_hit.0);
         }
     };

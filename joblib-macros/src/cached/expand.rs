@@ -131,7 +131,8 @@ pub(crate) fn function(func: &ItemFn, arguments: &[Argument], output: &Output, s
     // Errors about the key point at the arguments; the one about the stored type at the return
     // type, where the lookup (the only use that requires its serde traits) is spanned.
     let key = quote_spanned!(sig.paren_token.span.join()=> let __joblib_key = #key;);
-    let lookup = quote_spanned!(span=> __joblib_cached.lookup::<#cacheable>(__joblib_key));
+    let lookup =
+        quote_spanned!(span=> __joblib_cached.lookup::<#cacheable>(__joblib_key, ::joblib::__private::Lookup::Call));
     let cached = &site.cached;
     let in_body = &site.in_body;
     quote! {

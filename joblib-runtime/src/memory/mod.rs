@@ -37,7 +37,7 @@ pub(crate) use metadata::{json_summary, summary_of, SUMMARY_CHARS};
 pub(crate) use provenance::Provenance;
 pub(crate) use report::{other_code, warning};
 pub(crate) use site::{lookup, shelve, Site};
-pub use site::{Cacheable, Miss, OkOnly, Whole};
+pub use site::{Cacheable, Lookup, Miss, OkOnly, Whole};
 pub use store::CacheStats;
 pub(crate) use store::{Entry, Function};
 

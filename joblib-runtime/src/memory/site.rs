@@ -158,17 +158,31 @@ pub(crate) struct Computed<C> {
     pub(crate) took: Duration,
 }
 
+/// Who looks a call up.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup {
+    /// The call itself: a miss is counted.
+    Call,
+    /// A task's check before it is sent to be computed, where it is looked up again: only a
+    /// hit is counted here.
+    TaskCheck,
+}
+
 /// The first half of a cached call: the stored result if there is one, else a [`Miss`] that
 /// computes and stores it. Split in two so that generated code can describe the arguments
 /// (borrowing them) before the computation takes them. The stored type's serde bounds are
 /// required here only: the miss carries what storing needs.
-pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, Error>) -> Result<C, Miss<'a, C>>
+pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, Error>, kind: Lookup) -> Result<C, Miss<'a, C>>
 where
     C: Cacheable,
     C::Stored: Serialize + DeserializeOwned,
 {
     let entry = call.entry(key);
-    match entry.as_ref().and_then(|entry| call.lookup::<C::Stored>(entry)) {
+    let found = entry.as_ref().and_then(|entry| match kind {
+        Lookup::Call => call.lookup::<C::Stored>(entry),
+        Lookup::TaskCheck => call.peek::<C::Stored>(entry),
+    });
+    match found {
         Some(stored) => Ok(C::restore(stored)),
         None => Err(Miss {
             call,
@@ -218,7 +232,7 @@ where
     C: Cacheable,
     C::Stored: Serialize + DeserializeOwned,
 {
-    match lookup(call, key) {
+    match lookup(call, key, Lookup::Call) {
         Ok(value) => value,
         Err(miss) => miss.compute(describe(), compute),
     }

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::hashing::digest;
 use crate::memory::{
-    lookup, shelve, CacheStats, Cacheable, Function, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Provenance, Site,
-    Whole,
+    lookup, shelve, CacheStats, Cacheable, Function, Lookup, MemorizedResult, Memory, Miss, MmapMode, OkOnly,
+    Provenance, Site, Whole,
 };
 
 /// Where a cached function's results go.
@@ -158,12 +158,12 @@ impl CachedFn {
     }
 
     /// The stored result of the call with `key`, or a [`Miss`] that computes it.
-    pub fn lookup<C>(&self, key: Result<u128, Error>) -> Result<C, Miss<'_, C>>
+    pub fn lookup<C>(&self, key: Result<u128, Error>, kind: Lookup) -> Result<C, Miss<'_, C>>
     where
         C: Cacheable,
         C::Stored: CacheValue,
     {
-        let found = lookup(self.site(), key);
+        let found = lookup(self.site(), key, kind);
         if found.is_err() {
             self.missed.get_or_init(|| self.first_miss());
         }
@@ -181,17 +181,6 @@ impl CachedFn {
             crate::memory::other_code(site.settings.verbose, site.identity, &changes);
         }
         provenance.record(function.dir());
-    }
-
-    /// The stored result of the call with `key`, if any, for a task that is computed elsewhere
-    /// when it is not (where its miss is counted).
-    pub fn peek<C>(&self, key: Result<u128, Error>) -> Option<C>
-    where
-        C: Cacheable,
-        C::Stored: CacheValue,
-    {
-        let site = self.site();
-        site.entry(key).and_then(|entry| site.peek::<C::Stored>(&entry)).map(C::restore)
     }
 
     /// Whether the call with `key` is cached.

@@ -14,7 +14,7 @@ mod describe;
 mod loops;
 mod task;
 
-pub use crate::memory::{Cacheable, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
+pub use crate::memory::{Cacheable, Lookup, MemorizedResult, Memory, Miss, MmapMode, OkOnly, Whole};
 pub use crate::parallel::{BatchSize, Parallel, Stop};
 pub use crate::protocol::{
     EncodeArgs, EncodeRefused, EncodeSerialize, Outcome, RunDecoded, RunRefused, Runner, TaskInfo, TASKS,
