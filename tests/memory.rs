@@ -477,3 +477,51 @@ fn a_limit_that_holds_by_itself_spares_a_running_loop() {
     }
     assert!(kept(&|x| large.is_cached(&(x + 100)) && *x < 30) < 30, "evicted after the loop");
 }
+
+/// Copies the folder `from` into `to`, recursively.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for child in std::fs::read_dir(from).unwrap() {
+        let child = child.unwrap();
+        let target = to.join(child.file_name());
+        if child.file_type().unwrap().is_dir() {
+            copy_tree(&child.path(), &target);
+        } else {
+            std::fs::copy(child.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_cache_written_before_the_store_is_read_as_it_is() {
+    // Written by the joblib of 2026-12-06 (commit 802bd94): 20 small entries in packs of whole
+    // files, two large ones in folders, no generation counters.
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cache-before-the-store"), dir.path());
+    let runs = Cell::new(0);
+    let memory = memory(dir.path());
+    let small = memory.cache("old_small", |x: &u64| {
+        runs.set(runs.get() + 1);
+        (x * 3, format!("value of {x}"))
+    });
+    let large = memory.cache("old_large", |x: &u64| {
+        runs.set(runs.get() + 1);
+        vec![*x; 3000]
+    });
+    for round in 0..2 {
+        for x in 0..20 {
+            assert_eq!(small.call(&x), (x * 3, format!("value of {x}")), "round {round}");
+        }
+        for x in 0..2 {
+            assert_eq!(large.call(&x), vec![x; 3000]);
+        }
+    }
+    assert_eq!(runs.get(), 0, "every entry read");
+    // New entries go beside the old ones, and eviction and clearing take both.
+    small.call(&20);
+    assert_eq!((runs.get(), small.call(&20)), (1, (60, "value of 20".to_string())));
+    assert_eq!(memory.reduce_size_to(None, Some(15), None), 8);
+    assert_eq!((0..21).filter(|x| small.is_cached(x)).count() + (0..2).filter(|x| large.is_cached(x)).count(), 15);
+    memory.clear();
+    assert!((0..21).all(|x| !small.is_cached(&x)) && !large.is_cached(&0));
+}
