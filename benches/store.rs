@@ -16,7 +16,6 @@ mod probe;
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cached::{ConcurrentCached, DiskCache};
@@ -71,21 +70,8 @@ fn spread(mut samples: Vec<Duration>) -> String {
 
 /// The Python joblib figures of the same workloads, if its virtual environment exists.
 fn python_figures() -> std::collections::HashMap<String, f64> {
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compare-venv/bin/python");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/store_joblib.py");
-    let mut figures = std::collections::HashMap::new();
-    if !python.exists() {
-        return figures;
-    }
-    let Ok(output) = Command::new(python).arg(script).arg(root().join("python")).output() else { return figures };
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        if let Some((name, value)) = line.split_once('=') {
-            if let Ok(value) = value.trim().parse() {
-                figures.insert(name.trim().to_string(), value);
-            }
-        }
-    }
-    figures
+    let python_root = root().join("python");
+    probe::python_figures(Path::new(env!("CARGO_MANIFEST_DIR")), "store_joblib.py", &[python_root.as_os_str()])
 }
 
 /// The first hit of a process on a cache of `entries` entries: this benchmark run again.

@@ -1,6 +1,7 @@
 //! Measuring a cache from outside: the disk it takes, and the time a fresh process takes to
 //! use it (the benchmark run again as a child).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -34,4 +35,26 @@ pub fn median_of_children(env: &[(&str, &std::ffi::OsStr)]) -> Duration {
         })
         .collect();
     super::common::median(samples)
+}
+
+/// The figures (`name = seconds` lines) that the Python script `script` prints when run with
+/// `args` in the virtual environment of `benches/compare_joblib.py` under the repository
+/// `repo`; none if that environment does not exist (it is not part of CI).
+pub fn python_figures(repo: &Path, script: &str, args: &[&std::ffi::OsStr]) -> HashMap<String, f64> {
+    let python = repo.join("target/compare-venv/bin/python");
+    let mut figures = HashMap::new();
+    if !python.exists() {
+        return figures;
+    }
+    let Ok(output) = Command::new(python).arg(repo.join("benches").join(script)).args(args).output() else {
+        return figures;
+    };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        if let Some((name, value)) = line.split_once('=') {
+            if let Ok(value) = value.trim().parse() {
+                figures.insert(name.trim().to_string(), value);
+            }
+        }
+    }
+    figures
 }
