@@ -14,7 +14,7 @@ import time
 
 from joblib import Memory
 
-from store_joblib import add_one, disk_usage, median
+from store_joblib import add_one, disk_usage, median, repeated_hit
 
 KEYS = 10_000
 
@@ -50,12 +50,7 @@ def small(root):
     stores.sort()
     print(f"store = {median(stores)}")
     print(f"store_p90 = {stores[int((len(stores) - 1) * 0.9)]}")
-    hits = []
-    for _ in range(2000):
-        start = time.perf_counter()
-        f(7)
-        hits.append(time.perf_counter() - start)
-    print(f"hit_one = {median(hits)}")
+    print(f"hit_one = {repeated_hit(f)}")
     print(f"rerun = {fresh(root, 'rerun')}")
     print(f"first_hit = {fresh(root, 'first')}")
     print(f"disk_per_entry = {disk_usage(root) / KEYS}")
