@@ -333,7 +333,8 @@ impl Memory {
         self.cache(name, f).call(args)
     }
 
-    /// Removes every entry of the cache (the whole `joblib` folder of the location).
+    /// Removes every entry of the cache: everything in the `joblib` folder of the location but
+    /// its generation counter (which tells other processes; see the guide).
     ///
     /// ```
     /// let dir = tempfile::tempdir()?;

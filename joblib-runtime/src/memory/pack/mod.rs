@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `<b>` is the first hex digit of the key: a process reads the packs of a bucket once, the
-//! first time it looks a key of the bucket up, then only what was appended since (on a miss).
+//! first time it looks a key of the bucket up, then only what was appended since (when the
+//! function's generation says another process changed something, or, without one, on a miss).
 //! Records ([`record`]) are written with one `write` each and carry checksums; a reader takes
 //! whole records only, so a record being written, or left half-written by a killed writer, is
 //! never read. No file is ever written by two processes (nor locked): a pack has one writer,
