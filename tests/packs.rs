@@ -578,3 +578,47 @@ fn hits_stay_right_while_another_process_stores_clears_and_evicts() {
     assert!(stored_hits > 100, "{stored_hits} of {calls} calls were hits on the changer's entries");
     println!("{calls} calls, {stored_hits} hits on the changer's entries, {versions} versions");
 }
+
+#[test]
+fn forged_generation_counters_change_no_value() {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = small(dir.path(), &RUNS);
+    for k in 0..20 {
+        f.call(&k);
+    }
+    let counters = [dir.path().join("joblib/generation.counter"), dir.path().join("joblib/small/generation.counter")];
+    assert!(counters.iter().all(|c| c.is_file()), "both counters exist");
+    type Forgery = fn(&Path);
+    let forgeries: [(&str, Forgery); 4] = [
+        ("garbage", |p| std::fs::write(p, vec![0xA5; 4096]).unwrap()),
+        ("too short", |p| std::fs::write(p, [1u8; 7]).unwrap()),
+        ("a folder", |p| std::fs::create_dir(p).unwrap()),
+        ("removed", |_| {}),
+    ];
+    for (what, forge) in forgeries {
+        for counter in &counters {
+            let _ = std::fs::remove_file(counter);
+            let _ = std::fs::remove_dir(counter);
+            forge(counter);
+        }
+        // A handle of another store on the same files (through a symlink: another location),
+        // as a fresh process has, and this one's.
+        let link = dir.path().with_extension("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+        let fresh = small(&link, &RUNS);
+        let before = RUNS.load(Ordering::SeqCst);
+        for k in 0..20 {
+            assert_eq!(f.call(&k), value(k), "{what}: key {k}");
+            assert_eq!(fresh.call(&k), value(k), "{what}: key {k}, fresh");
+        }
+        assert_eq!(RUNS.load(Ordering::SeqCst), before, "{what}: every call a hit");
+        f.clear();
+        assert!((0..20).all(|k| !fresh.is_cached(&k)), "{what}: a clear is still seen");
+        for k in 0..20 {
+            assert_eq!(fresh.call(&k), value(k));
+        }
+        std::fs::remove_file(&link).unwrap();
+    }
+}
