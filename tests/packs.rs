@@ -622,3 +622,84 @@ fn forged_generation_counters_change_no_value() {
         std::fs::remove_file(&link).unwrap();
     }
 }
+
+/// Every index file of a pack under `dir`, with its bytes.
+fn pack_indexes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut pending = vec![dir.to_path_buf()];
+    let mut found = Vec::new();
+    while let Some(folder) = pending.pop() {
+        for path in std::fs::read_dir(&folder).into_iter().flatten().flatten().map(|c| c.path()) {
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_string_lossy().contains(".pack.index") {
+                found.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn another_process_looks_keys_up_in_the_indexes_of_large_packs() {
+    const TEST: &str = "another_process_looks_keys_up_in_the_indexes_of_large_packs";
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    // Enough for packs of more than 64 KiB: indexed.
+    const KEYS: u64 = 20_000;
+    match role().as_deref() {
+        Some("reader") => {
+            let f = small(&test_dir(), &RUNS);
+            for k in 0..KEYS {
+                assert_eq!(f.call(&k), value(k), "key {k}");
+            }
+            println!("computed: {}", RUNS.load(Ordering::SeqCst));
+        }
+        Some("evictor") => {
+            let removed = Memory::new(test_dir()).verbose(0).reduce_size_to(None, Some(100), None);
+            println!("removed: {removed}");
+        }
+        Some("counter") => {
+            let f = small(&test_dir(), &RUNS);
+            println!("cached: {}", (0..KEYS).filter(|k| f.is_cached(k)).count());
+        }
+        Some(other) => panic!("unknown role {other}"),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let f = small(dir.path(), &RUNS);
+            for k in 0..KEYS {
+                f.call(&k);
+            }
+            let indexes = pack_indexes(dir.path());
+            assert!(indexes.len() >= 16, "every bucket's pack is indexed: {}", indexes.len());
+            let reader = || reported(&run_child(TEST, "reader", dir.path()), "computed");
+            assert_eq!(reader(), 0, "every key found through the indexes");
+            // Damaged indexes (their headers' checks fail) are passed by: the packs are read.
+            for (path, bytes) in &indexes {
+                let mut damaged = bytes.clone();
+                damaged[12] ^= 0xff;
+                std::fs::write(path, damaged).unwrap();
+            }
+            assert_eq!(reader(), 0, "damaged indexes are not used");
+            // Forged ones (whole headers, every record's offset moved on by one byte) can only
+            // hide records: the reader computes them again and checks every value.
+            for (path, bytes) in &indexes {
+                let mut forged = bytes.clone();
+                for slot in forged[64..].chunks_exact_mut(40) {
+                    let offset = u64::from_le_bytes(slot[16..24].try_into().unwrap());
+                    slot[16..24].copy_from_slice(&(offset + 1).to_le_bytes());
+                }
+                std::fs::write(path, forged).unwrap();
+            }
+            let computed = reader();
+            assert!(computed > 0, "the forged indexes were used, and hid records");
+            // An eviction reads the packs whole; its removal records are seen by a reader
+            // going by the indexes (whole again).
+            for (path, bytes) in &indexes {
+                std::fs::write(path, bytes).unwrap();
+            }
+            let removed = reported(&run_child(TEST, "evictor", dir.path()), "removed");
+            assert_eq!(removed as u64, KEYS - 100);
+            assert_eq!(reported(&run_child(TEST, "counter", dir.path()), "cached"), 100);
+            assert_eq!((0..KEYS).filter(|k| f.is_cached(k)).count(), 100, "and by the writer");
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! cd benches/engines && cargo run --release                      # 10^4 keys
 //! cd benches/engines && cargo run --release -- --entries 1000000  # at scale
 //! cd benches/engines && cargo run --release -- --python-entries 100000  # Python joblib at scale
+//! cd benches/engines && cargo run --release -- --all  # the three, in one run (the README's)
 //! ```
 //!
 //! Python joblib's column needs the virtual environment that `python3
@@ -113,6 +114,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let entries = args.iter().position(|a| a == "--entries").and_then(|i| args.get(i + 1));
     let python_entries = args.iter().position(|a| a == "--python-entries").and_then(|i| args.get(i + 1));
+    if args.iter().any(|a| a == "--all") {
+        // The README's table: every table, in one run.
+        small_cache();
+        at_scale(1_000_000);
+        return python_at_scale(100_000);
+    }
     match (entries, python_entries) {
         (_, Some(n)) => python_at_scale(n.parse().expect("--python-entries takes a number")),
         (Some(n), None) => at_scale(n.parse().expect("--entries takes a number")),

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! <location>/joblib/<crate>/<module>/.../<function>/packed-entries/<b>/<pack>.pack
+//!                                                   packed-entries/<b>/<pack>.pack.index(-tail)
 //!                                                   <key>/output.jbl
 //!                                                         metadata.json
 //! ```

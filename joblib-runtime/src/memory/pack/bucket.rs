@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::index;
 use super::open::{Location, OpenPack, Uses};
 use super::record::{self, Body, Record};
 use crate::error::{Error, Result};
@@ -56,6 +57,14 @@ pub(crate) struct Pack {
     /// another process's pack only): a first hit of one of its records then reads memory, not
     /// the file (nor a mapping, which a pack cut in place would turn into a `SIGBUS`).
     kept: Option<KeptBytes>,
+    /// Its indexes (head, then tail), when its first bytes were not read but are looked up in
+    /// them (another process's large pack).
+    indexes: Vec<index::PackIndex>,
+    /// Where the bytes its head and its tail index cover end, for this process's own pack
+    /// (which it indexes).
+    indexed: (u64, u64),
+    /// The offsets of its records found damaged, not to be taken from an index again.
+    damaged: FastSet<u64>,
 }
 
 /// The most bytes of packs a process keeps from reading them, all stores together.
@@ -91,11 +100,12 @@ impl Drop for KeptBytes {
     }
 }
 
-/// A removal record, kept for compaction: in pack `pack`, of the record at `offset` of the
-/// pack named by `target`.
+/// A removal record, kept for compaction: at `at` in pack `pack`, of the record at `offset`
+/// of the pack named by `target`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Removal {
     pub(crate) pack: usize,
+    pub(crate) at: u64,
     pub(crate) key: u128,
     pub(crate) target: u64,
     pub(crate) offset: u64,
@@ -122,6 +132,8 @@ pub(crate) struct Bucket {
     /// The generation of the function's entries it was last read at, if it goes by one (see
     /// [`Buckets::with`](super::Buckets::with)).
     pub(crate) generation: Option<u64>,
+    /// Every record read, none looked up in an index (see [`Bucket::read_fully`]).
+    full: bool,
 }
 
 /// This process's pack in a bucket, which only it appends to. Its name is new to the bucket
@@ -174,9 +186,10 @@ pub(crate) fn now_seconds() -> f64 {
 }
 
 impl Bucket {
-    /// The bucket in `dir`, read.
+    /// The bucket in `dir`, every record of it read.
     pub(crate) fn open(dir: PathBuf) -> Bucket {
         let mut bucket = Bucket::unread(dir);
+        bucket.full = true;
         bucket.refresh();
         bucket
     }
@@ -195,6 +208,7 @@ impl Bucket {
             accessed: FastMap::default(),
             own: None,
             generation: None,
+            full: false,
         }
     }
 
@@ -265,7 +279,21 @@ impl Bucket {
         // This process's own packs are read from the file: damage to them is seen, and the
         // entries stored again.
         let kept = (!crate::persist::is_this_process(&name)).then(KeptBytes::default);
-        self.packs.push(Pack { name, path, name_hash, inode, reached: 0, sealed, gone: false, open: None, kept });
+        let pack = Pack {
+            name,
+            path,
+            name_hash,
+            inode,
+            reached: 0,
+            sealed,
+            gone: false,
+            open: None,
+            kept,
+            indexes: Vec::new(),
+            indexed: (0, 0),
+            damaged: FastSet::default(),
+        };
+        self.packs.push(pack);
         self.packs.len() - 1
     }
 
@@ -305,6 +333,9 @@ impl Bucket {
         let name = self.packs[pack].name.clone();
         let pack = self.pack_of(&name, meta.ino());
         let pack = self.unshrunk(pack, meta.len());
+        if !self.full && self.packs[pack].reached == 0 && !crate::persist::is_this_process(&name) {
+            self.take_indexes(pack, meta.len());
+        }
         if self.packs[pack].reached >= meta.len() {
             return;
         }
@@ -321,6 +352,25 @@ impl Bucket {
                 // A record being written, or damage longer than a chunk.
                 return;
             }
+        }
+    }
+
+    /// Goes by the indexes of pack `pack` (`len` bytes long), if it has them (its head index,
+    /// and the tail index that follows it): their removals are taken in, their entries looked
+    /// up when needed ([`Bucket::find`]), and only what follows the bytes they cover is read.
+    fn take_indexes(&mut self, pack: usize, len: u64) {
+        let (path, name_hash) = (self.path(pack), self.packs[pack].name_hash);
+        let head = index::PackIndex::open(&path, index::Part::Head, name_hash, 0, len);
+        let tail = head
+            .as_ref()
+            .and_then(|head| index::PackIndex::open(&path, index::Part::Tail, name_hash, head.covered.to, len));
+        for index in head.into_iter().chain(tail) {
+            for removed in index.removals() {
+                self.add_removal(pack, removed.at, removed.key, removed.target, removed.offset);
+            }
+            let p = &mut self.packs[pack];
+            (p.reached, p.kept) = (index.covered.to, None);
+            p.indexes.push(index);
         }
     }
 
@@ -349,29 +399,127 @@ impl Bucket {
     fn apply(&mut self, at: Location, record: &Record) {
         let key = record.key;
         match record.body {
-            Body::Entry { .. } | Body::Compact { .. } => {
-                if self.removed.contains(&(self.packs[at.pack].name_hash, at.offset)) {
-                    return;
-                }
-                // The record read last is the one used: a value stored again after its record
-                // was found damaged replaces it.
-                if let Some(before) = self.entries.insert(key, Known { at, created: record.time, uses: Uses::Never }) {
-                    self.duplicates.entry(key).or_default().push(before.at);
-                }
-            }
-            Body::Removal { pack: target, offset } => {
-                self.removed.insert((target, offset));
-                self.removals.push(Removal { pack: at.pack, key, target, offset });
-                let removed = self.packs.iter().position(|p| !p.gone && p.name_hash == target);
-                if let Some(removed) = removed {
-                    self.unlocate(key, |l| l.pack == removed && l.offset == offset);
-                }
-            }
+            Body::Entry { .. } | Body::Compact { .. } => self.add_entry(key, at, record.time),
+            Body::Removal { pack: target, offset } => self.add_removal(at.pack, at.offset, key, target, offset),
             Body::Access => {
                 let last = self.accessed.entry(key).or_insert(record.time);
                 *last = last.max(record.time);
             }
         }
+    }
+
+    /// Takes in the entry record of `key` at `at`, stored at `time`, unless it was removed.
+    fn add_entry(&mut self, key: u128, at: Location, time: f64) {
+        if self.removed.contains(&(self.packs[at.pack].name_hash, at.offset)) {
+            return;
+        }
+        // The record read last is the one used: a value stored again after its record was found
+        // damaged replaces it.
+        if let Some(before) = self.entries.insert(key, Known { at, created: time, uses: Uses::Never }) {
+            self.duplicates.entry(key).or_default().push(before.at);
+        }
+    }
+
+    /// Takes in a removal record at `at` in pack `pack` of the record of `key` at `offset` of
+    /// the pack named by `target`.
+    fn add_removal(&mut self, pack: usize, at: u64, key: u128, target: u64, offset: u64) {
+        self.removed.insert((target, offset));
+        self.removals.push(Removal { pack, at, key, target, offset });
+        let removed = self.packs.iter().position(|p| !p.gone && p.name_hash == target);
+        if let Some(removed) = removed {
+            self.unlocate(key, |l| l.pack == removed && l.offset == offset);
+        }
+    }
+
+    /// The entry of `key`, if the bucket has one: known, or found in the index of a pack (and
+    /// known from then on).
+    pub(crate) fn find(&mut self, key: u128) -> Option<Known> {
+        if !self.entries.contains_key(&key) {
+            self.look_up(key);
+        }
+        self.entries.get(&key).copied()
+    }
+
+    /// Takes in the records of `key` that the indexes of the packs hold and are not known yet.
+    fn look_up(&mut self, key: u128) {
+        let mut found = Vec::new();
+        for (pack, p) in self.packs.iter().enumerate().filter(|(_, p)| !p.gone) {
+            let slots = p.indexes.iter().flat_map(|index| index.lookup(key));
+            for slot in slots.filter(|slot| !p.damaged.contains(&slot.offset)) {
+                found.push((Location { pack, offset: slot.offset, len: slot.len }, slot.time));
+            }
+        }
+        for (at, time) in found {
+            if !self.knows(key, at) {
+                self.add_entry(key, at, time);
+            }
+        }
+    }
+
+    /// Whether the record of `key` at `at` is known.
+    fn knows(&self, key: u128, at: Location) -> bool {
+        self.entries.get(&key).is_some_and(|known| known.at == at)
+            || self.duplicates.get(&key).is_some_and(|others| others.contains(&at))
+    }
+
+    /// Reads every record of the bucket, not going by indexes (what eviction and compaction
+    /// need: every entry, its last use, every removal).
+    pub(crate) fn read_fully(&mut self) {
+        if self.full {
+            return;
+        }
+        let own = self.own.take();
+        *self = Bucket::unread(self.dir.clone());
+        self.full = true;
+        self.own = own;
+        self.refresh();
+    }
+
+    /// Writes the indexes of this process's pack `pack` as it grows: the head index when the
+    /// pack grew by a quarter (and a [`STEP`](index::STEP)) since it was last written, the tail
+    /// index (what follows the head) when it grew by a step (or a 64th of the head): amortised,
+    /// a few bytes written per record. A failure leaves the pack as it was indexed: an index is
+    /// only a shortcut.
+    fn index_own(&mut self, pack: usize) {
+        let (reached, (head, tail)) = (self.packs[pack].reached, self.packs[pack].indexed);
+        let (part, from) = if reached - head >= (head / 4).max(index::STEP) {
+            (index::Part::Head, 0)
+        } else if reached - tail.max(head) >= (head / 64).max(index::STEP) {
+            (index::Part::Tail, head)
+        } else {
+            return;
+        };
+        let covered = index::Covered { from, to: reached };
+        let within = |at: &Location| at.pack == pack && at.offset >= from;
+        let slots: Vec<index::Slot> = self
+            .entries
+            .iter()
+            .flat_map(|(&key, known)| {
+                let others = self.duplicates.get(&key).into_iter().flatten().map(move |at| (key, *at, known.created));
+                std::iter::once((key, known.at, known.created)).chain(others)
+            })
+            .filter(|(_, at, _)| within(at))
+            .map(|(key, at, time)| index::Slot { key, offset: at.offset, len: at.len, time })
+            .collect();
+        let removals: Vec<index::Removed> = self
+            .removals
+            .iter()
+            .filter(|r| r.pack == pack && r.at >= from)
+            .map(|r| index::Removed { key: r.key, target: r.target, offset: r.offset, at: r.at })
+            .collect();
+        let path = self.path(pack);
+        if index::write(&path, part, self.packs[pack].name_hash, covered, slots, &removals).is_err() {
+            return;
+        }
+        self.packs[pack].indexed = match part {
+            // The tail index that followed the old head no longer follows this one: readers
+            // pass it by (its start is not where the head ends), and it is removed.
+            index::Part::Head => {
+                let _ = std::fs::remove_file(index::Part::Tail.path(&path));
+                (reached, reached)
+            }
+            index::Part::Tail => (head, reached),
+        };
     }
 
     /// Forgets the records of `key` that `which` picks; a duplicate takes the entry's place.
@@ -401,6 +549,7 @@ impl Bucket {
         self.packs[pack].gone = true;
         self.packs[pack].open = None;
         self.packs[pack].kept = None;
+        self.packs[pack].indexes.clear();
         let keys: Vec<u128> = self
             .entries
             .iter()
@@ -433,8 +582,8 @@ impl Bucket {
     }
 
     /// Every record of `key` this process knows.
-    pub(crate) fn locations(&self, key: u128) -> Vec<Location> {
-        let first = self.entries.get(&key).map(|k| k.at);
+    pub(crate) fn locations(&mut self, key: u128) -> Vec<Location> {
+        let first = self.find(key).map(|k| k.at);
         first.into_iter().chain(self.duplicates.get(&key).into_iter().flatten().copied()).collect()
     }
 
@@ -447,6 +596,8 @@ impl Bucket {
     /// Forgets the record of `key` at `at` (found damaged): a duplicate, or the value stored
     /// again, takes its place.
     pub(crate) fn forget(&mut self, key: u128, at: Location) {
+        // Nor found again through an index.
+        self.packs[at.pack].damaged.insert(at.offset);
         self.unlocate(key, |l| *l == at);
     }
 
@@ -477,6 +628,7 @@ impl Bucket {
                 own.file = file.counted.then_some(file);
                 self.own = Some(own);
                 self.take_in(pack, self.packs[pack].reached, bytes);
+                self.index_own(pack);
                 Ok(())
             }
             Err(e) => {

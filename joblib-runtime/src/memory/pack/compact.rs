@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::append;
 use super::bucket::Bucket;
 use super::open::Location;
 use super::record::{Body, Record};
+use super::{append, index};
 use crate::error::{Error, Result};
 
 /// Past this many packs of gone writers in a bucket, all but the largest are merged.
@@ -34,8 +34,9 @@ pub(crate) fn buckets(packs_dir: &Path) -> Vec<PathBuf> {
 pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
     let mut found = Vec::new();
     for dir in buckets(packs_dir) {
-        let bucket = Bucket::open(dir.clone());
-        for &key in bucket.entries.keys() {
+        let mut bucket = Bucket::open(dir.clone());
+        let keys: Vec<u128> = bucket.entries.keys().copied().collect();
+        for key in keys {
             let bytes = bucket.locations(key).iter().map(|at| u64::from(at.len)).sum();
             // A time a damaged or forged record gives that is no time: the epoch.
             let seconds = bucket.last_access(key).unwrap_or(0.0);
@@ -52,6 +53,7 @@ pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
 /// each removed before its rest is written again, so that eviction frees space on a disk too
 /// full for anything to be written first.
 pub(crate) fn evict(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
+    bucket.read_fully();
     bucket.refresh();
     super::remove_keys(bucket, keys).or_else(|e| rewrite_without(bucket, keys).map_err(|_| e))
 }
@@ -82,6 +84,7 @@ fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
             bucket.retire_own();
         }
         std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        index::remove(&path);
         bucket.refresh();
         if !held.is_empty() {
             append(bucket, &held)?;
@@ -96,6 +99,7 @@ fn rewrite_without(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
 /// this process's (new) pack, then they are removed. A reader that had them open reads on from the removed file, or
 /// finds the records again in the new pack.
 pub(crate) fn compact(bucket: &mut Bucket) -> Result<()> {
+    bucket.read_fully();
     bucket.refresh();
     let own = bucket.own_name().map(str::to_owned);
     let now = SystemTime::now();
@@ -143,13 +147,27 @@ pub(crate) fn compact(bucket: &mut Bucket) -> Result<()> {
         let path = bucket.path(rewrite.pack);
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
-            _ => {}
+            _ => index::remove(&path),
         }
     }
+    remove_orphan_indexes(&bucket.dir);
     if !chosen.is_empty() {
         bucket.refresh();
     }
     Ok(())
+}
+
+/// Removes the index files in the bucket folder `dir` whose pack is gone (removed by a process
+/// killed before it removed the index).
+fn remove_orphan_indexes(dir: &Path) {
+    let Ok(children) = std::fs::read_dir(dir) else { return };
+    for child in children.flatten() {
+        let path = child.path();
+        let pack = index::pack_of(&path);
+        if pack.is_some_and(|pack| !pack.exists()) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// Rewrites are appended this many bytes at a time: a pack of any size is copied in bounded

@@ -4,10 +4,12 @@
 //!
 //! ```text
 //! <function>/packed-entries/<b>/pack~<pid>.<start time>@<host>~<random>.pack
+//!                                <the pack's name>.index, .index-tail   (packs of 64 KiB and more)
 //! ```
 //!
 //! `<b>` is the first hex digit of the key: a process reads the packs of a bucket once, the
-//! first time it looks a key of the bucket up, then only what was appended since (when the
+//! first time it looks a key of the bucket up (another process's large pack through its
+//! indexes, [`index`](mod@index): a page or two per key), then only what was appended since (when the
 //! function's generation says another process changed something, or, without one, on a miss).
 //! Records ([`record`]) are written with one `write` each and carry checksums; a reader takes
 //! whole records only, so a record being written, or left half-written by a killed writer, is
@@ -22,12 +24,14 @@
 //!
 //! - `record.rs`: the records of a pack (an entry, a removal, an access) and their checksums;
 //! - `bucket.rs`: one bucket as this process knows it: its packs, how far each was read, where each key is;
+//! - `index.rs`: the index a writer keeps beside a large pack, so that a lookup reads a page, not the pack;
 //! - `open.rs`: the packs kept open, where a record is, and reading one record (a hit's only I/O);
 //! - `compact.rs`: eviction of packed entries and the rewriting of packs that hold what is no longer needed;
 //! - `tests.rs`: packs written by hand (other writers, forged times, duplicates).
 
 mod bucket;
 mod compact;
+mod index;
 mod open;
 mod record;
 
@@ -138,9 +142,10 @@ impl Buckets {
             let found = self.with(index, generation, |bucket| {
                 // Read at this generation, the bucket knows every record but those appended since
                 // without a bump (being stored now, elsewhere): a key it does not know is absent.
-                if attempt > 0 || (generation.is_none() && !bucket.entries.contains_key(&key)) {
+                if attempt > 0 || (generation.is_none() && bucket.find(key).is_none()) {
                     bucket.refresh();
                 }
+                bucket.find(key)?;
                 let known = bucket.entries.get_mut(&key)?;
                 let (at, uses, created) = (known.at, known.uses, known.created);
                 if uses == Uses::Never {
@@ -185,14 +190,14 @@ impl Buckets {
     pub(crate) fn contains(&self, key: u128) -> bool {
         self.with(Self::index_of_key(key), None, |bucket| {
             bucket.refresh();
-            bucket.entries.contains_key(&key)
+            bucket.find(key).is_some()
         })
     }
 
     /// The pack holding the value of `key`, if any.
     pub(crate) fn location(&self, key: u128) -> Option<PathBuf> {
         self.with(Self::index_of_key(key), None, |bucket| {
-            bucket.entries.get(&key).map(|k| bucket.path(k.at.pack).to_path_buf())
+            bucket.find(key).map(|k| bucket.path(k.at.pack).to_path_buf())
         })
     }
 
@@ -249,9 +254,11 @@ fn remove_keys(bucket: &mut Bucket, keys: &[u128]) -> Result<()> {
 }
 
 /// Removal records, at `time`, of every record of `keys` that `bucket` knows.
-fn removals(bucket: &Bucket, keys: &[u128], time: f64) -> Vec<u8> {
-    keys.iter()
-        .flat_map(|key| bucket.locations(*key).into_iter().map(move |at| (*key, at)))
+fn removals(bucket: &mut Bucket, keys: &[u128], time: f64) -> Vec<u8> {
+    let located: Vec<(u128, Location)> =
+        keys.iter().flat_map(|&key| bucket.locations(key).into_iter().map(move |at| (key, at))).collect();
+    located
+        .into_iter()
         .flat_map(|(key, at)| {
             let body = Body::Removal { pack: bucket.packs[at.pack].name_hash, offset: at.offset };
             Record { key, time, body }.encode()

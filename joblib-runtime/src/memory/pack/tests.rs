@@ -50,13 +50,13 @@ fn duplicates_removals_and_uses_are_followed() {
     assert_eq!(bucket.entries[&1].at.offset, 0);
     assert_eq!(bucket.last_access(2), Some(now + 5.0));
     // Another process reads the same.
-    let other = Bucket::open(bucket_dir.clone());
+    let mut other = Bucket::open(bucket_dir.clone());
     assert_eq!(other.locations(1).len(), 1);
     assert_eq!(other.last_access(2), Some(now + 5.0));
     // Compaction keeps what is still needed (key 1's earlier record, key 2 and its use)...
     compact(&mut bucket).unwrap();
     assert!(!pack.exists(), "the gone writer's pack held a removed record: rewritten");
-    let after = Bucket::open(bucket_dir.clone());
+    let mut after = Bucket::open(bucket_dir.clone());
     assert_eq!((after.locations(1).len(), after.locations(2).len()), (1, 1));
     assert_eq!(after.last_access(2), Some(now + 5.0), "the use survives compaction");
     assert_eq!(after.entries[&1].created, now - 100.0);
@@ -136,7 +136,7 @@ fn a_large_pack_is_rewritten_in_batches_and_keeps_every_entry() {
     evict(&mut bucket, &[0]).unwrap();
     compact(&mut bucket).unwrap();
     assert!(!pack.exists());
-    let after = Bucket::open(bucket_dir);
+    let mut after = Bucket::open(bucket_dir);
     assert_eq!(after.entries.len(), 599);
     assert!((1..600).all(|key| after.locations(key).len() == 1));
 }
