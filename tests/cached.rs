@@ -508,3 +508,38 @@ fn a_functions_bytes_limit_holds_by_itself() {
     assert!((1..=6).contains(&kept), "{kept} entries of 8 kB kept under 50 kB");
     assert!(bulky::is_cached(39), "the last one stored stays");
 }
+
+#[cached(dir = cache_dir_once("listed"), verbose = 0)]
+fn listed(x: u64) -> Vec<f64> {
+    // Key 0's result is too large to be packed: a folder of its own.
+    vec![x as f64; if x == 0 { 10_000 } else { 2 }]
+}
+
+#[test]
+fn entries_are_listed_with_the_version_of_the_function_that_stored_them() {
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    for x in 0..3 {
+        listed(x);
+    }
+    let memory = Memory::new(cache_dir_once("listed")).verbose(0);
+    let entries = memory.entries();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    let version = listed::fingerprint() as u64;
+    for entry in &entries {
+        assert_eq!(entry.version, Some(version), "{entry:?}");
+        assert!(entry.function.ends_with("::listed") && entry.duration.is_some(), "{entry:?}");
+        assert!(entry.created >= before && entry.last_access >= entry.created, "{entry:?}");
+    }
+    let folder: Vec<_> = entries.iter().filter(|e| !e.packed).collect();
+    assert_eq!(folder.len(), 1, "one entry in a folder of its own");
+    assert!(folder[0].bytes > 80_000, "{:?}", folder[0]);
+    // A closure given to `Memory::cache` has no fingerprint: no version.
+    memory.cache("plain", |x: &u8| *x).call(&1);
+    let plain: Vec<_> = memory.entries().into_iter().filter(|e| e.function == "plain").collect();
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0].version, None);
+    // Removed entries are not listed.
+    memory.reduce_size_to(None, Some(2), None);
+    assert_eq!(memory.entries().len(), 2);
+    assert!(Memory::new(cache_dir("listed-nothing")).entries().is_empty());
+}

@@ -29,7 +29,9 @@ pub use entry::worker_entry;
 pub use error::{Error, Result, TaskFailure};
 pub use hashing::{hash, try_hash};
 pub use logger::{Logger, PrintTime};
-pub use memory::{CacheStats, MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR};
+pub use memory::{
+    CacheEntry, CacheStats, MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR,
+};
 pub use parallel::{
     cpu_count, effective_n_jobs, parallel_config, register_parallel_backend, Backend, BatchSize, CustomBackend, Job,
     Parallel, PreDispatch, Stream, BACKEND_VAR, MAX_THREADS, N_JOBS_VAR,

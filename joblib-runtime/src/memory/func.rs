@@ -46,7 +46,12 @@ where
     }
 
     fn site(&self) -> Site<'_> {
-        Site { function: self.function.as_ref(), settings: self.memory.settings(), identity: &self.name }
+        Site {
+            function: self.function.as_ref(),
+            settings: self.memory.settings(),
+            identity: &self.name,
+            fingerprint: None,
+        }
     }
 
     fn describe(&self, args: &A) -> String {

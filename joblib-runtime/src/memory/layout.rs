@@ -70,6 +70,11 @@ fn folder_name(part: &str) -> String {
     format!("{safe}-{:016x}", xxhash_rust::xxh3::xxh3_64(part.as_bytes()))
 }
 
+/// The folder of the entry of `key` of the function whose folder is `function_dir`.
+pub(crate) fn entry_dir(function_dir: &Path, key: u128) -> PathBuf {
+    function_dir.join(format!("{key:032x}"))
+}
+
 /// Whether a folder name is that of an entry: the key, 32 hex digits.
 pub(crate) fn is_entry_name(name: &str) -> bool {
     name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())

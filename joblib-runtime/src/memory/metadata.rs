@@ -33,6 +33,10 @@ pub(crate) struct Metadata {
     /// a file that still has it skips the checksums.
     #[serde(default)]
     pub(crate) output_stamp: Option<FileStamp>,
+    /// The function's source fingerprint when it stored the entry (32 hex digits), for a
+    /// `#[cached]` function (a closure given to `Memory::cache` has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fingerprint: Option<String>,
 }
 
 impl Metadata {
@@ -48,7 +52,15 @@ impl Metadata {
             output_bytes: 0,
             joblib_version: env!("CARGO_PKG_VERSION").to_string(),
             output_stamp: None,
+            fingerprint: None,
         }
+    }
+
+    /// The version of the function that stored it: the low 64 bits of its fingerprint (what a
+    /// packed entry records), if it has one.
+    pub(crate) fn version(&self) -> Option<u64> {
+        let fingerprint = self.fingerprint.as_deref()?;
+        u64::from_str_radix(fingerprint.get(fingerprint.len().checked_sub(16)?..)?, 16).ok()
     }
 }
 

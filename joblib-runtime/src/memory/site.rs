@@ -72,6 +72,8 @@ pub(crate) struct Site<'a> {
     pub(crate) settings: Settings,
     /// The function's identity in the cache (`crate::module::name`).
     pub(crate) identity: &'a str,
+    /// Its source fingerprint, recorded with each entry (a `#[cached]` function's).
+    pub(crate) fingerprint: Option<&'a u128>,
 }
 
 impl Site<'_> {
@@ -141,6 +143,7 @@ impl Site<'_> {
     /// Returns whether the value was stored.
     pub(crate) fn store<S: Serialize>(&self, entry: &Entry, value: &S, call: String, took: Duration) -> bool {
         let mut metadata = Metadata::new(self.identity, call, entry.key(), took);
+        metadata.fingerprint = self.fingerprint.map(|f| format!("{f:032x}"));
         match entry.store(value, self.settings, &mut metadata) {
             Ok(_) => true,
             Err(e) => {
@@ -172,6 +175,9 @@ pub enum Lookup {
 /// computes and stores it. Split in two so that generated code can describe the arguments
 /// (borrowing them) before the computation takes them. The stored type's serde bounds are
 /// required here only: the miss carries what storing needs.
+// The miss is taken apart by the caller's next statement: moving 128 bytes once per miss (which
+// writes a file) costs nothing worth a box.
+#[allow(clippy::result_large_err)]
 pub(crate) fn lookup<'a, C>(call: Site<'a>, key: Result<u128, Error>, kind: Lookup) -> Result<C, Miss<'a, C>>
 where
     C: Cacheable,

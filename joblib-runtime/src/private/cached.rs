@@ -135,10 +135,10 @@ impl CachedFn {
     }
 
     fn site(&self) -> Site<'_> {
-        let Resolved { memory, function, .. } = self.resolved();
+        let Resolved { memory, function, fingerprint } = self.resolved();
         let options = &self.options;
         let settings = memory.settings().overridden(options);
-        Site { function: function.as_ref(), settings, identity: self.function() }
+        Site { function: function.as_ref(), settings, identity: self.function(), fingerprint: Some(fingerprint) }
     }
 
     /// The function's fingerprint: source, `version` and `deps` together.
@@ -158,6 +158,7 @@ impl CachedFn {
     }
 
     /// The stored result of the call with `key`, or a [`Miss`] that computes it.
+    #[allow(clippy::result_large_err)] // as `site::lookup`'s
     pub fn lookup<C>(&self, key: Result<u128, Error>, kind: Lookup) -> Result<C, Miss<'_, C>>
     where
         C: Cacheable,

@@ -9,6 +9,7 @@ use super::open::Location;
 use super::record::{Body, Record};
 use super::{append, index};
 use crate::error::{Error, Result};
+use crate::memory::fast_map::FastMap;
 
 /// Past this many packs of gone writers in a bucket, all but the largest are merged.
 const MAX_GONE_PACKS: usize = 8;
@@ -21,7 +22,19 @@ pub(crate) struct Packed {
     pub(crate) key: u128,
     /// The bytes of its records.
     pub(crate) bytes: u64,
+    pub(crate) created: SystemTime,
     pub(crate) last_access: SystemTime,
+    /// What its record says beyond that, if it was asked for.
+    pub(crate) details: Option<Details>,
+}
+
+/// What an entry record says of the computation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Details {
+    /// How long it took, in seconds.
+    pub(crate) duration: f64,
+    /// The low 64 bits of the function's fingerprint, if it had one.
+    pub(crate) version: Option<u64>,
 }
 
 /// The bucket folders in a function's packs folder.
@@ -30,22 +43,48 @@ pub(crate) fn buckets(packs_dir: &Path) -> Vec<PathBuf> {
     children.filter_map(|c| c.ok()).filter(|c| c.file_type().is_ok_and(|t| t.is_dir())).map(|c| c.path()).collect()
 }
 
-/// Every packed entry in a function's packs folder, read afresh.
-pub(crate) fn entries(packs_dir: &Path) -> Vec<Packed> {
+/// Every packed entry in a function's packs folder, read afresh; `detailed`: with what each
+/// entry's record says (the packs are read a second time).
+pub(crate) fn entries(packs_dir: &Path, detailed: bool) -> Vec<Packed> {
     let mut found = Vec::new();
     for dir in buckets(packs_dir) {
         let mut bucket = Bucket::open(dir.clone());
+        let mut details = if detailed { details(&bucket) } else { FastMap::default() };
         let keys: Vec<u128> = bucket.entries.keys().copied().collect();
         for key in keys {
             let bytes = bucket.locations(key).iter().map(|at| u64::from(at.len)).sum();
-            // A time a damaged or forged record gives that is no time: the epoch.
-            let seconds = bucket.last_access(key).unwrap_or(0.0);
-            let since_epoch = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO);
-            let last_access = SystemTime::UNIX_EPOCH.checked_add(since_epoch).unwrap_or(SystemTime::UNIX_EPOCH);
-            found.push(Packed { bucket: dir.clone(), key, bytes, last_access });
+            let created = bucket.entries.get(&key).map_or(0.0, |known| known.created);
+            let last_access = time_of(bucket.last_access(key).unwrap_or(0.0));
+            let details = details.remove(&key);
+            found.push(Packed { bucket: dir.clone(), key, bytes, created: time_of(created), last_access, details });
         }
     }
     found
+}
+
+/// The time `seconds` after the Unix epoch; a time a damaged or forged record gives that is no
+/// time: the epoch.
+fn time_of(seconds: f64) -> SystemTime {
+    let since_epoch = Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO);
+    SystemTime::UNIX_EPOCH.checked_add(since_epoch).unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+/// What the record of each entry of `bucket` (read whole) says, read from its packs again.
+fn details(bucket: &Bucket) -> FastMap<u128, Details> {
+    let mut details = FastMap::default();
+    for (pack, _) in bucket.packs.iter().enumerate().filter(|(_, p)| !p.gone) {
+        let Ok(bytes) = std::fs::read(bucket.path(pack)) else { continue };
+        for (offset, record, len) in super::record::scan(&bytes).0 {
+            let (Body::Entry { duration, version, .. } | Body::Compact { duration, version, .. }) = record.body else {
+                continue;
+            };
+            let at = Location { pack, offset: offset as u64, len: len as u32 };
+            if bucket.entries.get(&record.key).is_some_and(|known| known.at == at) {
+                details.insert(record.key, Details { duration, version });
+            }
+        }
+    }
+    details
 }
 
 /// Removes the entries of `keys` from `bucket`: with removal records, or, when

@@ -205,12 +205,13 @@ impl Buckets {
     /// time), in place of the records of `key` this process knows (unreadable ones, or of
     /// another type).
     pub(crate) fn store(&self, key: u128, file: &[u8], metadata: &Metadata) -> Result<()> {
-        let (duration, arguments) = (metadata.duration_seconds, metadata.arguments.as_str());
+        let (duration, arguments, version) =
+            (metadata.duration_seconds, metadata.arguments.as_str(), metadata.version());
         // A file without arrays is stored without its header and index (72 bytes of a small
         // entry's 180): the record's checksums cover what is left.
         let body = match crate::persist::format::compact_of(file) {
-            Some((structure, payload)) => Body::Compact { duration, arguments, structure, payload },
-            None => Body::Entry { duration, arguments, file },
+            Some((structure, payload)) => Body::Compact { duration, version, arguments, structure, payload },
+            None => Body::Entry { duration, version, arguments, file },
         };
         let time = metadata.created;
         self.with(Self::index_of_key(key), None, |bucket| {

@@ -3,7 +3,8 @@
 //! ```text
 //! offset  size  field
 //!      0     4  magic "JBP1"
-//!      4     1  kind: 1 entry, 2 removal, 3 access, 4 compact entry
+//!      4     1  kind: 1 entry, 2 removal, 3 access, 4 compact entry, 5 entry of a version,
+//!               6 compact entry of a version
 //!      5     3  zero
 //!      8     4  length of the whole record, little endian
 //!     12    16  key
@@ -15,6 +16,9 @@
 //!                              then the value's structure digest (u128) and payload: a
 //!                              joblib file without arrays, its header and index left out
 //!                              (this record's checksums cover them)
+//!                     of a version (5, 6): the low 64 bits of the function's source
+//!                              fingerprint (u64), then the body of an entry (1) or a
+//!                              compact entry (4)
 //!                     removal: the removed record's pack (xxh3-64 of its file name), offset
 //!                     access:  nothing
 //!  len-8     8  xxh3-64 of bytes 0..len-8
@@ -38,10 +42,10 @@ pub(crate) const MAX_RECORD: usize = 1 << 16;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Body<'a> {
     /// A stored value: its arguments' summary and its joblib file.
-    Entry { duration: f64, arguments: &'a str, file: &'a [u8] },
+    Entry { duration: f64, version: Option<u64>, arguments: &'a str, file: &'a [u8] },
     /// A stored value without arrays: its arguments' summary and what its joblib file holds
     /// besides its header and index (see [`format::compact_of`](crate::persist::format)).
-    Compact { duration: f64, arguments: &'a str, structure: u128, payload: &'a [u8] },
+    Compact { duration: f64, version: Option<u64>, arguments: &'a str, structure: u128, payload: &'a [u8] },
     /// The record at `offset` of the pack whose name hashes to `pack` is removed.
     Removal { pack: u64, offset: u64 },
     /// The entry of the key was used.
@@ -60,8 +64,12 @@ impl Record<'_> {
     /// The record's bytes.
     pub(crate) fn encode(&self) -> Vec<u8> {
         let (kind, body_len) = match self.body {
-            Body::Entry { arguments, file, .. } => (1u8, 12 + arguments.len() + file.len()),
-            Body::Compact { arguments, payload, .. } => (4, 28 + arguments.len() + payload.len()),
+            Body::Entry { arguments, file, version, .. } => {
+                (if version.is_some() { 5u8 } else { 1 }, 12 + arguments.len() + file.len() + version_len(version))
+            }
+            Body::Compact { arguments, payload, version, .. } => {
+                (if version.is_some() { 6 } else { 4 }, 28 + arguments.len() + payload.len() + version_len(version))
+            }
             Body::Removal { .. } => (2, 16),
             Body::Access => (3, 0),
         };
@@ -74,13 +82,15 @@ impl Record<'_> {
         out.extend_from_slice(&self.time.to_le_bytes());
         out.extend_from_slice(&(xxh3_64(&out) as u32).to_le_bytes());
         match self.body {
-            Body::Entry { duration, arguments, file } => {
+            Body::Entry { duration, version, arguments, file } => {
+                out.extend(version.map(u64::to_le_bytes).into_iter().flatten());
                 out.extend_from_slice(&duration.to_le_bytes());
                 out.extend_from_slice(&(arguments.len() as u32).to_le_bytes());
                 out.extend_from_slice(arguments.as_bytes());
                 out.extend_from_slice(file);
             }
-            Body::Compact { duration, arguments, structure, payload } => {
+            Body::Compact { duration, version, arguments, structure, payload } => {
+                out.extend(version.map(u64::to_le_bytes).into_iter().flatten());
                 out.extend_from_slice(&duration.to_le_bytes());
                 out.extend_from_slice(&(arguments.len() as u32).to_le_bytes());
                 out.extend_from_slice(arguments.as_bytes());
@@ -95,6 +105,15 @@ impl Record<'_> {
         }
         out.extend_from_slice(&xxh3_64(&out).to_le_bytes());
         out
+    }
+}
+
+/// The bytes of a version in an entry's body.
+fn version_len(version: Option<u64>) -> usize {
+    if version.is_some() {
+        8
+    } else {
+        0
     }
 }
 
@@ -157,12 +176,16 @@ fn entry(body: &[u8]) -> Option<(f64, &str, &[u8])> {
 
 /// The body of a record of `kind`, if it is well formed.
 fn body(kind: u8, body: &[u8]) -> Option<Body<'_>> {
+    let (version, rest) = match kind {
+        5 | 6 => (Some(u64::from_le_bytes(body.get(..8)?.try_into().ok()?)), &body[8..]),
+        _ => (None, body),
+    };
     match kind {
-        1 => entry(body).map(|(duration, arguments, file)| Body::Entry { duration, arguments, file }),
-        4 => {
-            let (duration, arguments, rest) = entry(body)?;
+        1 | 5 => entry(rest).map(|(duration, arguments, file)| Body::Entry { duration, version, arguments, file }),
+        4 | 6 => {
+            let (duration, arguments, rest) = entry(rest)?;
             let structure = u128::from_le_bytes(rest.get(..16)?.try_into().ok()?);
-            Some(Body::Compact { duration, arguments, structure, payload: &rest[16..] })
+            Some(Body::Compact { duration, version, arguments, structure, payload: &rest[16..] })
         }
         2 if body.len() == 16 => Some(Body::Removal { pack: u64_at(body, 0), offset: u64_at(body, 8) }),
         3 if body.is_empty() => Some(Body::Access),
@@ -218,24 +241,39 @@ mod tests {
     use super::*;
 
     fn entry(key: u128, file: &[u8]) -> Vec<u8> {
-        Record { key, time: 1.5, body: Body::Entry { duration: 0.25, arguments: "f(1)", file } }.encode()
+        Record { key, time: 1.5, body: Body::Entry { duration: 0.25, version: None, arguments: "f(1)", file } }.encode()
     }
 
     #[test]
     fn records_read_back() {
         let records = [
-            Record { key: 7, time: 2.0, body: Body::Entry { duration: 0.5, arguments: "α(1)", file: b"abc" } },
+            Record {
+                key: 7,
+                time: 2.0,
+                body: Body::Entry { duration: 0.5, version: None, arguments: "α(1)", file: b"abc" },
+            },
             Record { key: u128::MAX, time: 3.0, body: Body::Removal { pack: 9, offset: 40 } },
             Record { key: 1, time: 4.0, body: Body::Access },
             Record {
+                key: 9,
+                time: 4.5,
+                body: Body::Entry { duration: 1.0, version: Some(3), arguments: "h(2)", file: b"d" },
+            },
+            Record {
                 key: 2,
                 time: 5.0,
-                body: Body::Compact { duration: 0.1, arguments: "g()", structure: u128::MAX - 3, payload: b"xyz" },
+                body: Body::Compact {
+                    duration: 0.1,
+                    version: Some(u64::MAX - 1),
+                    arguments: "g()",
+                    structure: u128::MAX - 3,
+                    payload: b"xyz",
+                },
             },
             Record {
                 key: 3,
                 time: 6.0,
-                body: Body::Compact { duration: 0.1, arguments: "", structure: 0, payload: b"" },
+                body: Body::Compact { duration: 0.1, version: None, arguments: "", structure: 0, payload: b"" },
             },
         ];
         let bytes: Vec<u8> = records.iter().flat_map(|r| r.encode()).collect();
@@ -244,7 +282,8 @@ mod tests {
         assert_eq!(found.iter().map(|(_, r, _)| *r).collect::<Vec<_>>(), records);
         assert_eq!((found[1].0, found[0].2), (records[0].encode().len(), records[0].encode().len()));
         // A compact entry too short for its structure digest is damaged, not read.
-        let short = Record { key: 4, time: 0.0, body: Body::Entry { duration: 0.0, arguments: "", file: b"" } };
+        let short =
+            Record { key: 4, time: 0.0, body: Body::Entry { duration: 0.0, version: None, arguments: "", file: b"" } };
         let mut bytes = short.encode();
         bytes[4] = 4;
         let len = bytes.len();

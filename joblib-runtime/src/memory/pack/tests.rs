@@ -25,7 +25,7 @@ fn bucket_dir(function: &Path, key: u128) -> PathBuf {
 }
 
 fn entry(key: u128, time: f64, file: &[u8]) -> Record<'_> {
-    Record { key, time, body: Body::Entry { duration: 0.0, arguments: "f()", file } }
+    Record { key, time, body: Body::Entry { duration: 0.0, version: None, arguments: "f()", file } }
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn eviction_by_age_goes_by_the_recorded_times() {
     let store = crate::memory::store::Store::at(dir.path());
     let removed = store.reduce(None, None, Some(Duration::from_secs(3600)));
     assert_eq!(removed, 3, "the old, never used entry and the two of no time");
-    let left = entries(&function.join(PACKS_DIR));
+    let left = entries(&function.join(PACKS_DIR), false);
     assert_eq!(left.iter().map(|p| p.key).collect::<Vec<_>>(), [1], "the entry used lately stays");
 }
 

@@ -62,7 +62,7 @@ pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Op
         bytes: e.bytes,
         what: Stored::Folder { function: e.function_dir, key: e.key },
     });
-    let packed = packs.iter().flat_map(|dir| pack::entries(dir)).map(|p| Candidate {
+    let packed = packs.iter().flat_map(|dir| pack::entries(dir, false)).map(|p| Candidate {
         last_access: p.last_access,
         bytes: p.bytes,
         what: Stored::Packed { bucket: p.bucket, key: p.key },

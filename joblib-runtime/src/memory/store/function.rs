@@ -84,7 +84,7 @@ impl Function {
     /// The folder of the entry of `key`, `<function>/<key>` (which a packed entry does not
     /// have).
     pub(crate) fn entry_dir(&self, key: u128) -> PathBuf {
-        self.dir.join(format!("{key:032x}"))
+        layout::entry_dir(&self.dir, key)
     }
 
     fn output(&self, key: u128) -> PathBuf {

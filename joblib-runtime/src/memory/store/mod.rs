@@ -7,11 +7,13 @@
 //!
 //! The files, one line each:
 //!
+//! - `entries.rs`: every entry stored, with its sizes, times, duration and version;
 //! - `evict.rs`: eviction, least recently used first, and what killed writers left;
 //! - `function.rs`: one function's entries, and the generation counter that lets hits answer from memory;
 //! - `held.rs`: the in-process layer: entries used lately, held in memory or mapped;
 //! - `stats.rs`: hits, misses, bytes and computation saved.
 
+mod entries;
 mod evict;
 mod function;
 mod held;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+pub use entries::CacheEntry;
 pub(crate) use function::Function;
 use held::Held;
 pub use stats::CacheStats;
@@ -116,6 +119,11 @@ impl Store {
     fn live_functions(&self) -> Vec<Arc<Function>> {
         let functions = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
         functions.values().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Every entry stored, read afresh from disk (see [`CacheEntry`]).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = CacheEntry> {
+        entries::entries(self).into_iter()
     }
 
     /// What every function of the store did in this process.
