@@ -6,10 +6,10 @@ pub use joblib_macros::{cached, fingerprint, parallel, parallel_for, task};
 pub use joblib_runtime::__private;
 pub use joblib_runtime::{
     cpu_count, dump, dump_with, effective_n_jobs, format, hash, load, load_mmap, npy, parallel_config,
-    register_parallel_backend, try_hash, worker_entry, Array, Backend, BatchSize, ByteSize, CacheStats, Call, Compress,
-    CustomBackend, DType, Element, Error, Job, Logger, MemorizedFunc, MemorizedResult, Memory, MmapMode, Parallel,
-    PreDispatch, PrintTime, Result, Slurm, Stream, TaskFailure, BACKEND_VAR, CACHE_DIR_VAR, DEFAULT_CACHE_DIR,
-    MAX_THREADS, N_JOBS_VAR,
+    register_parallel_backend, try_hash, worker_entry, Array, Backend, BatchSize, ByteSize, CacheEntry, CacheStats,
+    CachedFunction, Call, Checked, Compress, CustomBackend, DType, Damage, Element, Error, Job, Logger, MemorizedFunc,
+    MemorizedResult, Memory, MmapMode, Parallel, PreDispatch, PrintTime, Removed, Result, Slurm, Stream, TaskFailure,
+    Verification, BACKEND_VAR, CACHE_DIR_VAR, DEFAULT_CACHE_DIR, MAX_THREADS, N_JOBS_VAR,
 };
 
 /// The guide: the depth behind the README, one chapter per module (the files of `docs/`, whose

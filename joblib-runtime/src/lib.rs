@@ -30,7 +30,8 @@ pub use error::{Error, Result, TaskFailure};
 pub use hashing::{hash, try_hash};
 pub use logger::{Logger, PrintTime};
 pub use memory::{
-    CacheEntry, CacheStats, MemorizedFunc, MemorizedResult, Memory, MmapMode, CACHE_DIR_VAR, DEFAULT_CACHE_DIR,
+    CacheEntry, CacheStats, CachedFunction, Checked, Damage, MemorizedFunc, MemorizedResult, Memory, MmapMode, Removed,
+    Verification, CACHE_DIR_VAR, DEFAULT_CACHE_DIR,
 };
 pub use parallel::{
     cpu_count, effective_n_jobs, parallel_config, register_parallel_backend, Backend, BatchSize, CustomBackend, Job,

@@ -19,6 +19,7 @@
 
 mod fast_map;
 mod func;
+mod inspect;
 mod layout;
 mod metadata;
 mod pack;
@@ -38,7 +39,7 @@ pub(crate) use provenance::Provenance;
 pub(crate) use report::{other_code, warning};
 pub(crate) use site::{lookup, shelve, Site};
 pub use site::{Cacheable, Lookup, Miss, OkOnly, Whole};
-pub use store::{CacheEntry, CacheStats};
+pub use store::{CacheEntry, CacheStats, CachedFunction, Checked, Damage, Removed, Verification};
 pub(crate) use store::{Entry, Function};
 
 use crate::persist::Compress;
@@ -264,26 +265,6 @@ impl Memory {
     /// The function `identity` of this memory's store; `None` for a disabled memory.
     pub(crate) fn function(&self, identity: &str) -> Option<Arc<Function>> {
         self.store.as_ref().map(|store| store.function(identity))
-    }
-
-    /// Every entry the cache holds, read afresh from disk (every function, every process's
-    /// entries): what it is, its size, when it was stored and last used, how long it took
-    /// and the version of the function that stored it. Empty for a disabled memory. It reads
-    /// every pack and entry folder: a listing, not a lookup.
-    ///
-    /// ```
-    /// let dir = tempfile::tempdir()?;
-    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
-    /// let f = memory.cache("f", |x: &u8| *x);
-    /// f.call(&1);
-    /// f.call(&2);
-    /// let bytes: u64 = memory.entries().iter().map(|e| e.bytes).sum();
-    /// assert_eq!(memory.entries().len(), 2);
-    /// assert!(bytes > 0);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn entries(&self) -> Vec<CacheEntry> {
-        self.store.as_ref().map(|store| store.entries().collect()).unwrap_or_default()
     }
 
     /// What the cached functions of this memory's location did in this process: hits,

@@ -19,8 +19,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
-/// The counter file's length: one page, of which the first 8 bytes are the counter.
+/// The counter file's length: one page. The counter is its first 8 bytes; [`Tally`] slots
+/// follow, each on a cache line of its own so that counting hits does not slow the loads of the
+/// counter in other threads.
 const LEN: u64 = 4096;
+
+/// What a counter file tallies besides its count, for as long as the file lives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Tally {
+    /// Hits of the function, in every process.
+    Hits = 1,
+    /// The computation those hits saved, in nanoseconds.
+    SavedNanos = 2,
+}
+
+/// Bytes between two slots: a cache line.
+const SLOT: usize = 64;
 
 /// The filesystems (`statfs` types) whose shared mappings every process of the host sees
 /// alike: local disks and memory. Any other (NFS, SMB, FUSE, Lustre, GPFS, ...) may be
@@ -78,12 +92,24 @@ impl MappedCounter {
     }
 
     fn counter(&self) -> &AtomicU64 {
-        // SAFETY: the mapping is page-aligned and at least 8 bytes long, so its first 8 bytes are
-        // an aligned, valid `u64` for as long as `self` (which owns the mapping) lives. Every
-        // process touches them only through atomic operations (this one), so no access is a
-        // data race; a foreign program writing the file gives a wrong count, never unsoundness
-        // (any bit pattern is a `u64`).
-        unsafe { &*(self.map.as_ptr() as *const AtomicU64) }
+        self.slot(0)
+    }
+
+    /// The `u64` of slot `index` (0 is the counter).
+    fn slot(&self, index: usize) -> &AtomicU64 {
+        assert!(index * SLOT + 8 <= LEN as usize, "a slot inside the page");
+        // SAFETY: the mapping is page-aligned and `LEN` bytes long, so the 8 bytes at
+        // `index * SLOT` (inside it, asserted above; `SLOT` is a multiple of 8) are an aligned,
+        // valid `u64` for as long as `self` (which owns the mapping) lives. Every process touches
+        // them only through atomic operations (these), so no access is a data race; a foreign
+        // program writing the file gives a wrong count, never unsoundness (any bit pattern is a
+        // `u64`).
+        unsafe { &*(self.map.as_ptr().add(index * SLOT) as *const AtomicU64) }
+    }
+
+    /// Adds `n` to `tally`.
+    pub(crate) fn tally(&self, tally: Tally, n: u64) {
+        self.slot(tally as usize).fetch_add(n, Ordering::Relaxed);
     }
 
     /// The count now.
@@ -100,6 +126,19 @@ impl MappedCounter {
     pub(crate) fn is_at(&self, path: &Path) -> bool {
         std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == self.id)
     }
+}
+
+/// What the counter file at `path` tallied (read, not mapped: any filesystem), by [`Tally`]
+/// slot; `None` if there is no readable counter file there.
+pub(crate) fn tallied(path: &Path) -> Option<[u64; 2]> {
+    let mut page = [0u8; 3 * SLOT];
+    let mut file = File::open(path).ok()?;
+    std::io::Read::read_exact(&mut file, &mut page).ok()?;
+    let at = |tally: Tally| {
+        let start = tally as usize * SLOT;
+        u64::from_le_bytes(page[start..start + 8].try_into().expect("8 bytes"))
+    };
+    Some([at(Tally::Hits), at(Tally::SavedNanos)])
 }
 
 /// Whether `file` is on a filesystem whose shared mappings are coherent between the processes
@@ -134,6 +173,24 @@ mod tests {
         assert!(!a.is_at(&path) && c.is_at(&path), "replaced");
         assert_eq!(c.load(), 0);
         assert_eq!(a.bump(), 2, "a removed counter still counts for those that map it");
+    }
+
+    #[test]
+    fn tallies_are_apart_from_the_count_and_read_without_a_mapping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("generation");
+        assert_eq!(tallied(&path), None, "no file");
+        let a = MappedCounter::open(&path, true).unwrap().unwrap();
+        let b = MappedCounter::open(&path, true).unwrap().unwrap();
+        a.tally(Tally::Hits, 2);
+        b.tally(Tally::Hits, 1);
+        b.tally(Tally::SavedNanos, 1_500);
+        a.bump();
+        assert_eq!(tallied(&path), Some([3, 1_500]));
+        assert_eq!(a.load(), 1, "tallies leave the count alone");
+        drop((a, b));
+        std::fs::write(&path, [0u8; 10]).unwrap();
+        assert_eq!(tallied(&path), None, "a short file");
     }
 
     #[test]

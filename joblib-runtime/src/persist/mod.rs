@@ -31,8 +31,8 @@
 mod atomic;
 pub(crate) use atomic::AtomicFile;
 pub(crate) use checked_file::{load_mmap as load_mmap_checked, CheckedFile, OpenAs};
-pub(crate) use mapped_counter::MappedCounter;
-pub(crate) use read::{decode_compact, ArrayChecks};
+pub(crate) use mapped_counter::{tallied, MappedCounter, Tally};
+pub(crate) use read::{decode_compact, verify as verify_file, ArrayChecks};
 pub(crate) use spill::Spilled;
 pub(crate) use verified::FileStamp;
 pub(crate) use write::dump_or_keep;

@@ -206,11 +206,28 @@ pub(super) fn check_file(path: &Path, metadata: &std::fs::Metadata) -> Result<u6
 
 /// Reads the whole value of `path` into memory, checking every checksum.
 pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    read_checked(path, &mut file, |header, index, arrays| decode_value(path, header.version, index, arrays, true))
+}
+
+/// Checks every checksum of the joblib file `file` (at `path`): its header, its index (which
+/// holds the value's encoding) and each array, without decoding the value; the file's length.
+pub(crate) fn verify(path: &Path, mut file: File) -> Result<u64> {
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    read_checked(path, &mut file, |_, _, _| Ok(len))
+}
+
+/// Reads the header, index and arrays of `file` (at `path`), checking every checksum, and
+/// gives them to `then`.
+fn read_checked<R>(
+    path: &Path,
+    file: &mut File,
+    then: impl FnOnce(&Header, &Index<'_>, Vec<(DType, SharedBytes)>) -> Result<R>,
+) -> Result<R> {
     let io_err = |e| Error::io(path, e);
-    let mut file = File::open(path).map_err(io_err)?;
     let file_len = check_file(path, &file.metadata().map_err(io_err)?)?;
     let mut head = [0u8; HEADER_LEN];
-    let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    let n = read_up_to(file, &mut head).map_err(io_err)?;
     let header = Header::decode(&head[..n], file_len).map_err(|e| format_error(path, e))?;
 
     // (Its length was checked against the file's.)
@@ -219,16 +236,16 @@ pub(crate) fn load<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
     })?;
     file.seek(SeekFrom::Start(header.index_offset)).map_err(io_err)?;
     // A large payload (a `Vec` of 100 MiB) is checksummed as it is read, as arrays are.
-    let computed = read_checksummed(&mut file, stored.as_bytes_mut()).map_err(io_err)?;
+    let computed = read_checksummed(file, stored.as_bytes_mut()).map_err(io_err)?;
     let raw = index_bytes(path, &header, stored, computed)?;
     let stored_body_len = header.compressed().then(|| header.index_offset - HEADER_LEN as u64);
     let index = decode_index(raw.bytes(), header.body_len, stored_body_len).map_err(|e| format_error(path, e))?;
 
     let arrays = match &index.frames {
-        Some(frames) => read_compressed_arrays(path, &mut file, &index.arrays, frames)?,
-        None => read_plain_arrays(path, &mut file, &header, &index.arrays)?,
+        Some(frames) => read_compressed_arrays(path, file, &index.arrays, frames)?,
+        None => read_plain_arrays(path, file, &header, &index.arrays)?,
     };
-    decode_value(path, header.version, &index, arrays, true)
+    then(&header, &index, arrays)
 }
 
 /// Whether a mapped load checks the arrays' checksums.

@@ -29,12 +29,14 @@ pub(crate) struct Packed {
 }
 
 /// What an entry record says of the computation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Details {
     /// How long it took, in seconds.
     pub(crate) duration: f64,
     /// The low 64 bits of the function's fingerprint, if it had one.
     pub(crate) version: Option<u64>,
+    /// The call's summary.
+    pub(crate) arguments: String,
 }
 
 /// The bucket folders in a function's packs folder.
@@ -75,12 +77,14 @@ fn details(bucket: &Bucket) -> FastMap<u128, Details> {
     for (pack, _) in bucket.packs.iter().enumerate().filter(|(_, p)| !p.gone) {
         let Ok(bytes) = std::fs::read(bucket.path(pack)) else { continue };
         for (offset, record, len) in super::record::scan(&bytes).0 {
-            let (Body::Entry { duration, version, .. } | Body::Compact { duration, version, .. }) = record.body else {
+            let (Body::Entry { duration, version, arguments, .. } | Body::Compact { duration, version, arguments, .. }) =
+                record.body
+            else {
                 continue;
             };
             let at = Location { pack, offset: offset as u64, len: len as u32 };
             if bucket.entries.get(&record.key).is_some_and(|known| known.at == at) {
-                details.insert(record.key, Details { duration, version });
+                details.insert(record.key, Details { duration, version, arguments: arguments.to_string() });
             }
         }
     }

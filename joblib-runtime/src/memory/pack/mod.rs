@@ -26,10 +26,12 @@
 //! - `bucket.rs`: one bucket as this process knows it: its packs, how far each was read, where each key is;
 //! - `index.rs`: the index a writer keeps beside a large pack, so that a lookup reads a page, not the pack;
 //! - `open.rs`: the packs kept open, where a record is, and reading one record (a hit's only I/O);
+//! - `check.rs`: which pack files a bucket has, and which of their bytes are damaged (for `joblib verify`);
 //! - `compact.rs`: eviction of packed entries and the rewriting of packs that hold what is no longer needed;
 //! - `tests.rs`: packs written by hand (other writers, forged times, duplicates).
 
 mod bucket;
+mod check;
 mod compact;
 mod index;
 mod open;
@@ -43,6 +45,7 @@ use std::time::Duration;
 use super::metadata::Metadata;
 pub(crate) use bucket::now_seconds;
 use bucket::Bucket;
+pub(crate) use check::{damage_in, packs_in};
 pub(crate) use compact::{buckets, entries};
 use compact::{compact, evict};
 use open::{entry_in, read_entry, Location, ToRead};
@@ -107,7 +110,7 @@ impl Buckets {
         (name == format!("{index:x}")).then_some(index)
     }
 
-    fn index_of_key(key: u128) -> usize {
+    pub(crate) fn index_of_key(key: u128) -> usize {
         (key >> 124) as usize
     }
 

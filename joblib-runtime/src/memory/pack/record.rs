@@ -196,6 +196,23 @@ fn body(kind: u8, body: &[u8]) -> Option<Body<'_>> {
 /// Every whole record in `bytes` with its offset and length, and how far they reach: a
 /// record being written at the end is left for later, damage is skipped.
 pub(crate) fn scan(bytes: &[u8]) -> (Vec<(usize, Record<'_>, usize)>, usize) {
+    scan_noting_damage(bytes, |_| {})
+}
+
+/// Damaged bytes of a pack.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Damage {
+    pub(crate) offset: usize,
+    pub(crate) len: usize,
+    /// The key of the damaged record, if its header holds.
+    pub(crate) key: Option<u128>,
+}
+
+/// [`scan`], telling `damaged` of each damaged stretch of bytes.
+pub(crate) fn scan_noting_damage(
+    bytes: &[u8],
+    mut damaged: impl FnMut(Damage),
+) -> (Vec<(usize, Record<'_>, usize)>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     let mut reached = 0;
@@ -207,17 +224,24 @@ pub(crate) fn scan(bytes: &[u8]) -> (Vec<(usize, Record<'_>, usize)>, usize) {
                 reached = at;
             }
             Found::Damaged(len) => {
+                let key = u128::from_le_bytes(bytes[at + 12..at + 28].try_into().expect("16 bytes"));
+                damaged(Damage { offset: at, len, key: Some(key) });
                 at += len;
                 reached = at;
             }
             Found::Incomplete => break,
-            Found::Garbage => match next_record(&bytes[at + 1..]) {
-                Some(next) => {
-                    at += 1 + next;
-                    reached = at;
+            Found::Garbage => {
+                let next = next_record(&bytes[at + 1..]);
+                let len = next.map_or(bytes.len() - at, |next| 1 + next);
+                damaged(Damage { offset: at, len, key: None });
+                match next {
+                    Some(_) => {
+                        at += len;
+                        reached = at;
+                    }
+                    None => break,
                 }
-                None => break,
-            },
+            }
         }
     }
     (records, reached)

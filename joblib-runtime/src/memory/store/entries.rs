@@ -1,10 +1,10 @@
-//! What a cache holds, entry by entry: the listing a person (or the `joblib` command) reads.
+//! What a cache holds, entry by entry: the listing a person (or the `joblib` command) reads,
+//! and what eviction chooses from.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::Store;
-use crate::memory::layout::{self, METADATA};
+use crate::memory::layout::{self, EntryInfo, METADATA};
 use crate::memory::metadata::Metadata;
 use crate::memory::pack;
 
@@ -17,6 +17,7 @@ use crate::memory::pack;
 /// let entries = memory.entries();
 /// assert_eq!(entries.len(), 1);
 /// assert_eq!(entries[0].function, "square");
+/// assert_eq!(entries[0].arguments, "square(3)");
 /// assert!(entries[0].bytes > 0 && entries[0].packed);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -30,6 +31,8 @@ pub struct CacheEntry {
     pub function_dir: PathBuf,
     /// The entry's key: the hash of the function's fingerprint, generic types and arguments.
     pub key: u128,
+    /// The call, its arguments summarised (as `verbose` prints it).
+    pub arguments: String,
     /// Its bytes on disk: its files, or its records in packs.
     pub bytes: u64,
     /// When it was stored.
@@ -44,49 +47,66 @@ pub struct CacheEntry {
     pub version: Option<u64>,
     /// Packed with other small results, else in a folder of its own.
     pub packed: bool,
+    /// The bucket of packs it is in (which a forged pack may hold in another than its key's).
+    pub(crate) bucket: Option<usize>,
 }
 
-/// Every entry of `store`, read afresh from disk: entry folders with their metadata, and
-/// packed entries with what their records say.
-pub(crate) fn entries(store: &Store) -> Vec<CacheEntry> {
-    let root = store.root();
-    let layout::Scan { entries, packs, .. } = layout::scan(root);
-    let folders = entries.into_iter().map(|entry| {
-        let path = layout::entry_dir(&entry.function_dir, entry.key).join(METADATA);
-        let metadata: Option<Metadata> = std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok());
+/// The entries of a scan of the cache folder `root`: entry folders and the packs folders of
+/// functions. `detailed`: with what each entry's metadata or record says (its call, duration,
+/// version and creation), which takes a second read; without, those are left empty and the
+/// creation is the last access.
+pub(crate) fn listed(root: &Path, folders: Vec<EntryInfo>, packs: &[PathBuf], detailed: bool) -> Vec<CacheEntry> {
+    let folders = folders.into_iter().map(|entry| {
+        let metadata = if detailed { metadata_of(&entry) } else { None };
         let created = metadata.as_ref().and_then(|m| time_of(m.created)).unwrap_or(entry.last_access);
         CacheEntry {
             function: function_of(root, &entry.function_dir),
             function_dir: entry.function_dir,
             key: entry.key,
+            arguments: metadata.as_ref().map(|m| m.arguments.clone()).unwrap_or_default(),
             bytes: entry.bytes,
             created,
             last_access: entry.last_access,
             duration: metadata.as_ref().and_then(|m| Duration::try_from_secs_f64(m.duration_seconds).ok()),
             version: metadata.as_ref().and_then(Metadata::version),
             packed: false,
+            bucket: None,
         }
     });
-    let packed = packs.iter().flat_map(|dir| pack::entries(dir, true)).map(|entry| {
+    let packed = packs.iter().flat_map(|dir| pack::entries(dir, detailed)).map(|entry| {
         let function_dir = entry.bucket.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default();
         let details = entry.details;
+        let bucket = pack::Buckets::index_of(&entry.bucket);
         CacheEntry {
             function: function_of(root, &function_dir),
             function_dir,
             key: entry.key,
             bytes: entry.bytes,
-            created: entry.created,
+            created: if detailed { entry.created } else { entry.last_access },
             last_access: entry.last_access,
-            duration: details.and_then(|d| Duration::try_from_secs_f64(d.duration).ok()),
-            version: details.and_then(|d| d.version),
+            duration: details.as_ref().and_then(|d| Duration::try_from_secs_f64(d.duration).ok()),
+            version: details.as_ref().and_then(|d| d.version),
+            arguments: details.map(|d| d.arguments).unwrap_or_default(),
             packed: true,
+            bucket,
         }
     });
     folders.chain(packed).collect()
 }
 
+/// Every entry under the cache folder `root`, read afresh from disk, detailed.
+pub(crate) fn entries(root: &Path) -> Vec<CacheEntry> {
+    let layout::Scan { entries, packs, .. } = layout::scan(root);
+    listed(root, entries, &packs, true)
+}
+
+fn metadata_of(entry: &EntryInfo) -> Option<Metadata> {
+    let path = layout::entry_dir(&entry.function_dir, entry.key).join(METADATA);
+    std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+}
+
 /// The function whose folder is `dir`, under the cache's `root`: its folders joined by `::`.
-fn function_of(root: &Path, dir: &Path) -> String {
+pub(crate) fn function_of(root: &Path, dir: &Path) -> String {
     let parts = dir.strip_prefix(root).unwrap_or(dir).components();
     parts.map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("::")
 }

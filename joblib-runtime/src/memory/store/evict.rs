@@ -1,32 +1,14 @@
 //! Eviction of least recently used entries, and reclaiming what killed writers left.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use std::sync::Arc;
 
+use super::entries::{listed, CacheEntry};
 use super::Store;
 use crate::memory::{layout, pack, report};
-
-/// An entry eviction may remove.
-struct Candidate {
-    last_access: SystemTime,
-    bytes: u64,
-    what: Stored,
-}
-
-enum Stored {
-    /// In its folder, in a function's folder.
-    Folder {
-        function: PathBuf,
-        key: u128,
-    },
-    Packed {
-        bucket: PathBuf,
-        key: u128,
-    },
-}
 
 /// Removes what killed writers left in `store`'s folder, then entries, least recently used first,
 /// until at most `bytes` bytes and `items` entries remain and none is older than `age`. Files
@@ -55,31 +37,55 @@ pub(crate) struct Reduced {
 
 /// [`reduce`], sparing every entry used since `spare_since` (what running loops stored).
 pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Option<SystemTime>) -> Reduced {
-    let Limits { bytes, items, age } = limits;
     let layout::Scan { entries, leftovers, packs } = layout::scan(store.root());
-    let folders = entries.into_iter().map(|e| Candidate {
-        last_access: e.last_access,
-        bytes: e.bytes,
-        what: Stored::Folder { function: e.function_dir, key: e.key },
-    });
-    let packed = packs.iter().flat_map(|dir| pack::entries(dir, false)).map(|p| Candidate {
-        last_access: p.last_access,
-        bytes: p.bytes,
-        what: Stored::Packed { bucket: p.bucket, key: p.key },
-    });
-    let mut candidates: Vec<Candidate> = folders.chain(packed).collect();
-    let mut total: u64 = candidates.iter().map(|e| e.bytes).sum();
+    let candidates = listed(store.root(), entries, &packs, false);
+    let mut live = 0;
     for leftover in leftovers {
-        let removed = leftover.abandoned && remove(&leftover.path).is_ok();
+        let removed = leftover.abandoned && remove_leftover(&leftover.path).is_ok();
         if !removed {
-            total += leftover.bytes;
+            live += leftover.bytes;
         }
     }
+    let plan = plan(candidates, live, limits, spare_since);
+    let removal = remove(store, &plan.chosen);
+    for error in &removal.failures {
+        report::warning(&format!("cannot evict cache entries: {error}"));
+    }
+    for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
+        if let Err(e) = in_bucket(store, &bucket, |function, index| function.compact(index)) {
+            report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
+        }
+    }
+    let not_removed: u64 = plan.chosen.iter().map(|e| e.bytes).sum::<u64>() - removal.bytes;
+    Reduced { removed: removal.entries, left: plan.left + not_removed }
+}
+
+/// What an eviction to `limits` would remove from `store` now, least recently used first,
+/// without removing anything (what killed writers left is not looked at).
+pub(crate) fn planned(store: &Store, limits: Limits) -> Vec<CacheEntry> {
+    let layout::Scan { entries, leftovers, packs } = layout::scan(store.root());
+    let live = leftovers.iter().filter(|l| !l.abandoned).map(|l| l.bytes).sum();
+    plan(listed(store.root(), entries, &packs, false), live, limits, None).chosen
+}
+
+/// The entries an eviction removes.
+struct Plan {
+    /// Least recently used first.
+    chosen: Vec<CacheEntry>,
+    /// The bytes left after they are removed (of entries, and of `extra`).
+    left: u64,
+}
+
+/// Chooses from `candidates`, least recently used first, until at most `limits.bytes` bytes
+/// (counting `extra` bytes that cannot be removed) and `limits.items` entries remain and
+/// none is unused for longer than `limits.age`; entries used since `spare_since` are spared.
+fn plan(mut candidates: Vec<CacheEntry>, extra: u64, limits: Limits, spare_since: Option<SystemTime>) -> Plan {
+    let Limits { bytes, items, age } = limits;
     candidates.sort_by_key(|e| e.last_access);
-    let now = SystemTime::now();
+    let mut total: u64 = extra + candidates.iter().map(|e| e.bytes).sum::<u64>();
     let mut count = candidates.len();
-    let mut removed = 0;
-    let mut packed_removals: HashMap<PathBuf, Keys> = HashMap::new();
+    let now = SystemTime::now();
+    let mut chosen = Vec::new();
     for candidate in candidates {
         if spare_since.is_some_and(|since| candidate.last_access >= since) {
             continue;
@@ -89,39 +95,56 @@ pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Op
         if !stale && !over {
             continue;
         }
-        match candidate.what {
-            Stored::Folder { function, key } => {
-                if let Err(e) = store.function_at(&function).remove(key) {
-                    report::warning(&format!("cannot evict a cache entry: {e}"));
-                    continue;
-                }
-                removed += 1;
-            }
-            // Removed together below, one write per bucket.
-            Stored::Packed { bucket, key } => {
-                let keys = packed_removals.entry(bucket).or_default();
-                keys.keys.push(key);
-                keys.bytes += candidate.bytes;
-            }
-        }
         total -= candidate.bytes;
         count -= 1;
+        chosen.push(candidate);
     }
-    for (bucket, keys) in packed_removals {
-        match in_bucket(store, &bucket, |function, index| function.evict_packed(index, &keys.keys)) {
-            Ok(()) => removed += keys.keys.len(),
-            Err(e) => {
-                total += keys.bytes;
-                report::warning(&format!("cannot evict cache entries: {e}"));
+    Plan { chosen, left: total }
+}
+
+/// What a removal of entries did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Removed {
+    /// The entries removed.
+    pub entries: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Why others could not be (each error says where).
+    pub failures: Vec<crate::Error>,
+}
+
+/// Removes `entries` from `store`: folders one by one, packed entries with one write per
+/// bucket. Entries already gone count as removed.
+pub(crate) fn remove(store: &Arc<Store>, entries: &[CacheEntry]) -> Removed {
+    let mut removed = Removed::default();
+    let mut packed: HashMap<(&Path, usize), Keys> = HashMap::new();
+    for entry in entries {
+        if entry.packed {
+            let bucket = entry.bucket.unwrap_or_else(|| pack::Buckets::index_of_key(entry.key));
+            let keys = packed.entry((&entry.function_dir, bucket)).or_default();
+            keys.keys.push(entry.key);
+            keys.bytes += entry.bytes;
+            continue;
+        }
+        match store.function_at(&entry.function_dir).remove(entry.key) {
+            Ok(()) => {
+                removed.entries += 1;
+                removed.bytes += entry.bytes;
             }
+            Err(e) => removed.failures.push(e),
         }
     }
-    for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
-        if let Err(e) = in_bucket(store, &bucket, |function, index| function.compact(index)) {
-            report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
+    for ((function, index), keys) in packed {
+        match store.function_at(function).evict_packed(index, &keys.keys) {
+            Ok(()) => {
+                removed.entries += keys.keys.len();
+                removed.bytes += keys.bytes;
+            }
+            Err(e) => removed.failures.push(e),
         }
     }
-    Reduced { removed, left: total }
+    removed
 }
 
 /// Keys of one bucket to evict, and their bytes.
@@ -146,7 +169,7 @@ fn in_bucket(
 }
 
 /// Removes an abandoned file or folder; one already gone is not an error.
-fn remove(path: &Path) -> std::io::Result<()> {
+fn remove_leftover(path: &Path) -> std::io::Result<()> {
     let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
     match removed {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

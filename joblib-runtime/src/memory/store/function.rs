@@ -35,7 +35,7 @@ use crate::memory::layout::{self, GENERATION, METADATA, OUTPUT};
 use crate::memory::metadata::{unix_seconds, Metadata};
 use crate::memory::pack::{self, now_seconds, Buckets, Uses};
 use crate::memory::{MmapMode, Settings};
-use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, MappedCounter, OpenAs, Spilled};
+use crate::persist::{self, ArrayChecks, CheckedFile, FileStamp, MappedCounter, OpenAs, Spilled, Tally};
 
 /// One function's entries in a store, shared by every handle of the function in the process.
 pub(crate) struct Function {
@@ -62,6 +62,8 @@ struct Looked {
     epoch: u64,
     /// Whether its generation counter vouches for what is read now.
     counted: bool,
+    /// Its counter, which tallies hits for every process.
+    counter: Option<Arc<MappedCounter>>,
 }
 
 impl Function {
@@ -118,8 +120,12 @@ impl Function {
         found
     }
 
-    fn hit(&self, bytes: u64, saved_nanos: u64) {
+    fn hit(&self, looked: &Looked, bytes: u64, saved_nanos: u64) {
         self.stats.hit(bytes, saved_nanos);
+        if let Some(counter) = &looked.counter {
+            counter.tally(Tally::Hits, 1);
+            counter.tally(Tally::SavedNanos, saved_nanos);
+        }
     }
 
     /// [`get`](Self::get), counting hits but not misses.
@@ -145,7 +151,7 @@ impl Function {
                 // Let go of it at once: a mapping of a removed file keeps its disk space.
                 self.store.held().forget(self.slot, key);
             } else if let Ok(value) = held.file.decode(&self.dir) {
-                self.hit(held.bytes, held.saved_nanos);
+                self.hit(&looked, held.bytes, held.saved_nanos);
                 return Ok(Some(value));
             }
         }
@@ -157,7 +163,7 @@ impl Function {
             let value = found.value.decode(&found.pack)?;
             let bytes = found.value.file_len();
             let saved_nanos = nanos(found.duration);
-            self.hit(bytes, saved_nanos);
+            self.hit(&looked, bytes, saved_nanos);
             let uses = match found.uses {
                 Uses::Never => Uses::Once,
                 Uses::NoRoom => Uses::NoRoom,
@@ -191,8 +197,13 @@ impl Function {
     fn look(&self, key: u128) -> Looked {
         let mut held = self.store.held();
         let counted = self.sync(&mut held);
-        let epoch = held.generation(self.slot).epoch;
-        Looked { held: held.get(self.slot, key), epoch, counted }
+        let generation = held.generation(self.slot);
+        let epoch = generation.epoch;
+        let counter = match &generation.counter {
+            Counter::Mapped(counter) => Some(counter.clone()),
+            _ => None,
+        };
+        Looked { held: held.get(self.slot, key), epoch, counted, counter }
     }
 
     /// Takes in the function's generation: a change by another process since the last look
@@ -317,7 +328,7 @@ impl Function {
         match loaded {
             Ok((value, bytes)) => {
                 let bytes = if bytes == 0 { std::fs::metadata(&output).map_or(0, |m| m.len()) } else { bytes };
-                self.hit(bytes, nanos(metadata().as_ref().map_or(0.0, |m| m.duration_seconds)));
+                self.hit(looked, bytes, nanos(metadata().as_ref().map_or(0.0, |m| m.duration_seconds)));
                 Ok(Some(value))
             }
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -11,13 +11,17 @@
 //! - `evict.rs`: eviction, least recently used first, and what killed writers left;
 //! - `function.rs`: one function's entries, and the generation counter that lets hits answer from memory;
 //! - `held.rs`: the in-process layer: entries used lately, held in memory or mapped;
-//! - `stats.rs`: hits, misses, bytes and computation saved.
+//! - `stats.rs`: hits, misses, bytes and computation saved;
+//! - `summary.rs`: the entries summed up by function, with what hits saved in every process;
+//! - `verify.rs`: reading every entry with its checksums, and repairing damage.
 
 mod entries;
 mod evict;
 mod function;
 mod held;
 mod stats;
+mod summary;
+mod verify;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,10 +29,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 pub use entries::CacheEntry;
+pub use evict::Removed;
 pub(crate) use function::Function;
 use held::Held;
 pub use stats::CacheStats;
 use stats::Counters;
+pub use summary::CachedFunction;
+pub use verify::{Checked, Damage, Verification};
 
 use super::fast_map::FastMap;
 use super::layout::{self, GENERATION};
@@ -122,8 +129,48 @@ impl Store {
     }
 
     /// Every entry stored, read afresh from disk (see [`CacheEntry`]).
-    pub(crate) fn entries(&self) -> impl Iterator<Item = CacheEntry> {
-        entries::entries(self).into_iter()
+    pub(crate) fn entries(&self) -> Vec<CacheEntry> {
+        entries::entries(&self.root)
+    }
+
+    /// The entries summed up by function (see [`CachedFunction`]).
+    pub(crate) fn functions(&self) -> Vec<CachedFunction> {
+        summary::functions(&self.entries())
+    }
+
+    /// The entries of other versions of their functions than the newest.
+    pub(crate) fn stale_entries(&self) -> Vec<CacheEntry> {
+        summary::stale(self.entries())
+    }
+
+    /// What [`reduce`](Self::reduce) would remove now, least recently used first.
+    pub(crate) fn eviction_plan(
+        &self,
+        bytes: Option<u64>,
+        items: Option<usize>,
+        age: Option<Duration>,
+    ) -> Vec<CacheEntry> {
+        evict::planned(self, evict::Limits { bytes, items, age })
+    }
+
+    /// Removes `entries` (see [`Removed`]).
+    pub(crate) fn remove_entries(self: &Arc<Self>, entries: &[CacheEntry]) -> Removed {
+        evict::remove(self, entries)
+    }
+
+    /// A verification of every entry (see [`Verification`]).
+    pub(crate) fn verify(&self) -> Verification {
+        verify::verify(self)
+    }
+
+    /// Repairs what a verification found (see [`Damage`]).
+    pub(crate) fn repair(self: &Arc<Self>, damage: &Damage) -> Result<()> {
+        verify::repair(self, damage)
+    }
+
+    /// Removes every entry of the function whose folder is `dir`, and its folder.
+    pub(crate) fn clear_function_at(self: &Arc<Self>, dir: &Path) -> Result<()> {
+        self.function_at(dir).clear()
     }
 
     /// What every function of the store did in this process.

@@ -1,0 +1,204 @@
+//! Reading every entry of a cache with its checksums, and repairing what is damaged: `joblib
+//! verify`. Reading for a check leaves the entries' last accesses as they were, so that a
+//! verification does not change what eviction removes first.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::entries::function_of;
+use super::Store;
+use crate::error::{Error, Result};
+use crate::memory::layout::{self, EntryInfo, METADATA, OUTPUT};
+use crate::memory::metadata::Metadata;
+use crate::memory::pack;
+
+/// Something a verification found damaged ([`Memory::verify`](crate::Memory::verify)).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Damage {
+    /// The function whose entry (or pack) it is, as [`CacheEntry::function`](crate::CacheEntry)
+    /// spells it.
+    pub function: String,
+    /// The damaged file: an entry's output or metadata, or a pack.
+    pub path: PathBuf,
+    /// The key of the damaged entry, when it is known (a pack's damaged bytes may not say).
+    pub key: Option<u128>,
+    /// How many bytes are damaged (a whole entry's, or a pack's damaged stretch).
+    pub bytes: u64,
+    /// What is wrong, in words.
+    pub problem: String,
+    repair: Repair,
+}
+
+#[derive(Clone, Debug)]
+enum Repair {
+    /// Remove the entry of `key` in the function's folder.
+    Entry { function_dir: PathBuf, key: u128 },
+    /// Rewrite the packs of a bucket without their damage.
+    Pack { function_dir: PathBuf, bucket: usize },
+}
+
+/// One part of a cache that a verification read: an entry's folder or a pack file.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The entry's folder, or the pack.
+    pub path: PathBuf,
+    /// The bytes read.
+    pub bytes: u64,
+    /// What was found damaged in it.
+    pub damage: Vec<Damage>,
+}
+
+/// A verification of a cache under way: an iterator over what it reads, one part at a time
+/// ([`Memory::verify`](crate::Memory::verify)).
+pub struct Verification {
+    root: PathBuf,
+    parts: VecDeque<Part>,
+    total_bytes: u64,
+}
+
+enum Part {
+    Entry(EntryInfo),
+    Pack { path: PathBuf, bytes: u64, function_dir: PathBuf, bucket: usize },
+}
+
+impl Verification {
+    /// A verification of nothing (a disabled memory's).
+    pub(crate) fn empty() -> Verification {
+        Verification { root: PathBuf::new(), parts: VecDeque::new(), total_bytes: 0 }
+    }
+
+    /// The bytes the whole verification reads (as the cache was when it began).
+    pub fn total_bytes(&self) -> u64 {
+        self.total_bytes
+    }
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification").field("root", &self.root).field("parts_left", &self.parts.len()).finish()
+    }
+}
+
+impl Iterator for Verification {
+    type Item = Checked;
+
+    fn next(&mut self) -> Option<Checked> {
+        let part = self.parts.pop_front()?;
+        Some(match part {
+            Part::Entry(entry) => check_entry(&self.root, entry),
+            Part::Pack { path, bytes, function_dir, bucket } => {
+                let function = function_of(&self.root, &function_dir);
+                let repair = Repair::Pack { function_dir, bucket };
+                let damage = match pack::damage_in(&path) {
+                    Ok(found) => found
+                        .into_iter()
+                        .map(|d| Damage {
+                            function: function.clone(),
+                            path: path.clone(),
+                            key: d.key,
+                            bytes: d.len as u64,
+                            problem: match d.key {
+                                Some(_) => format!("a record at byte {} fails its checksum", d.offset),
+                                None => format!("{} bytes at byte {} are no record", d.len, d.offset),
+                            },
+                            repair: repair.clone(),
+                        })
+                        .collect(),
+                    // Removed since the scan (compacted, cleared): nothing to check.
+                    Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                    Err(e) => {
+                        vec![Damage { function, path: path.clone(), key: None, bytes, problem: e.to_string(), repair }]
+                    }
+                };
+                Checked { path, bytes, damage }
+            }
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.parts.len(), Some(self.parts.len()))
+    }
+}
+
+/// A verification of every entry of `store` (see [`Verification`]).
+pub(crate) fn verify(store: &Store) -> Verification {
+    let root = store.root().to_path_buf();
+    let layout::Scan { entries, packs, .. } = layout::scan(&root);
+    let mut total_bytes = entries.iter().map(|e| e.bytes).sum();
+    let mut parts: VecDeque<Part> = entries.into_iter().map(Part::Entry).collect();
+    for packs_dir in packs {
+        let function_dir = packs_dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        for bucket_dir in pack::buckets(&packs_dir) {
+            let Some(bucket) = pack::Buckets::index_of(&bucket_dir) else { continue };
+            for (path, bytes) in pack::packs_in(&bucket_dir) {
+                total_bytes += bytes;
+                parts.push_back(Part::Pack { path, bytes, function_dir: function_dir.clone(), bucket });
+            }
+        }
+    }
+    Verification { root, parts, total_bytes }
+}
+
+/// Reads the entry's output with all its checksums, and its metadata if it has one.
+fn check_entry(root: &Path, entry: EntryInfo) -> Checked {
+    let dir = layout::entry_dir(&entry.function_dir, entry.key);
+    let damaged = |path: PathBuf, problem: String| Damage {
+        function: function_of(root, &entry.function_dir),
+        path,
+        key: Some(entry.key),
+        bytes: entry.bytes,
+        problem,
+        repair: Repair::Entry { function_dir: entry.function_dir.clone(), key: entry.key },
+    };
+    let mut damage = Vec::new();
+    let output = dir.join(OUTPUT);
+    match open_unseen(&output).and_then(|file| crate::persist::verify_file(&output, file)) {
+        Ok(_) => {}
+        // Removed since the scan (evicted, cleared): nothing to check.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => damage.push(damaged(output, e.to_string())),
+    }
+    let metadata = dir.join(METADATA);
+    if let Ok(bytes) = std::fs::read(&metadata) {
+        if let Err(e) = serde_json::from_slice::<Metadata>(&bytes) {
+            damage.push(damaged(metadata, format!("unreadable metadata: {e}")));
+        }
+    }
+    Checked { path: dir, bytes: entry.bytes, damage }
+}
+
+/// Opens `path` to read without changing its access time (which is the entry's last access):
+/// with `O_NOATIME` where the process may (it owns the file, or is root).
+fn open_unseen(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
+    File::options()
+        .read(true)
+        .custom_flags(noatime)
+        .open(path)
+        .or_else(|_| File::open(path))
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Repairs `damage` in `store`: removes a damaged entry, or rewrites the packs of a bucket
+/// without their damaged bytes. A pack whose writer is still running cannot be rewritten: an
+/// error says so, and the damage stays until that process ends (readers pass it by meanwhile).
+pub(crate) fn repair(store: &Arc<Store>, damage: &Damage) -> Result<()> {
+    match &damage.repair {
+        Repair::Entry { function_dir, key } => store.function_at(function_dir).remove(*key),
+        Repair::Pack { function_dir, bucket } => {
+            store.function_at(function_dir).compact(*bucket)?;
+            match pack::damage_in(&damage.path) {
+                Ok(left) if !left.is_empty() => Err(Error::corrupt(
+                    &damage.path,
+                    "damaged, and its writer is still running: rewritten once it ends (readers pass the damage by)",
+                )),
+                _ => Ok(()),
+            }
+        }
+    }
+}
