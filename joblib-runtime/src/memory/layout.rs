@@ -143,6 +143,22 @@ pub(crate) fn remove_entries(function_dir: &Path) -> Result<()> {
     failure
 }
 
+/// Opens `path` to read without changing its access time, which is an entry's last access (a
+/// listing or a check is no use): with `O_NOATIME` where the process may (it owns the file, or
+/// is root), else as any read.
+pub(crate) fn open_unseen(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
+    std::fs::File::options().read(true).custom_flags(noatime).open(path).or_else(|_| std::fs::File::open(path))
+}
+
+/// The bytes of the file at `path`, read as [`open_unseen`] does.
+pub(crate) fn read_unseen(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open_unseen(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// What eviction needs to know of an entry folder.
 #[derive(Debug)]
 pub(crate) struct EntryInfo {
@@ -233,9 +249,11 @@ fn scan_entry(dir: PathBuf, name: &str, children: &[std::fs::DirEntry], now: Sys
         let last_access = last_access.unwrap_or(SystemTime::UNIX_EPOCH);
         let function_dir = dir.parent().unwrap_or(&dir).to_path_buf();
         scan.entries.push(EntryInfo { function_dir, key, last_access, bytes });
-    } else if children.iter().all(|c| !crate::persist::is_temp_name(&c.file_name().to_string_lossy())) {
+    } else if children.iter().all(|c| c.file_name() == METADATA) {
         // Nothing is being written in it: a folder left empty (or with only metadata) by a
-        // killed writer, unless a writer just created it and is about to write.
+        // killed writer, unless a writer just created it and is about to write. (A folder with
+        // other files is not this cache's: Python joblib's entries, in a location both use,
+        // have 32 hex digits for names too, and are left alone.)
         let created = std::fs::metadata(&dir).and_then(|m| m.modified()).unwrap_or(now);
         let abandoned = now.duration_since(created).is_ok_and(|age| age > crate::persist::FOREIGN_STALE_AFTER);
         scan.leftovers.push(Leftover { path: dir, bytes, abandoned });

@@ -395,10 +395,24 @@ impl Memory {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reduce_size_to(&self, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
-        match &self.store {
-            Some(store) => store.reduce(bytes, items, age),
-            None => 0,
-        }
+        self.evict(bytes, items, age).entries
+    }
+
+    /// [`reduce_size_to`](Memory::reduce_size_to), saying what it removed: the entries, their
+    /// bytes, and why any could not be removed (`joblib gc`).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// let f = memory.cache("f", |x: &u8| *x);
+    /// for x in 0..5 { f.call(&x); }
+    /// let removed = memory.evict(None, Some(2), None);
+    /// assert_eq!(removed.entries, 3);
+    /// assert!(removed.bytes > 0 && removed.failures.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn evict(&self, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> Removed {
+        self.store.as_ref().map(|store| store.reduce(bytes, items, age)).unwrap_or_default()
     }
 }
 

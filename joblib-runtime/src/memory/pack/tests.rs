@@ -79,7 +79,7 @@ fn eviction_by_age_goes_by_the_recorded_times() {
     let forged = bucket_dir(&function, 1 << 124);
     gone_writers_pack(&forged, &[entry(1 << 124, f64::NAN, b"nan"), entry(2 << 124, f64::INFINITY, b"inf")]);
     let store = crate::memory::store::Store::at(dir.path());
-    let removed = store.reduce(None, None, Some(Duration::from_secs(3600)));
+    let removed = store.reduce(None, None, Some(Duration::from_secs(3600))).entries;
     assert_eq!(removed, 3, "the old, never used entry and the two of no time");
     let left = entries(&function.join(PACKS_DIR), false);
     assert_eq!(left.iter().map(|p| p.key).collect::<Vec<_>>(), [1], "the entry used lately stays");

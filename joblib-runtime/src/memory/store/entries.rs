@@ -102,7 +102,7 @@ pub(crate) fn entries(root: &Path) -> Vec<CacheEntry> {
 
 fn metadata_of(entry: &EntryInfo) -> Option<Metadata> {
     let path = layout::entry_dir(&entry.function_dir, entry.key).join(METADATA);
-    std::fs::read(path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
+    layout::read_unseen(&path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok())
 }
 
 /// The function whose folder is `dir`, under the cache's `root`: its folders joined by `::`.

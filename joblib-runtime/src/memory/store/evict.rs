@@ -13,8 +13,8 @@ use crate::memory::{layout, pack, report};
 /// Removes what killed writers left in `store`'s folder, then entries, least recently used first,
 /// until at most `bytes` bytes and `items` entries remain and none is older than `age`. Files
 /// still being written count against `bytes` but are never removed. Packs of writers that are
-/// gone are then rewritten without what was removed. Returns how many entries were removed.
-pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+/// gone are then rewritten without what was removed. Returns what was removed.
+pub(crate) fn reduce(store: &Arc<Store>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> Removed {
     reduce_sparing(store, Limits { bytes, items, age }, None).removed
 }
 
@@ -28,9 +28,9 @@ pub(crate) struct Limits {
 }
 
 /// What an eviction did.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(crate) struct Reduced {
-    pub(crate) removed: usize,
+    pub(crate) removed: Removed,
     /// The bytes the cache holds after it (as far as this scan saw).
     pub(crate) left: u64,
 }
@@ -47,17 +47,15 @@ pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Op
         }
     }
     let plan = plan(candidates, live, limits, spare_since);
-    let removal = remove(store, &plan.chosen);
-    for error in &removal.failures {
+    let removed = remove(store, &plan.chosen, false);
+    for error in &removed.failures {
         report::warning(&format!("cannot evict cache entries: {error}"));
     }
     for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
-        if let Err(e) = in_bucket(store, &bucket, |function, index| function.compact(index)) {
-            report::warning(&format!("cannot rewrite the packs of {}: {e}", bucket.display()));
-        }
+        in_bucket(store, &bucket, |function, index| compact(function, index));
     }
-    let not_removed: u64 = plan.chosen.iter().map(|e| e.bytes).sum::<u64>() - removal.bytes;
-    Reduced { removed: removal.entries, left: plan.left + not_removed }
+    let not_removed: u64 = plan.chosen.iter().map(|e| e.bytes).sum::<u64>() - removed.bytes;
+    Reduced { removed, left: plan.left + not_removed }
 }
 
 /// What an eviction to `limits` would remove from `store` now, least recently used first,
@@ -115,8 +113,9 @@ pub struct Removed {
 }
 
 /// Removes `entries` from `store`: folders one by one, packed entries with one write per
-/// bucket. Entries already gone count as removed.
-pub(crate) fn remove(store: &Arc<Store>, entries: &[CacheEntry]) -> Removed {
+/// bucket, whose packs are then rewritten without them if `compact` says so (else the caller
+/// does). Entries already gone count as removed.
+pub(crate) fn remove(store: &Arc<Store>, entries: &[CacheEntry], compact_packs: bool) -> Removed {
     let mut removed = Removed::default();
     let mut packed: HashMap<(&Path, usize), Keys> = HashMap::new();
     for entry in entries {
@@ -136,15 +135,27 @@ pub(crate) fn remove(store: &Arc<Store>, entries: &[CacheEntry]) -> Removed {
         }
     }
     for ((function, index), keys) in packed {
-        match store.function_at(function).evict_packed(index, &keys.keys) {
+        let function = store.function_at(function);
+        match function.evict_packed(index, &keys.keys) {
             Ok(()) => {
                 removed.entries += keys.keys.len();
                 removed.bytes += keys.bytes;
             }
             Err(e) => removed.failures.push(e),
         }
+        if compact_packs {
+            compact(&function, index);
+        }
     }
     removed
+}
+
+/// Rewrites the packs of bucket `index` of `function` that hold what is no longer needed; a
+/// failure is reported (the packs stay as they were, still readable).
+fn compact(function: &super::Function, index: usize) {
+    if let Err(e) = function.compact(index) {
+        report::warning(&format!("cannot rewrite the packs of {}: {e}", function.dir().display()));
+    }
 }
 
 /// Keys of one bucket to evict, and their bytes.
@@ -156,15 +167,10 @@ struct Keys {
 
 /// Runs `f` on the function and the index of the bucket whose folder is `bucket`
 /// (`<function>/packed-entries/<b>`); a folder that is no bucket is left alone.
-fn in_bucket(
-    store: &Arc<Store>,
-    bucket: &Path,
-    f: impl FnOnce(&super::Function, usize) -> crate::error::Result<()>,
-) -> crate::error::Result<()> {
+fn in_bucket(store: &Arc<Store>, bucket: &Path, f: impl FnOnce(&super::Function, usize)) {
     let function = bucket.parent().and_then(Path::parent);
-    match (function, pack::Buckets::index_of(bucket)) {
-        (Some(function), Some(index)) => f(&store.function_at(function), index),
-        _ => Ok(()),
+    if let (Some(function), Some(index)) = (function, pack::Buckets::index_of(bucket)) {
+        f(&store.function_at(function), index);
     }
 }
 
@@ -231,13 +237,13 @@ mod tests {
             used.set_times(std::fs::FileTimes::new().set_accessed(earlier).set_modified(earlier)).unwrap();
         }
         let limit = 10_000 + half_bytes;
-        assert_eq!(reduce(&store, Some(limit), None, None), 1, "the live file's bytes count: one entry goes");
+        assert_eq!(reduce(&store, Some(limit), None, None).entries, 1, "the live file's bytes count: one entry goes");
         assert!(!output(&stored).exists() && output(&half).exists(), "the least recently used one");
         assert!(live.exists(), "a file being written is never removed");
         assert!(!foreign.exists() && !unnamed.exists(), "abandoned files are removed");
         let scan = layout::scan(&root);
         assert_eq!(scan.entries.len(), 1);
-        assert_eq!(reduce(&store, Some(0), None, None), 1);
+        assert_eq!(reduce(&store, Some(0), None, None).entries, 1);
         assert!(live.exists());
     }
 }

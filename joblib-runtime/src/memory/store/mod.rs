@@ -155,7 +155,7 @@ impl Store {
 
     /// Removes `entries` (see [`Removed`]).
     pub(crate) fn remove_entries(self: &Arc<Self>, entries: &[CacheEntry]) -> Removed {
-        evict::remove(self, entries)
+        evict::remove(self, entries, true)
     }
 
     /// A verification of every entry (see [`Verification`]).
@@ -233,8 +233,8 @@ impl Store {
     }
 
     /// Evicts least recently used entries until at most `bytes` bytes and `items` entries
-    /// remain, and none older than `age` (see [`evict`]); how many were removed.
-    pub(crate) fn reduce(self: &Arc<Self>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> usize {
+    /// remain, and none older than `age` (see [`evict`]); what was removed.
+    pub(crate) fn reduce(self: &Arc<Self>, bytes: Option<u64>, items: Option<usize>, age: Option<Duration>) -> Removed {
         evict::reduce(self, bytes, items, age)
     }
 }

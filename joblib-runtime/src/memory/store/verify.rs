@@ -3,7 +3,6 @@
 //! verification does not change what eviction removes first.
 
 use std::collections::VecDeque;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -156,32 +155,22 @@ fn check_entry(root: &Path, entry: EntryInfo) -> Checked {
     };
     let mut damage = Vec::new();
     let output = dir.join(OUTPUT);
-    match open_unseen(&output).and_then(|file| crate::persist::verify_file(&output, file)) {
+    match layout::open_unseen(&output)
+        .map_err(|e| Error::io(&output, e))
+        .and_then(|file| crate::persist::verify_file(&output, file))
+    {
         Ok(_) => {}
         // Removed since the scan (evicted, cleared): nothing to check.
         Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => damage.push(damaged(output, e.to_string())),
     }
     let metadata = dir.join(METADATA);
-    if let Ok(bytes) = std::fs::read(&metadata) {
+    if let Ok(bytes) = layout::read_unseen(&metadata) {
         if let Err(e) = serde_json::from_slice::<Metadata>(&bytes) {
             damage.push(damaged(metadata, format!("unreadable metadata: {e}")));
         }
     }
     Checked { path: dir, bytes: entry.bytes, damage }
-}
-
-/// Opens `path` to read without changing its access time (which is the entry's last access):
-/// with `O_NOATIME` where the process may (it owns the file, or is root).
-fn open_unseen(path: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let noatime = rustix::fs::OFlags::NOATIME.bits() as i32;
-    File::options()
-        .read(true)
-        .custom_flags(noatime)
-        .open(path)
-        .or_else(|_| File::open(path))
-        .map_err(|e| Error::io(path, e))
 }
 
 /// Repairs `damage` in `store`: removes a damaged entry, or rewrites the packs of a bucket
