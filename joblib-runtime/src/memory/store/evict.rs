@@ -52,7 +52,7 @@ pub(crate) fn reduce_sparing(store: &Arc<Store>, limits: Limits, spare_since: Op
         report::warning(&format!("cannot evict cache entries: {error}"));
     }
     for bucket in packs.iter().flat_map(|dir| pack::buckets(dir)) {
-        in_bucket(store, &bucket, |function, index| compact(function, index));
+        in_bucket(store, &bucket, compact);
     }
     let not_removed: u64 = plan.chosen.iter().map(|e| e.bytes).sum::<u64>() - removed.bytes;
     Reduced { removed, left: plan.left + not_removed }
