@@ -10,7 +10,7 @@ use joblib::{Array, Memory};
 #[path = "common/children.rs"]
 mod children;
 mod common;
-use children::{child, finished, role, test_dir};
+use children::{role, run_child, test_dir};
 
 fn memory(dir: &Path) -> Memory {
     Memory::new(dir).verbose(0)
