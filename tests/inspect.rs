@@ -64,9 +64,7 @@ fn functions_sum_their_entries_up_with_the_hits_of_every_process() {
     square.call(&1);
     square.call(&2);
     memory.cache("big", large).call(&7);
-    let output =
-        child("functions_sum_their_entries_up_with_the_hits_of_every_process", "hitter", dir.path()).output().unwrap();
-    finished(&output);
+    run_child("functions_sum_their_entries_up_with_the_hits_of_every_process", "hitter", dir.path());
     square.call(&2);
     let functions = memory.functions();
     let names: Vec<&str> = functions.iter().map(|f| f.function.as_str()).collect();
