@@ -146,6 +146,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::reversed_empty_ranges)] // reversed ranges are among the inputs tried
     fn ranges_and_slices_give_the_same_items_both_ways() {
         assert_eq!(both_ways(InPlace(3..7usize)), (4, vec![3, 4, 5, 6], vec![3, 4, 5, 6]));
         assert_eq!(both_ways(InPlace(-2..=1i16)), (4, vec![-2, -1, 0, 1], vec![-2, -1, 0, 1]));

@@ -102,7 +102,7 @@ mod tests {
         let names = [
             format!(".out.bin~1.1@{host}~killed.tmp"),
             format!(".out.bin~{}~live.tmp", crate::persist::writer_tag()),
-            format!(".out.bin~1.1@another-host~far.tmp"),
+            ".out.bin~1.1@another-host~far.tmp".to_string(),
             format!(".other.bin~1.1@{host}~other.tmp"),
         ];
         for name in &names {
@@ -121,13 +121,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.bin");
         let file = AtomicFile::create(&path).unwrap();
-        (&*file.file()).write_all(b"data").unwrap();
+        file.file().write_all(b"data").unwrap();
         assert!(!path.exists());
         drop(file);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "temporary file removed");
 
         let file = AtomicFile::create(&path).unwrap();
-        (&*file.file()).write_all(b"data").unwrap();
+        file.file().write_all(b"data").unwrap();
         file.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"data");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

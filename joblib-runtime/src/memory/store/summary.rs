@@ -48,6 +48,30 @@ pub struct CachedFunction {
     pub stale_entries: usize,
 }
 
+impl CachedFunction {
+    /// The functions of `entries` (as [`Memory::entries`](crate::Memory::entries) listed
+    /// them), summed up: [`Memory::functions`](crate::Memory::functions) without reading the
+    /// cache again.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let memory = joblib::Memory::new(dir.path()).verbose(0);
+    /// memory.cache("f", |x: &u8| *x).call(&1);
+    /// let entries = memory.entries();
+    /// assert_eq!(joblib::CachedFunction::of_entries(&entries), memory.functions());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn of_entries(entries: &[CacheEntry]) -> Vec<CachedFunction> {
+        functions(entries)
+    }
+
+    /// Whether `entry`, one of this function's, is stale: stored by another version of the
+    /// function than its newest entry.
+    pub fn is_stale(&self, entry: &CacheEntry) -> bool {
+        is_stale(entry, self.newest_version)
+    }
+}
+
 /// Sums `entries` up by function, in the order of their names.
 pub(crate) fn functions(entries: &[CacheEntry]) -> Vec<CachedFunction> {
     by_function(entries)

@@ -205,7 +205,7 @@ fn hostile_input_is_an_error_not_a_crash() {
     deep.push(tag::UNIT);
     let err = from_bytes::<serde_json::Value>(&deep).unwrap_err();
     assert!(err.0.contains("nested"), "{err}");
-    let mut deep = vec![tag::SEQ, 0].repeat(100_000);
+    let mut deep = [tag::SEQ, 0].repeat(100_000);
     deep.push(tag::END);
     assert!(from_bytes::<serde_json::Value>(&deep).is_err());
     // Lengths and counts that lie.
