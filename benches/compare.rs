@@ -99,6 +99,21 @@ fn memory(dir: &Path) {
     memory.clear();
 }
 
+/// Eviction: a cache of `COMPARE_ENTRIES` (10^5) small entries brought down to half of them.
+fn eviction(dir: &Path) {
+    let entries: u64 = std::env::var("COMPARE_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let memory = Memory::new(dir.join("many")).verbose(0);
+    memory.clear();
+    let add_one = memory.cache("add_one", |x: &u64| x + 1);
+    for i in 0..entries {
+        add_one.call(&i);
+    }
+    let half = (entries / 2) as usize;
+    let took = time(|| assert_eq!(memory.reduce_size_to(None, Some(half), None), entries as usize - half));
+    emit(&format!("reduce_size to half, {entries} entries"), took.as_secs_f64(), "s");
+    memory.clear();
+}
+
 fn parallel() {
     let tiny = || drop(black_box(Parallel::new().n_jobs(2).map(0..100_000u64, |i| i * i).unwrap()));
     tiny();
@@ -140,6 +155,7 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("cannot create the data folder");
     persistence(&dir, elements);
     memory(&dir);
+    eviction(&dir);
     parallel();
     processes();
     let _ = std::fs::remove_dir_all(&dir);

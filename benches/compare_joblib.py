@@ -25,6 +25,10 @@ VENV = ROOT / "target" / "compare-venv"
 DATA = ROOT / "target" / "compare-data"
 
 
+# The entries of the eviction row (COMPARE_ENTRIES; 10^5 takes Python joblib about 30 s to store).
+ENTRIES = int(os.environ.get("COMPARE_ENTRIES", "100000"))
+
+
 def median(samples):
     samples = sorted(samples)
     return samples[len(samples) // 2]
@@ -112,6 +116,14 @@ def python_side(gib):
     cached_scale(data)
     emit("cache hit, 128 MiB in and out", timed(lambda: cached_scale(data), runs=9), "s")
     memory.clear(warn=False)
+
+    # Eviction: a cache of ENTRIES small entries brought down to half of them.
+    many = joblib.Memory(folder / "many", verbose=0)
+    cached_many = many.cache(add_one)
+    for i in range(ENTRIES):
+        cached_many(i)
+    emit(f"reduce_size to half, {ENTRIES} entries", timed(lambda: many.reduce_size(items_limit=ENTRIES // 2), runs=1), "s")
+    many.clear(warn=False)
 
     from joblib.externals.loky import get_reusable_executor
 
