@@ -27,6 +27,8 @@ pub mod guide {
     pub mod persistence {}
     #[doc = include_str!("../docs/configuration.md")]
     pub mod configuration {}
+    #[doc = include_str!("../docs/cli.md")]
+    pub mod cli {}
     #[doc = include_str!("../docs/limitations.md")]
     pub mod limitations {}
 }

@@ -46,20 +46,37 @@ pub(crate) fn buckets(packs_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Every packed entry in a function's packs folder, read afresh; `detailed`: with what each
-/// entry's record says (the packs are read a second time).
+/// entry's record says (the packs are read a second time). Buckets are read on every core.
 pub(crate) fn entries(packs_dir: &Path, detailed: bool) -> Vec<Packed> {
-    let mut found = Vec::new();
-    for dir in buckets(packs_dir) {
-        let mut bucket = Bucket::open(dir.clone());
-        let mut details = if detailed { details(&bucket) } else { FastMap::default() };
-        let keys: Vec<u128> = bucket.entries.keys().copied().collect();
-        for key in keys {
-            let bytes = bucket.locations(key).iter().map(|at| u64::from(at.len)).sum();
-            let created = bucket.entries.get(&key).map_or(0.0, |known| known.created);
-            let last_access = time_of(bucket.last_access(key).unwrap_or(0.0));
-            let details = details.remove(&key);
-            found.push(Packed { bucket: dir.clone(), key, bytes, created: time_of(created), last_access, details });
-        }
+    let dirs = buckets(packs_dir);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(dirs.len().max(1));
+    let per_thread = dirs.len().div_ceil(cores).max(1);
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = dirs
+            .chunks(per_thread)
+            .map(|dirs| {
+                scope.spawn(move || dirs.iter().flat_map(|dir| bucket_entries(dir, detailed)).collect::<Vec<_>>())
+            })
+            .collect();
+        readers
+            .into_iter()
+            .flat_map(|reader| reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+/// The packed entries of the bucket whose folder is `dir`.
+fn bucket_entries(dir: &Path, detailed: bool) -> Vec<Packed> {
+    let mut bucket = Bucket::open(dir.to_path_buf());
+    let mut details = if detailed { details(&bucket) } else { FastMap::default() };
+    let keys: Vec<u128> = bucket.entries.keys().copied().collect();
+    let mut found = Vec::with_capacity(keys.len());
+    for key in keys {
+        let bytes = bucket.locations(key).iter().map(|at| u64::from(at.len)).sum();
+        let created = bucket.entries.get(&key).map_or(0.0, |known| known.created);
+        let last_access = time_of(bucket.last_access(key).unwrap_or(0.0));
+        let details = details.remove(&key);
+        found.push(Packed { bucket: dir.to_path_buf(), key, bytes, created: time_of(created), last_access, details });
     }
     found
 }

@@ -73,23 +73,25 @@ pub(crate) fn listed(root: &Path, folders: Vec<EntryInfo>, packs: &[PathBuf], de
             bucket: None,
         }
     });
-    let packed = packs.iter().flat_map(|dir| pack::entries(dir, detailed)).map(|entry| {
-        let function_dir = entry.bucket.parent().and_then(Path::parent).map(PathBuf::from).unwrap_or_default();
-        let details = entry.details;
-        let bucket = pack::Buckets::index_of(&entry.bucket);
-        CacheEntry {
-            function: function_of(root, &function_dir),
-            function_dir,
-            key: entry.key,
-            bytes: entry.bytes,
-            created: if detailed { entry.created } else { entry.last_access },
-            last_access: entry.last_access,
-            duration: details.as_ref().and_then(|d| Duration::try_from_secs_f64(d.duration).ok()),
-            version: details.as_ref().and_then(|d| d.version),
-            arguments: details.map(|d| d.arguments).unwrap_or_default(),
-            packed: true,
-            bucket,
-        }
+    let packed = packs.iter().flat_map(|dir| {
+        let function_dir = dir.parent().map(PathBuf::from).unwrap_or_default();
+        let function = function_of(root, &function_dir);
+        pack::entries(dir, detailed).into_iter().map(move |entry| {
+            let details = entry.details;
+            CacheEntry {
+                function: function.clone(),
+                function_dir: function_dir.clone(),
+                key: entry.key,
+                bytes: entry.bytes,
+                created: if detailed { entry.created } else { entry.last_access },
+                last_access: entry.last_access,
+                duration: details.as_ref().and_then(|d| Duration::try_from_secs_f64(d.duration).ok()),
+                version: details.as_ref().and_then(|d| d.version),
+                arguments: details.map(|d| d.arguments).unwrap_or_default(),
+                packed: true,
+                bucket: pack::Buckets::index_of(&entry.bucket),
+            }
+        })
     });
     folders.chain(packed).collect()
 }

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use super::entries::function_of;
 use super::Store;
@@ -52,11 +52,16 @@ pub struct Checked {
 }
 
 /// A verification of a cache under way: an iterator over what it reads, one part at a time
-/// ([`Memory::verify`](crate::Memory::verify)).
+/// ([`Memory::verify`](crate::Memory::verify)). Parts are checked on every core, from the
+/// first call of `next` on, and come back in the order they are done.
 pub struct Verification {
-    root: PathBuf,
-    parts: VecDeque<Part>,
+    root: Arc<PathBuf>,
+    /// What is left to check, taken by the checkers.
+    parts: Arc<Mutex<VecDeque<Part>>>,
+    count: usize,
     total_bytes: u64,
+    /// Parts checked, once the checkers have started.
+    checked: Option<mpsc::Receiver<Checked>>,
 }
 
 enum Part {
@@ -67,18 +72,40 @@ enum Part {
 impl Verification {
     /// A verification of nothing (a disabled memory's).
     pub(crate) fn empty() -> Verification {
-        Verification { root: PathBuf::new(), parts: VecDeque::new(), total_bytes: 0 }
+        Verification::of(PathBuf::new(), VecDeque::new(), 0)
+    }
+
+    fn of(root: PathBuf, parts: VecDeque<Part>, total_bytes: u64) -> Verification {
+        let count = parts.len();
+        Verification { root: Arc::new(root), parts: Arc::new(Mutex::new(parts)), count, total_bytes, checked: None }
     }
 
     /// The bytes the whole verification reads (as the cache was when it began).
     pub fn total_bytes(&self) -> u64 {
         self.total_bytes
     }
+
+    /// Starts a checker per core; each takes parts until none is left (or nobody listens).
+    fn start(&mut self) -> mpsc::Receiver<Checked> {
+        let (send, receive) = mpsc::channel();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.count.max(1));
+        for _ in 0..cores {
+            let (root, parts, send) = (self.root.clone(), self.parts.clone(), send.clone());
+            std::thread::spawn(move || loop {
+                let part = parts.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
+                let Some(part) = part else { break };
+                if send.send(check(&root, part)).is_err() {
+                    break;
+                }
+            });
+        }
+        receive
+    }
 }
 
 impl std::fmt::Debug for Verification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verification").field("root", &self.root).field("parts_left", &self.parts.len()).finish()
+        f.debug_struct("Verification").field("root", &self.root).field("parts", &self.count).finish()
     }
 }
 
@@ -86,40 +113,49 @@ impl Iterator for Verification {
     type Item = Checked;
 
     fn next(&mut self) -> Option<Checked> {
-        let part = self.parts.pop_front()?;
-        Some(match part {
-            Part::Entry(entry) => check_entry(&self.root, entry),
-            Part::Pack { path, bytes, function_dir, bucket } => {
-                let function = function_of(&self.root, &function_dir);
-                let repair = Repair::Pack { function_dir, bucket };
-                let damage = match pack::damage_in(&path) {
-                    Ok(found) => found
-                        .into_iter()
-                        .map(|d| Damage {
-                            function: function.clone(),
-                            path: path.clone(),
-                            key: d.key,
-                            bytes: d.len as u64,
-                            problem: match d.key {
-                                Some(_) => format!("a record at byte {} fails its checksum", d.offset),
-                                None => format!("{} bytes at byte {} are no record", d.len, d.offset),
-                            },
-                            repair: repair.clone(),
-                        })
-                        .collect(),
-                    // Removed since the scan (compacted, cleared): nothing to check.
-                    Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                    Err(e) => {
-                        vec![Damage { function, path: path.clone(), key: None, bytes, problem: e.to_string(), repair }]
-                    }
-                };
-                Checked { path, bytes, damage }
-            }
-        })
+        if self.checked.is_none() {
+            self.checked = Some(self.start());
+        }
+        let checked = self.checked.as_ref()?.recv().ok()?;
+        self.count -= 1;
+        Some(checked)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.parts.len(), Some(self.parts.len()))
+        (self.count, Some(self.count))
+    }
+}
+
+/// Reads `part` with its checksums.
+fn check(root: &Path, part: Part) -> Checked {
+    match part {
+        Part::Entry(entry) => check_entry(root, entry),
+        Part::Pack { path, bytes, function_dir, bucket } => {
+            let function = function_of(root, &function_dir);
+            let repair = Repair::Pack { function_dir, bucket };
+            let damage = match pack::damage_in(&path) {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|d| Damage {
+                        function: function.clone(),
+                        path: path.clone(),
+                        key: d.key,
+                        bytes: d.len as u64,
+                        problem: match d.key {
+                            Some(_) => format!("a record at byte {} fails its checksum", d.offset),
+                            None => format!("{} bytes at byte {} are no record", d.len, d.offset),
+                        },
+                        repair: repair.clone(),
+                    })
+                    .collect(),
+                // Removed since the scan (compacted, cleared): nothing to check.
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => {
+                    vec![Damage { function, path: path.clone(), key: None, bytes, problem: e.to_string(), repair }]
+                }
+            };
+            Checked { path, bytes, damage }
+        }
     }
 }
 
@@ -139,7 +175,7 @@ pub(crate) fn verify(store: &Store) -> Verification {
             }
         }
     }
-    Verification { root, parts, total_bytes }
+    Verification::of(root, parts, total_bytes)
 }
 
 /// Reads the entry's output with all its checksums, and its metadata if it has one.
