@@ -180,6 +180,43 @@ fn verification_finds_damage_in_folders_and_packs_and_repair_removes_it_only() {
 }
 
 #[test]
+fn forged_files_are_reported_as_damage_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let memory = memory(dir.path());
+    let big = memory.cache("big", large);
+    for x in 0..5 {
+        big.call(&x);
+    }
+    memory.cache("f", |x: &u64| *x).call(&1);
+    let mut outputs: Vec<PathBuf> = memory
+        .entries()
+        .into_iter()
+        .filter(|e| !e.packed)
+        .map(|e| e.function_dir.join(format!("{:032x}", e.key)).join("output.jbl"))
+        .collect();
+    outputs.sort();
+    std::fs::write(&outputs[0], b"").unwrap();
+    std::fs::write(&outputs[1], vec![0xAB; 70_000]).unwrap();
+    let mut header = std::fs::read(&outputs[2]).unwrap();
+    header[32..40].copy_from_slice(&u64::MAX.to_le_bytes()); // an index "longer than the file"
+    std::fs::write(&outputs[2], header).unwrap();
+    std::fs::write(outputs[3].with_file_name("metadata.json"), b"{not json").unwrap();
+    let pack = packs(dir.path()).pop().unwrap();
+    std::fs::write(&pack, vec![0x4A; 300]).unwrap();
+    let damage: Vec<_> = memory.verify().flat_map(|c| c.damage).collect();
+    let paths: Vec<&Path> = damage.iter().map(|d| d.path.as_path()).collect();
+    for path in [&outputs[0], &outputs[1], &outputs[2], &outputs[3].with_file_name("metadata.json"), &pack] {
+        assert!(paths.contains(&path.as_path()), "{path:?} in {damage:#?}");
+    }
+    assert_eq!(damage.len(), 5, "{damage:#?}");
+    for damage in &damage {
+        memory.repair(damage).unwrap();
+    }
+    assert!(memory.verify().all(|c| c.damage.is_empty()));
+    assert_eq!(big.call(&4), large(&4), "the entry left whole is still a hit");
+}
+
+#[test]
 fn verification_leaves_last_accesses_as_they_were() {
     let dir = tempfile::tempdir().unwrap();
     let memory = memory(dir.path());

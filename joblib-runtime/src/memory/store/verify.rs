@@ -37,6 +37,8 @@ enum Repair {
     Entry { function_dir: PathBuf, key: u128 },
     /// Rewrite the packs of a bucket without their damage.
     Pack { function_dir: PathBuf, bucket: usize },
+    /// The check itself failed: nothing is known to repair.
+    Unknown,
 }
 
 /// One part of a cache that a verification read: an entry's folder or a pack file.
@@ -94,7 +96,11 @@ impl Verification {
             std::thread::spawn(move || loop {
                 let part = parts.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
                 let Some(part) = part else { break };
-                if send.send(check(&root, part)).is_err() {
+                let path = part.path();
+                // A check that panics (a bug) is reported as such, never as a clean part.
+                let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&root, part)))
+                    .unwrap_or_else(|_| failed_check(path));
+                if send.send(checked).is_err() {
                     break;
                 }
             });
@@ -124,6 +130,28 @@ impl Iterator for Verification {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.count, Some(self.count))
     }
+}
+
+impl Part {
+    fn path(&self) -> PathBuf {
+        match self {
+            Part::Entry(entry) => layout::entry_dir(&entry.function_dir, entry.key),
+            Part::Pack { path, .. } => path.clone(),
+        }
+    }
+}
+
+/// What a check that panicked at `path` says.
+fn failed_check(path: PathBuf) -> Checked {
+    let damage = Damage {
+        function: String::new(),
+        path: path.clone(),
+        key: None,
+        bytes: 0,
+        problem: "its check failed (a bug in joblib: please report it)".to_string(),
+        repair: Repair::Unknown,
+    };
+    Checked { path, bytes: 0, damage: vec![damage] }
 }
 
 /// Reads `part` with its checksums.
@@ -215,6 +243,7 @@ fn check_entry(root: &Path, entry: EntryInfo) -> Checked {
 pub(crate) fn repair(store: &Arc<Store>, damage: &Damage) -> Result<()> {
     match &damage.repair {
         Repair::Entry { function_dir, key } => store.function_at(function_dir).remove(*key),
+        Repair::Unknown => Err(Error::corrupt(&damage.path, "nothing is known to repair: check it by hand")),
         Repair::Pack { function_dir, bucket } => {
             store.function_at(function_dir).compact(*bucket)?;
             match pack::damage_in(&damage.path) {
