@@ -100,7 +100,17 @@ fn plan(mut candidates: Vec<CacheEntry>, extra: u64, limits: Limits, spare_since
     Plan { chosen, left: total }
 }
 
-/// What a removal of entries did.
+/// What a removal of entries did ([`Memory::evict`](crate::Memory::evict),
+/// [`Memory::remove_entries`](crate::Memory::remove_entries)).
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let memory = joblib::Memory::new(dir.path()).verbose(0);
+/// memory.cache("f", |x: &u8| *x).call(&1);
+/// let removed: joblib::Removed = memory.evict(Some(0), None, None);
+/// assert_eq!((removed.entries, removed.failures.len()), (1, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Removed {

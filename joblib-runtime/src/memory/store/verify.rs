@@ -13,7 +13,22 @@ use crate::memory::layout::{self, EntryInfo, METADATA, OUTPUT};
 use crate::memory::metadata::Metadata;
 use crate::memory::pack;
 
-/// Something a verification found damaged ([`Memory::verify`](crate::Memory::verify)).
+/// Something a verification found damaged ([`Memory::verify`](crate::Memory::verify)), which
+/// [`Memory::repair`](crate::Memory::repair) repairs.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let memory = joblib::Memory::new(dir.path()).verbose(0);
+/// memory.cache("f", |x: &u64| vec![*x; 10_000]).call(&1);     // an entry folder of its own
+/// let entry = &memory.entries()[0];
+/// let output = entry.function_dir.join(format!("{:032x}", entry.key)).join("output.jbl");
+/// std::fs::write(&output, b"not a joblib file")?;
+/// let damage: Vec<joblib::Damage> = memory.verify().flat_map(|checked| checked.damage).collect();
+/// assert_eq!((damage.len(), damage[0].key), (1, Some(entry.key)));
+/// memory.repair(&damage[0])?;
+/// assert!(memory.entries().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Damage {
@@ -42,6 +57,16 @@ enum Repair {
 }
 
 /// One part of a cache that a verification read: an entry's folder or a pack file.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let memory = joblib::Memory::new(dir.path()).verbose(0);
+/// memory.cache("f", |x: &u8| *x).call(&1);
+/// let checked: Vec<joblib::Checked> = memory.verify().collect();
+/// assert_eq!(checked.len(), 1);                                 // one pack
+/// assert!(checked[0].bytes > 0 && checked[0].damage.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Checked {
@@ -56,6 +81,16 @@ pub struct Checked {
 /// A verification of a cache under way: an iterator over what it reads, one part at a time
 /// ([`Memory::verify`](crate::Memory::verify)). Parts are checked on every core, from the
 /// first call of `next` on, and come back in the order they are done.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let memory = joblib::Memory::new(dir.path()).verbose(0);
+/// memory.cache("f", |x: &u8| *x).call(&1);
+/// let verification: joblib::Verification = memory.verify();
+/// let total = verification.total_bytes();                      // for a progress bar
+/// assert_eq!(verification.map(|checked| checked.bytes).sum::<u64>(), total);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Verification {
     root: Arc<PathBuf>,
     /// What is left to check, taken by the checkers.
