@@ -1,7 +1,7 @@
 //! `joblib verify`: every entry read with its checksums, damage reported and, with `--fix`,
 //! removed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -43,23 +43,23 @@ pub(crate) fn run(args: VerifyArgs) -> Outcome {
     );
     let (mut parts, mut bytes) = (0, 0);
     let mut damaged = Vec::new();
-    // A pack is rewritten once, however many of its records are damaged.
-    let mut repaired_packs: HashSet<PathBuf> = HashSet::new();
+    // A pack is rewritten once, however many of its records are damaged: how that went.
+    let mut repaired_packs: HashMap<PathBuf, bool> = HashMap::new();
     for checked in verification {
         parts += 1;
         bytes += checked.bytes;
         bar.inc(checked.bytes);
         for damage in checked.damage {
             let repaired = args.fix.then(|| {
-                if repaired_packs.contains(&damage.path) {
-                    return true;
+                if let Some(&done) = repaired_packs.get(&damage.path) {
+                    return done;
                 }
                 let fixed = memory.repair(&damage);
                 if let Err(e) = &fixed {
                     bar.suspend(|| eprintln!("joblib: cannot repair {}: {e}", damage.path.display()));
                 }
-                if damage.key.is_none() || damage.path.extension().is_some_and(|e| e == "pack") {
-                    repaired_packs.insert(damage.path.clone());
+                if damage.path.extension().is_some_and(|e| e == "pack") {
+                    repaired_packs.insert(damage.path.clone(), fixed.is_ok());
                 }
                 fixed.is_ok()
             });
